@@ -1,0 +1,30 @@
+# Two commands do all the set-up on a fresh machine (Python 3.11):
+#   make demo   install, then build hybrid_s and train a small spec on the built-in digits
+#   make test   install, then run the whole test suite
+# CPU torch by default. On a CUDA machine:  make demo TORCH=torch
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0+cpu
+TORCH_INDEX ?=
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.spachc-installed
+
+.PHONY: install demo test clean
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH)" $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/spachc build hybrid_s
+
+test: install
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache build dist

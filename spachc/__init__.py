@@ -1,0 +1,39 @@
+"""spachc: a compiler from the .spach language to SPACH vision backbones in PyTorch.
+
+    import spachc
+    spec = spachc.load("hybrid_s")          # or a path, or spachc.parse(text)
+    model = spachc.build(spec)              # torch.nn.Module
+    spachc.summary(spec).params             # 63028584, without allocating weights
+
+The front end (parse, load, to_text, summary, check) never imports torch; `build`,
+`from_upstream` and `load_model` import it on first use.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .diagnostics import Diagnostic, SpecError  # noqa: E402
+from .frontend import check, load, parse  # noqa: E402
+from .ir import Spec, spec_hash  # noqa: E402
+from .printer import to_text  # noqa: E402
+from .summary import Summary, summary  # noqa: E402
+
+__all__ = [
+    "Diagnostic", "Spec", "SpecError", "Summary", "build", "check", "from_upstream", "load", "parse",
+    "spec_hash", "summary", "to_text", "__version__",
+]
+
+
+def build(spec: Spec, **kwargs):
+    """Compile a Spec into an initialised `torch.nn.Module` (see spachc.nn.build.build)."""
+    from .nn.build import build as _build
+
+    return _build(spec, **kwargs)
+
+
+def from_upstream(spec: Spec, state_dict) -> dict:
+    """Map a checkpoint of the paper's code onto `build(spec).state_dict()` keys."""
+    from .nn.upstream import from_upstream as _from_upstream
+
+    return _from_upstream(spec, state_dict)

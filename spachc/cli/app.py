@@ -1,0 +1,41 @@
+"""The Typer application. Commands are registered here, one module each."""
+
+from __future__ import annotations
+
+import typer
+
+from .. import __version__
+
+app = typer.Typer(
+    name="spachc",
+    help="Compile .spach specs into SPACH vision backbones; train, evaluate, benchmark and export them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"spachc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """spachc: text in, a validated IR, a PyTorch model out."""
+
+
+def _register() -> None:
+    from . import build_cmd, check_cmd, fmt_cmd, upstream_cmd, zoo_cmd
+
+    for module in (check_cmd, fmt_cmd, build_cmd, zoo_cmd, upstream_cmd):
+        module.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,43 @@
+"""`spachc check SPEC...`: validate only. Never imports torch."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from ..frontend import check
+from .common import print_diagnostics
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def check_command(
+    specs: list[Path] = typer.Argument(..., help="Spec files or zoo names.", show_default=False),
+    format: Format = typer.Option(Format.text, "--format", help="text for people, json for editors."),
+) -> None:
+    """Validate specs; every diagnostic goes to stderr (or stdout as JSON). Exit 1 on any error."""
+    all_diagnostics = []
+    for spec in specs:
+        all_diagnostics += check(str(spec))
+    errors = sum(d.severity == "error" for d in all_diagnostics)
+    warnings = len(all_diagnostics) - errors
+    if format is Format.json:
+        json.dump([d.to_dict() for d in all_diagnostics], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_diagnostics(all_diagnostics)
+        verdict = "ok" if not errors else "failed"
+        sys.stderr.write(f"{verdict}: {len(specs)} spec(s) checked, {errors} error(s), {warnings} warning(s)\n")
+    if errors:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check")(check_command)

@@ -1,0 +1,65 @@
+"""What every command shares: reporting errors the user can act on, and specs from arguments."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Callable
+
+import typer
+from rich.console import Console
+
+from ..diagnostics import Diagnostic, SpecError
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+SET_OPTION_HELP = (
+    "Override a statement or stage option, e.g. --set classes=10 --set input=32 --set heads=2. "
+    "Keys: model, input, classes, stem, drop_path, dim (first stage), heads, channel_ratio, "
+    "token_ratio, cpe, layerscale, qkv_bias."
+)
+
+
+class UserError(Exception):
+    """A failure the user can fix, reported as one message without a traceback."""
+
+    def __init__(self, message: str, code: str = "E000", hint: str | None = None):
+        super().__init__(message)
+        self.code, self.hint = code, hint
+
+
+def print_diagnostics(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic]) -> None:
+    for d in diagnostics:
+        sys.stderr.write(d.render() + "\n\n")
+    sys.stderr.flush()
+
+
+def reports_errors(command: Callable) -> Callable:
+    """Turn the failures a user can cause into messages and exit code 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except SpecError as exc:
+            print_diagnostics(exc.diagnostics)
+            raise typer.Exit(1) from None
+        except UserError as exc:
+            sys.stderr.write(f"error[{exc.code}]: {exc}\n" + (f"  = hint: {exc.hint}\n" if exc.hint else ""))
+            raise typer.Exit(1) from None
+        except ValueError as exc:  # UpstreamMismatch and weight-file problems are ValueErrors with full text
+            if type(exc).__module__.startswith("spachc"):
+                sys.stderr.write(f"error: {exc}\n")
+                raise typer.Exit(1) from None
+            raise
+
+    return wrapper
+
+
+def human(n: int | float) -> str:
+    """1234567 -> 1.23M; for tables, where exact figures are in --json."""
+    for unit, size in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.2f}{unit}"
+    return str(n)

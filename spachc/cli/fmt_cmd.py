@@ -1,0 +1,60 @@
+"""`spachc fmt SPEC... [--check]`: rewrite specs in canonical form. Never imports torch."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import typer
+
+from ..diagnostics import SpecError
+from ..frontend import fmt_text, read_source
+from .common import print_diagnostics
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def fmt_command(
+    specs: list[Path] = typer.Argument(..., help="Spec files to format in place.", show_default=False),
+    check: bool = typer.Option(False, "--check", help="Change nothing; exit 1 and name the files that would change."),
+) -> None:
+    """Rewrite specs in canonical form, keeping every comment."""
+    would_change, failed = [], 0
+    for path in specs:
+        try:
+            source = read_source(path)
+            formatted = fmt_text(source.text, source.name)
+        except SpecError as exc:
+            print_diagnostics(exc.diagnostics)
+            failed += 1
+            continue
+        if formatted == source.text:
+            continue
+        would_change.append(path)
+        if not check:
+            _write_atomically(Path(source.name), formatted)
+    verb = "would reformat" if check else "reformatted"
+    for path in would_change:
+        sys.stderr.write(f"{verb} {path}\n")
+    unchanged = len(specs) - len(would_change) - failed
+    sys.stderr.write(f"{len(would_change)} file(s) {verb}, {unchanged} unchanged" + (f", {failed} failed" if failed else "") + "\n")
+    if failed or (check and would_change):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("fmt")(fmt_command)

@@ -1,0 +1,82 @@
+"""The front end's public entry points: text or files in, a Spec (or diagnostics) out.
+
+Nothing here imports torch, so `spachc check` and `spachc fmt` stay fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .diagnostics import Diagnostic, Source, Span, SpecError, did_you_mean, error_at
+from .ir import Spec
+from .overrides import apply_overrides
+from .parser import decode, parse_document
+from .printer import format_document
+from .resolve import Resolved, resolve
+from .resources import zoo_dir, zoo_names
+from .syntax import Document
+
+
+def locate(path_or_name: str | Path) -> Path:
+    """A spec file, or the bundled zoo spec of that name."""
+    path = Path(path_or_name)
+    if path.exists():
+        return path
+    zoo = zoo_dir() / f"{path_or_name}.spach"
+    if isinstance(path_or_name, str) and "/" not in path_or_name and zoo.is_file():
+        return zoo
+    where = Source(str(path_or_name), "")
+    hint = did_you_mean(str(path_or_name), zoo_names()) or f"zoo specs: {', '.join(zoo_names())}"
+    raise SpecError([error_at("E006", f"no such spec file or zoo name: '{path_or_name}'",
+                              Span.at_offset(where, 0), hint=hint)])
+
+
+def read_source(path_or_name: str | Path) -> Source:
+    path = locate(path_or_name)
+    if path.is_dir():
+        raise SpecError([error_at("E004", f"'{path}' is a directory, not a spec file",
+                                  Span.at_offset(Source(str(path), ""), 0), hint="pass a .spach file")])
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            data = f.read(min(size, 2_000_000) + 1)
+    except OSError as exc:
+        raise SpecError([error_at("E007", f"cannot read '{path}': {exc.strerror}",
+                                  Span.at_offset(Source(str(path), ""), 0))]) from None
+    return decode(data, str(path))
+
+
+def document(text: str, source: str = "<string>", overrides=()) -> Document:
+    doc = parse_document(Source(source, text))
+    return apply_overrides(doc, overrides) if overrides else doc
+
+
+def resolve_text(text: str, source: str = "<string>", overrides=()) -> Resolved:
+    return resolve(document(text, source, overrides))
+
+
+def parse(text: str, source: str = "<string>", overrides=()) -> Spec:
+    """Parse and validate spec text; raises SpecError with every diagnostic."""
+    return resolve_text(text, source, overrides).spec
+
+
+def load_resolved(path_or_name: str | Path, overrides=()) -> Resolved:
+    src = read_source(path_or_name)
+    return resolve(apply_overrides(parse_document(src), overrides) if overrides else parse_document(src))
+
+
+def load(path_or_name: str | Path, overrides=()) -> Spec:
+    """A spec file or a zoo name (`hybrid_s`) to a validated Spec."""
+    return load_resolved(path_or_name, overrides).spec
+
+
+def check(path_or_name: str | Path) -> list[Diagnostic]:
+    """Every diagnostic (errors and warnings) for one spec file."""
+    try:
+        return list(load_resolved(path_or_name).warnings)
+    except SpecError as exc:
+        return list(exc.diagnostics)
+
+
+def fmt_text(text: str, source: str = "<string>") -> str:
+    return format_document(parse_document(Source(source, text)))

@@ -1,0 +1,48 @@
+"""Refuse absurd networks before allocating them, with an estimate and the way out."""
+
+from __future__ import annotations
+
+from .counts import total_cost
+from .diagnostics import Source, Span, SpecError, error_at
+from .ir import Spec
+
+DEFAULT_MAX_PARAMS = 2_000_000_000
+DEFAULT_MAX_ACTIVATION_GB = 8.0
+
+
+def _gb(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:,.1f} GiB"
+
+
+def check_params(spec: Spec, max_params: int = DEFAULT_MAX_PARAMS) -> int:
+    params = total_cost(spec).params
+    if params > max_params:
+        raise SpecError([error_at(
+            "E701", f"{spec.name} has {params:,} parameters ({_gb(4 * params)} in fp32); "
+            f"the limit is {max_params:,}", Span.at_offset(Source(spec.name, ""), 0),
+            hint=f"raise it with --max-params {params} if you mean it")])
+    return params
+
+
+def activation_bytes(spec: Spec) -> int:
+    """Largest single fp32 activation for one image: token maps, MLP hiddens, attention."""
+    biggest = 0
+    for stage in spec.stages:
+        width = max(stage.dim, stage.channel_hidden)
+        biggest = max(biggest, stage.tokens * width)
+        if stage.has("trans"):
+            biggest = max(biggest, stage.tokens * stage.tokens * (stage.heads or 1))
+        if stage.has("mlp"):
+            biggest = max(biggest, stage.token_hidden * stage.dim)
+    h, w = spec.input
+    biggest = max(biggest, h * w * spec.channels)
+    return 4 * biggest
+
+
+def check_activations(spec: Spec, max_gb: float = DEFAULT_MAX_ACTIVATION_GB) -> None:
+    need = activation_bytes(spec)
+    if need > max_gb * 2**30:
+        raise SpecError([error_at(
+            "E702", f"{spec.name} needs a {_gb(need)} activation for a single image; "
+            f"the limit is {max_gb:g} GiB", Span.at_offset(Source(spec.name, ""), 0),
+            hint=f"raise it with --max-activation-gb {need / 2**30:.0f} if you mean it")])

@@ -1,0 +1,1 @@
+"""The torch half of spachc: everything here may import torch."""

@@ -1,0 +1,165 @@
+"""The building blocks of a SPACH network (SPACH.md, "The network, exactly").
+
+Tokens are `B×N×C` throughout; modules that need the image grid view the same memory
+as `B×C×h×w` with channels-last strides, so no block copies its input to change layout.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LN_EPS = 1e-6
+
+
+def tokens_to_grid(x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+    """B×N×C tokens as a B×C×h×w image; a view (channels-last strides), not a copy."""
+    b, _, c = x.shape
+    return x.transpose(1, 2).reshape(b, c, grid[0], grid[1])
+
+
+def grid_to_tokens(x: torch.Tensor) -> torch.Tensor:
+    return x.flatten(2).transpose(1, 2)
+
+
+class DropPath(nn.Module):
+    """Stochastic depth: drop a residual branch for whole samples while training."""
+
+    def __init__(self, rate: float):
+        super().__init__()
+        self.rate = rate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.rate == 0.0:
+            return x
+        keep = 1.0 - self.rate
+        mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep)
+        return x * mask.div_(keep)
+
+    def extra_repr(self) -> str:
+        return f"rate={self.rate:g}"
+
+
+class ChannelMLP(nn.Module):
+    def __init__(self, dim: int, hidden: int):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(F.gelu(self.fc1(x)))
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention over all tokens, fused through SDPA."""
+
+    def __init__(self, dim: int, heads: int, qkv_bias: bool):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, c = x.shape
+        # Output features are laid out (three, heads, head_dim), as in the reference.
+        q, k, v = self.qkv(x).view(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
+        out = F.scaled_dot_product_attention(q, k, v)
+        return self.proj(out.transpose(1, 2).reshape(b, n, c))
+
+
+class TokenMLP(nn.Module):
+    """Mixes the N tokens of each channel with an MLP. `fc1.weight @ x` contracts the token
+    axis of B×N×C directly, so no transposed copy of the activations is made."""
+
+    def __init__(self, tokens: int, hidden: int):
+        super().__init__()
+        self.fc1 = nn.Linear(tokens, hidden)
+        self.fc2 = nn.Linear(hidden, tokens)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.matmul(self.fc1.weight, x) + self.fc1.bias[:, None]
+        return torch.matmul(self.fc2.weight, F.gelu(h)) + self.fc2.bias[:, None]
+
+
+class PositionalConv(nn.Module):
+    """CPE: a 3×3 depthwise conv over the token grid."""
+
+    def __init__(self, dim: int, grid: tuple[int, int]):
+        super().__init__()
+        self.grid = grid
+        self.conv = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return grid_to_tokens(self.conv(tokens_to_grid(x, self.grid)))
+
+
+class MixingBlock(nn.Module):
+    """x -> y = x + γ·mixer(LN1 x) + CPE(x) -> y + MLP(LN2 y).
+
+    A conv block has no mixer (its only spatial mixing is the CPE). The CPE reads the
+    block input x, and drop path covers the mixer and MLP branches, not the CPE.
+    """
+
+    def __init__(self, dim: int, mlp_hidden: int, mixer: nn.Module | None, grid: tuple[int, int],
+                 cpe: bool, layerscale: float | None, drop_path: float):
+        super().__init__()
+        self.mixer_norm = nn.LayerNorm(dim, eps=LN_EPS) if mixer is not None else None
+        self.mixer = mixer
+        has_scale = mixer is not None and layerscale is not None
+        self.layer_scale = nn.Parameter(torch.full((dim,), float(layerscale))) if has_scale else None
+        self.pos = PositionalConv(dim, grid) if cpe else None
+        self.mlp_norm = nn.LayerNorm(dim, eps=LN_EPS)
+        self.mlp = ChannelMLP(dim, mlp_hidden)
+        self.drop_path = DropPath(drop_path)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x
+        if self.mixer is not None:
+            mixed = self.mixer(self.mixer_norm(x))
+            if self.layer_scale is not None:
+                mixed = mixed * self.layer_scale
+            y = x + self.drop_path(mixed)
+        if self.pos is not None:
+            y = y + self.pos(x)
+        return y + self.drop_path(self.mlp(self.mlp_norm(y)))
+
+
+class Downsample(nn.Module):
+    """Halve the grid with a 2×2 stride-2 conv, then GroupNorm with one group."""
+
+    def __init__(self, dim_in: int, dim_out: int, grid_in: tuple[int, int]):
+        super().__init__()
+        self.grid_in = grid_in
+        self.conv = nn.Conv2d(dim_in, dim_out, 2, stride=2, bias=False)
+        self.norm = nn.GroupNorm(1, dim_out, eps=1e-5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return grid_to_tokens(self.norm(self.conv(tokens_to_grid(x, self.grid_in))))
+
+
+class PatchStem(nn.Module):
+    """conv1: one P×P stride-P conv."""
+
+    def __init__(self, in_channels: int, dim: int, patch: int):
+        super().__init__()
+        self.proj = nn.Conv2d(in_channels, dim, patch, stride=patch)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.proj(images)
+
+
+class ConvStem(nn.Module):
+    """conv4: 7×7/2 conv, two 3×3 convs (each with BN+ReLU), then a P/2 patch conv."""
+
+    def __init__(self, in_channels: int, dim: int, patch: int, hidden: int):
+        super().__init__()
+        layers: list[nn.Module] = []
+        for c_in, k, s, p in ((in_channels, 7, 2, 3), (hidden, 3, 1, 1), (hidden, 3, 1, 1)):
+            layers += [nn.Conv2d(c_in, hidden, k, stride=s, padding=p, bias=False),
+                       nn.BatchNorm2d(hidden), nn.ReLU(inplace=True)]
+        self.body = nn.Sequential(*layers)
+        self.proj = nn.Conv2d(hidden, dim, patch // 2, stride=patch // 2)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.proj(self.body(images))

@@ -1,0 +1,85 @@
+"""The compiled network: a module tree that mirrors the IR one to one."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..ir import Spec, Stage
+from .layers import LN_EPS, Attention, ConvStem, Downsample, MixingBlock, PatchStem, TokenMLP, grid_to_tokens
+
+
+def make_mixer(stage: Stage, kind: str) -> nn.Module | None:
+    if kind == "trans":
+        return Attention(stage.dim, stage.heads, bool(stage.qkv_bias))
+    if kind == "mlp":
+        return TokenMLP(stage.tokens, stage.token_hidden)
+    return None
+
+
+class SpachStage(nn.Module):
+    def __init__(self, stage: Stage, previous: Stage | None):
+        super().__init__()
+        self.downsample = Downsample(previous.dim, stage.dim, previous.grid) if previous is not None else None
+        shared = make_mixer(stage, next(k for k in stage.kinds if k != "conv")) if stage.shared else None
+        self.blocks = nn.ModuleList(
+            MixingBlock(stage.dim, stage.channel_hidden,
+                        (shared if shared is not None else make_mixer(stage, b.kind)) if b.kind != "conv" else None,
+                        stage.grid, stage.cpe, stage.layerscale, b.drop_path)
+            for b in stage.blocks
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.downsample is not None:
+            x = self.downsample(x)
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+
+class SpachNet(nn.Module):
+    """images B×C×H×W -> logits B×classes. `forward_features` gives the final normalised
+    tokens B×N×C for downstream heads."""
+
+    def __init__(self, spec: Spec):
+        super().__init__()
+        self.spec = spec
+        first, last = spec.stages[0], spec.stages[-1]
+        if spec.stem.kind == "conv4":
+            self.stem = ConvStem(spec.channels, first.dim, spec.stem.patch, spec.stem.hidden)
+        else:
+            self.stem = PatchStem(spec.channels, first.dim, spec.stem.patch)
+        self.stem_norm = nn.LayerNorm(first.dim, eps=LN_EPS)
+        self.stages = nn.ModuleList(
+            SpachStage(stage, spec.stages[i - 1] if i else None) for i, stage in enumerate(spec.stages)
+        )
+        self.head_norm = nn.LayerNorm(last.dim, eps=LN_EPS)
+        self.head = nn.Linear(last.dim, spec.classes)
+
+    def forward_features(self, images: torch.Tensor) -> torch.Tensor:
+        x = self.stem_norm(grid_to_tokens(self.stem(images)))
+        for stage in self.stages:
+            x = stage(x)
+        return self.head_norm(x)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.forward_features(images).mean(dim=1))
+
+
+def init_weights(model: nn.Module) -> None:
+    """The reference initialisation: xavier Linear, kaiming fan-out Conv2d, a zero head."""
+    for m in model.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.LayerNorm, nn.GroupNorm, nn.BatchNorm2d)):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    if isinstance(model, SpachNet):
+        nn.init.zeros_(model.head.weight)
+        nn.init.zeros_(model.head.bias)

@@ -1,0 +1,162 @@
+"""Weights on disk: safetensors files that carry their spec, so a file alone rebuilds
+its model. Shared tensors (a shared mixer) are stored once and re-tied on load.
+Writes are atomic: a reader never sees a half-written file under the final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save as safetensors_bytes
+
+from .. import __version__
+from ..diagnostics import SpecError
+from ..frontend import parse
+from ..ir import Spec
+from ..printer import to_text
+
+META_SPEC = "spachc.spec"
+META_HASH = "spachc.spec_hash"
+META_VERSION = "spachc.version"
+META_DTYPE = "spachc.dtype"
+META_ALIASES = "spachc.aliases"
+
+
+class WeightsError(ValueError):
+    """A weights file that cannot be used, named with the reason."""
+
+
+def write_atomically(path: str | Path, data: bytes) -> None:
+    """Temp file in the same folder, fsync, rename: the old file survives any failure."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _dedupe(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Keep one name per tensor; map the other names to it."""
+    kept: dict[str, torch.Tensor] = {}
+    aliases: dict[str, str] = {}
+    owner: dict[tuple, str] = {}
+    for name, tensor in state.items():
+        ident = (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape),
+                 tuple(tensor.stride()), tensor.dtype)
+        if tensor.numel() and ident in owner:
+            aliases[name] = owner[ident]
+        else:
+            owner[ident] = name
+            kept[name] = tensor
+    return kept, aliases
+
+
+def weights_bytes(model: torch.nn.Module, spec: Spec, dtype: torch.dtype | None = None,
+                  extra: dict[str, str] | None = None) -> bytes:
+    kept, aliases = _dedupe(model.state_dict())
+    tensors = {}
+    for name, t in kept.items():
+        t = t.detach()
+        if dtype is not None and t.is_floating_point():
+            t = t.to(dtype)
+        tensors[name] = t.contiguous().cpu()
+    stored = next((t.dtype for t in tensors.values() if t.is_floating_point()), torch.float32)
+    metadata = {
+        META_SPEC: to_text(spec), META_HASH: spec.hash, META_VERSION: __version__,
+        META_DTYPE: str(stored).removeprefix("torch."), META_ALIASES: json.dumps(aliases, sort_keys=True),
+        "format": "pt", **(extra or {}),
+    }
+    return safetensors_bytes(tensors, metadata=metadata)
+
+
+def save_weights(model: torch.nn.Module, spec: Spec, path: str | Path, dtype: torch.dtype | None = None,
+                 extra: dict[str, str] | None = None) -> None:
+    write_atomically(path, weights_bytes(model, spec, dtype, extra))
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return dict(f.metadata() or {})
+    except (SafetensorError, OSError) as exc:
+        raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from None
+
+
+def load_weights(path: str | Path) -> tuple[Spec, dict[str, torch.Tensor]]:
+    """The spec a spachc weights file carries, and its full state_dict (aliases re-expanded)."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: no such file")
+    metadata = read_metadata(path)
+    if META_SPEC not in metadata:
+        raise WeightsError(f"{path}: carries no spachc spec (was it written by spachc?)")
+    try:
+        spec = parse(metadata[META_SPEC], source=f"{path}[{META_SPEC}]")
+    except SpecError as exc:
+        raise WeightsError(f"{path}: its embedded spec is invalid:\n{exc}") from None
+    if metadata.get(META_HASH) not in (None, spec.hash):
+        raise WeightsError(f"{path}: embedded spec hash {metadata[META_HASH][:12]} does not match its "
+                           f"spec text ({spec.hash[:12]}); the file was altered")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            state = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError) as exc:
+        raise WeightsError(f"{path}: cannot read its tensors ({exc})") from None
+    for alias, target in json.loads(metadata.get(META_ALIASES, "{}")).items():
+        if target not in state:
+            raise WeightsError(f"{path}: shared tensor '{alias}' points at missing '{target}'")
+        state[alias] = state[target]
+    return spec, state
+
+
+def check_state(spec: Spec, state: dict[str, torch.Tensor], origin: str) -> None:
+    """Keys, shapes and dtypes must be exactly what build(spec) has."""
+    from .build import skeleton
+
+    expected = skeleton(spec).state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    problems = []
+    if missing:
+        problems.append(f"missing tensors: {', '.join(missing[:6])}" + (" ..." if len(missing) > 6 else ""))
+    if unexpected:
+        problems.append(f"unexpected tensors: {', '.join(unexpected[:6])}" + (" ..." if len(unexpected) > 6 else ""))
+    for name in sorted(set(expected) & set(state)):
+        want, got = expected[name], state[name]
+        if tuple(want.shape) != tuple(got.shape):
+            problems.append(f"{name} has shape {tuple(got.shape)}, the spec needs {tuple(want.shape)}")
+        elif want.is_floating_point() != got.is_floating_point():
+            problems.append(f"{name} has dtype {got.dtype}, the spec needs a {want.dtype} tensor")
+    if problems:
+        raise WeightsError(f"{origin}: weights do not match the spec '{spec.name}':\n  " + "\n  ".join(problems[:12]))
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """Rebuild a module from a spachc safetensors file alone."""
+    from .build import build
+
+    spec, state = load_weights(path)
+    check_state(spec, state, str(path))
+    model = build(spec, device=device)
+    model.load_state_dict(state, strict=True)
+    return model

@@ -1,0 +1,316 @@
+"""Document (what was written) to Spec (what it means), reporting every static error
+at the text that caused it."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from .diagnostics import Diagnostic, Note, Span, SpecError, error_at, warning_at
+from .ir import Group, Spec, Stage, Stem, drop_path_rates, expand_blocks, halve, stem_grid
+from .rules import check
+from .syntax import Document, Option, Statement, Value
+from .syntax import Stage as StageNode
+
+MAX_BLOCKS = 1_000_000
+NAME_PATTERN = re.compile(r"[A-Za-z_](?:[A-Za-z0-9_.+]|-(?!>))*")
+
+BUILTIN_OPTIONS = {"channel_ratio": 2.0, "token_ratio": 0.5, "cpe": True, "layerscale": 1e-4,
+                   "qkv_bias": True, "shared": False}
+
+
+@dataclass
+class SourceMap:
+    """IR path -> the span of the text that decided it."""
+
+    spans: dict[tuple, Span] = field(default_factory=dict)
+    fallback: Span | None = None
+
+    def __setitem__(self, path: tuple, span: Span) -> None:
+        self.spans[path] = span
+
+    def span_for(self, path: tuple) -> Span | None:
+        for n in range(len(path), 0, -1):
+            if path[:n] in self.spans:
+                return self.spans[path[:n]]
+        return self.fallback
+
+
+@dataclass
+class Resolved:
+    spec: Spec
+    sources: SourceMap
+    warnings: tuple[Diagnostic, ...]
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.diagnostics: list[Diagnostic] = []
+
+    def error(self, *args, **kw) -> None:
+        self.diagnostics.append(error_at(*args, **kw))
+
+    def warning(self, *args, **kw) -> None:
+        self.diagnostics.append(warning_at(*args, **kw))
+
+    @property
+    def failed(self) -> bool:
+        return any(d.severity == "error" for d in self.diagnostics)
+
+    def raise_if_failed(self) -> None:
+        if self.failed:
+            raise SpecError(sorted(self.diagnostics, key=_position))
+
+
+def _position(d: Diagnostic) -> tuple[int, int]:
+    return (d.line, d.column)
+
+
+def resolve(doc: Document) -> Resolved:
+    out = _Collector()
+    sources = SourceMap(fallback=Span.at_offset(doc.source, 0))
+    statements = _unique_statements(doc, out)
+    stage_nodes = _the_pipeline(doc, out)
+    out.raise_if_failed()
+
+    top = _resolve_top(doc, statements, sources, out)
+    defaults = _options(statements.get("defaults").args if "defaults" in statements else (), "defaults", out)
+    stages = _resolve_stages(stage_nodes, defaults, top, sources, out)
+    out.raise_if_failed()
+
+    draft = Spec.model_construct(stages=tuple(stages), **top)
+    for v in check(draft):
+        span = sources.span_for(v.path)
+        if v.severity == "error":
+            out.error(v.code, v.message, span, hint=v.hint)
+        else:
+            out.warning(v.code, v.message, span, hint=v.hint)
+    out.raise_if_failed()
+    spec = Spec.model_validate(draft.model_dump())
+    return Resolved(spec, sources, tuple(sorted(out.diagnostics, key=_position)))
+
+
+# --- structure ------------------------------------------------------------------------
+
+def _unique_statements(doc: Document, out: _Collector) -> dict[str, Statement]:
+    seen: dict[str, Statement] = {}
+    for st in doc.statements:
+        if st.keyword in seen:
+            first = seen[st.keyword]
+            out.error("E201", f"`{st.keyword}` is given twice", st.key_span,
+                      notes=(Note("first given here", first.key_span),), hint="keep one of them")
+        else:
+            seen[st.keyword] = st
+    return seen
+
+
+def _the_pipeline(doc: Document, out: _Collector) -> tuple[StageNode, ...]:
+    if not doc.pipelines:
+        out.error("E107", "the spec has no pipeline", Span.at_offset(doc.source, len(doc.source.text.rstrip())),
+                  hint="add one, e.g. `stage conv x2 dim 64 -> down -> stage trans x2`")
+        return ()
+    for extra in doc.pipelines[1:]:
+        out.error("E106", "a spec has exactly one pipeline, but a second one starts here", extra[0].key_span,
+                  notes=(Note("the first starts here", doc.pipelines[0][0].key_span),),
+                  hint="join stages with `-> down ->`")
+    return doc.pipelines[0]
+
+
+# --- values ---------------------------------------------------------------------------
+
+_INT = re.compile(r"[+-]?[0-9]+")
+
+
+def _int(value: Value, what: str, out: _Collector) -> int | None:
+    if not _INT.fullmatch(value.text):
+        out.error("E301", f"{what} must be an integer, got '{value.text}'", value.span)
+        return None
+    return int(value.text)
+
+
+def _float(value: Value, what: str, out: _Collector) -> float | None:
+    number = float(value.text)
+    if not math.isfinite(number):
+        out.error("E307", f"{what} '{value.text}' is out of range", value.span)
+        return None
+    return number
+
+
+def _switch(value: Value) -> bool:
+    return value.text == "on"
+
+
+def _options(options: tuple[Option, ...], where: str, out: _Collector) -> dict[str, Option]:
+    seen: dict[str, Option] = {}
+    for opt in options:
+        if opt.name in seen:
+            out.error("E202", f"option `{opt.name}` is given twice in {where}", opt.key_span,
+                      notes=(Note("first given here", seen[opt.name].key_span),), hint="keep one of them")
+        else:
+            seen[opt.name] = opt
+    return seen
+
+
+def _option_value(opt: Option, out: _Collector):
+    name, value = opt.name, opt.value
+    if name == "shared":
+        return True
+    if name in ("cpe", "qkv_bias"):
+        return _switch(value)
+    if name == "layerscale" and value.text == "off":
+        return None
+    if name in ("dim", "heads"):
+        return _int(value, name, out)
+    return _float(value, name, out)
+
+
+# --- top level ------------------------------------------------------------------------
+
+def _resolve_top(doc: Document, statements: dict[str, Statement], sources: SourceMap, out: _Collector) -> dict:
+    top: dict = {"name": _default_name(doc.source.name), "classes": 1000, "channels": 3, "drop_path": 0.0}
+    if "model" in statements:
+        top["name"] = statements["model"].args[0].value.text
+    if "input" not in statements:
+        out.error("E108", "the spec has no `input` statement", Span.at_offset(doc.source, 0),
+                  hint="add e.g. `input 224`")
+        top["input"] = (1, 1)
+    else:
+        st = statements["input"]
+        size = st.arg("size").value
+        sources[("input",)] = size.span
+        top["input"] = _size(size, out)
+        if (channels := st.arg("channels")) is not None:
+            sources[("channels",)] = channels.value.span
+            top["channels"] = _int(channels.value, "channels", out)
+    if "classes" in statements:
+        count = statements["classes"].args[0].value
+        sources[("classes",)] = count.span
+        top["classes"] = _int(count, "classes", out)
+    if "drop_path" in statements:
+        rate = statements["drop_path"].args[0].value
+        sources[("drop_path",)] = rate.span
+        top["drop_path"] = _float(rate, "drop_path", out)
+    top["stem"] = _resolve_stem(statements.get("stem"), sources, out)
+    return top
+
+
+def _default_name(source_name: str) -> str:
+    stem = PurePath(source_name).stem if source_name.endswith(".spach") else "spec"
+    return stem if NAME_PATTERN.fullmatch(stem) else (re.sub(r"[^A-Za-z0-9_.+]", "_", stem).lstrip(".+0123456789") or "spec")
+
+
+def _size(value: Value, out: _Collector) -> tuple[int, int]:
+    if "x" in value.text:
+        h, w = value.text.split("x")
+        return int(h), int(w)
+    side = _int(value, "input", out)
+    return (side, side) if side is not None else (1, 1)
+
+
+def _resolve_stem(st: Statement | None, sources: SourceMap, out: _Collector) -> Stem:
+    if st is None:
+        out.error("E109", "the spec has no `stem` statement", sources.fallback, hint="add e.g. `stem patch 4`")
+        return Stem.model_construct(kind="conv1", patch=1, hidden=None)
+    sources[("stem",)] = st.key_span
+    kind = st.arg("kind").value.text if st.arg("kind") else "conv1"
+    patch = st.arg("patch")
+    sources[("stem", "patch")] = patch.value.span
+    hidden = st.arg("hidden")
+    hidden_value = None
+    if hidden is not None:
+        sources[("stem", "hidden")] = hidden.value.span
+        if kind != "conv4":
+            out.error("E203", "`hidden` is only meaningful with the conv4 stem", hidden.span,
+                      hint="write `stem conv4 patch P hidden H`, or drop `hidden`")
+        hidden_value = _int(hidden.value, "hidden", out)
+    elif kind == "conv4":
+        hidden_value = 64
+    return Stem.model_construct(kind=kind, patch=_int(patch.value, "patch", out) or 1, hidden=hidden_value)
+
+
+# --- stages ---------------------------------------------------------------------------
+
+def _resolve_stages(nodes: tuple[StageNode, ...], defaults: dict[str, Option], top: dict,
+                    sources: SourceMap, out: _Collector) -> list[Stage]:
+    groups_per_stage = [_groups(node, i, sources, out) for i, node in enumerate(nodes)]
+    depth = sum(g.repeat for groups in groups_per_stage for g in groups)
+    if depth > MAX_BLOCKS:
+        out.error("E311", f"the network has {depth:,} blocks; the limit is {MAX_BLOCKS:,}", nodes[0].key_span)
+    if out.failed:
+        return []
+    rates = drop_path_rates(top["drop_path"] or 0.0, depth)
+    input_ok = all(isinstance(v, int) and v > 0 for v in top["input"]) and top["stem"].patch > 0
+    grid = stem_grid(top["input"], top["stem"].patch) if input_ok else (0, 0)
+    stages, dim, used = [], None, 0
+    for i, (node, groups) in enumerate(zip(nodes, groups_per_stage)):
+        if i:
+            grid = halve(grid)
+            sources[("stages", i, "down")] = node.down
+        own = _options(node.options, f"stage {i + 1}", out)
+        settings = {}
+        for name in BUILTIN_OPTIONS.keys() | {"dim", "heads"}:
+            chosen = own.get(name) or defaults.get(name)
+            if chosen is not None:
+                sources[("stages", i, name)] = chosen.span
+                settings[name] = _option_value(chosen, out)
+        dim = _stage_dim(settings.get("dim"), dim, i, node, out)
+        sources[("stages", i)] = node.key_span
+        _warn_unused(node, own, groups, out)
+        stage = _stage(groups, dim, grid, settings, rates[used:used + sum(g.repeat for g in groups)])
+        used += sum(g.repeat for g in groups)
+        stages.append(stage)
+    return stages
+
+
+def _groups(node: StageNode, i: int, sources: SourceMap, out: _Collector) -> tuple[Group, ...]:
+    groups = []
+    for j, g in enumerate(node.groups):
+        sources[("stages", i, "groups", j)] = g.span
+        if g.kind.text == "trans" and ("stages", i, "groups") not in sources.spans:
+            sources[("stages", i, "groups")] = g.span
+        groups.append(Group.model_construct(kind=g.kind.text, repeat=int(g.count_text)))
+    return tuple(groups)
+
+
+def _stage_dim(given: int | None, previous: int | None, i: int, node: StageNode, out: _Collector) -> int:
+    if given is not None:
+        return given
+    if i == 0:
+        out.error("E406", "the first stage needs a `dim`", node.key_span, hint="add e.g. `dim 64` to the stage")
+        return 1
+    return 2 * previous
+
+
+def _stage(groups: tuple[Group, ...], dim: int, grid: tuple[int, int], settings: dict, rates: list[float]) -> Stage:
+    kinds = {g.kind for g in groups}
+    value = {name: settings.get(name, default) for name, default in BUILTIN_OPTIONS.items()}
+    has_mixer = kinds != {"conv"}
+    token_ratio = value["token_ratio"] if "mlp" in kinds else None
+    channel_ratio = value["channel_ratio"] or 0.0
+    return Stage.model_construct(
+        groups=groups, dim=dim, grid=grid,
+        heads=settings.get("heads") if "trans" in kinds else None,
+        channel_ratio=channel_ratio,
+        token_ratio=token_ratio,
+        cpe=value["cpe"],
+        layerscale=value["layerscale"] if has_mixer else None,
+        qkv_bias=value["qkv_bias"] if "trans" in kinds else None,
+        shared=value["shared"],
+        channel_hidden=int(dim * channel_ratio),
+        token_hidden=int(grid[0] * grid[1] * token_ratio) if token_ratio is not None else None,
+        blocks=expand_blocks(groups, rates),
+    )
+
+
+_NEEDS = {"heads": "trans", "qkv_bias": "trans", "token_ratio": "mlp"}
+
+
+def _warn_unused(node: StageNode, own: dict[str, Option], groups: tuple[Group, ...], out: _Collector) -> None:
+    kinds = {g.kind for g in groups}
+    for name, kind in _NEEDS.items():
+        if name in own and kind not in kinds:
+            out.warning("W103", f"`{name}` has no effect in a stage without {kind} blocks", own[name].span)
+    if "layerscale" in own and kinds == {"conv"}:
+        out.warning("W103", "`layerscale` has no effect in a stage of conv blocks only", own["layerscale"].span)

@@ -1,0 +1,32 @@
+"""Where the grammar and the bundled zoo live, installed or in a checkout.
+
+A wheel carries them as `spachc/_data/{grammar,specs}` (see pyproject.toml); an
+editable install or a plain checkout reads the repository's top-level folders.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _data_dir(name: str) -> Path:
+    bundled = _PACKAGE / "_data" / name
+    if bundled.is_dir():
+        return bundled
+    return _PACKAGE.parent / name
+
+
+@cache
+def grammar_text() -> str:
+    return (_data_dir("grammar") / "spach.lark").read_text(encoding="utf-8")
+
+
+def zoo_dir() -> Path:
+    return _data_dir("specs")
+
+
+def zoo_names() -> list[str]:
+    return sorted(p.stem for p in zoo_dir().glob("*.spach"))

@@ -1,0 +1,94 @@
+"""The spec as written: statements, stages and comments with their source spans.
+
+This is the layer between Lark's parse tree and the IR. It keeps what the user wrote
+(including where defaults came from and every comment) so that the resolver can point
+at the exact text behind a problem and `fmt` can print the file back faithfully.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .diagnostics import Source, Span
+
+STATEMENT_ORDER = ("model", "input", "classes", "stem", "defaults", "drop_path")
+OPTION_ORDER = ("dim", "heads", "channel_ratio", "token_ratio", "cpe", "layerscale", "qkv_bias", "shared")
+BLOCK_KINDS = ("conv", "trans", "mlp")
+STEM_KINDS = ("conv1", "conv4")
+
+
+@dataclass(frozen=True)
+class Value:
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Option:
+    """`name value` (or a bare flag such as `shared`, whose value is None)."""
+
+    name: str
+    value: Value | None
+    span: Span
+    key_span: Span
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A top-level statement. `args` holds its parts as options: input's `size` and
+    `channels`, stem's `kind`, `patch` and `hidden`, model's `name`, classes' `count`,
+    drop_path's `rate`, and the options of `defaults`."""
+
+    keyword: str
+    args: tuple[Option, ...]
+    span: Span
+    key_span: Span
+
+    def arg(self, name: str) -> Option | None:
+        return next((a for a in self.args if a.name == name), None)
+
+
+@dataclass(frozen=True)
+class Group:
+    kind: Value
+    repeat: Value
+    span: Span
+
+    @property
+    def count_text(self) -> str:
+        return self.repeat.text[1:]
+
+
+@dataclass(frozen=True)
+class Stage:
+    groups: tuple[Group, ...]
+    options: tuple[Option, ...]
+    span: Span  # from `stage` to the end of its options
+    key_span: Span
+    down: Span | None = None  # the `down` keyword before this stage
+    line_span: Span | None = None  # from the first `->` (or `stage`) to the end
+
+    @property
+    def unit_span(self) -> Span:
+        return self.line_span or self.span
+
+
+@dataclass(frozen=True)
+class Comment:
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Document:
+    source: Source
+    statements: tuple[Statement, ...]
+    pipelines: tuple[tuple[Stage, ...], ...]
+    comments: tuple[Comment, ...] = ()
+
+    def statement(self, keyword: str) -> Statement | None:
+        return next((s for s in self.statements if s.keyword == keyword), None)
+
+    @property
+    def stages(self) -> tuple[Stage, ...]:
+        return self.pipelines[0] if self.pipelines else ()
