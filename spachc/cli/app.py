@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import typer
 
 from .. import __version__
@@ -27,11 +29,20 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """spachc: text in, a validated IR, a PyTorch model out."""
 
 
-def _register() -> None:
-    from . import build_cmd, check_cmd, fmt_cmd, upstream_cmd, zoo_cmd
+# One module per command, in the order `spachc --help` lists them. Each module has a
+# `register(app)`; commands that need torch import it inside the command, not here.
+COMMAND_MODULES = (
+    "check_cmd",
+    "fmt_cmd",
+    "build_cmd",
+    "zoo_cmd",
+    "upstream_cmd",
+)
 
-    for module in (check_cmd, fmt_cmd, build_cmd, zoo_cmd, upstream_cmd):
-        module.register(app)
+
+def _register() -> None:
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__package__}.{name}").register(app)
 
 
 _register()
