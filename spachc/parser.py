@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import lark
@@ -65,11 +66,22 @@ def decode(data: bytes, name: str) -> Source:
 
 
 def parse_document(source: Source) -> Document:
+    comments = _scan_comments(source)
+    if not source.text.strip() or not _has_code(source, comments):
+        raise SpecError([error_at("E002", "the spec is empty", Span.at_offset(source, 0),
+                                  hint="a spec needs at least `input`, `stem` and a pipeline")])
     try:
         tree = _lark().parse(source.text, start="start")
     except lark.exceptions.UnexpectedInput as exc:
         raise SpecError([_syntax_diagnostic(source, exc)]) from None
-    return _build_document(source, tree, tuple(_scan_comments(source)))
+    return _build_document(source, tree, tuple(comments))
+
+
+def _has_code(source: Source, comments: list[Comment]) -> bool:
+    text = source.text
+    for c in reversed(comments):
+        text = text[: c.span.start_pos] + text[c.span.end_pos:]
+    return bool(text.strip())
 
 
 def parse_override(source: Source) -> Statement | Option:
@@ -83,13 +95,13 @@ def parse_override(source: Source) -> Statement | Option:
     return _statement(source, tree)
 
 
+_COMMENT = re.compile(r"#[^\n]*")
+
+
 def _scan_comments(source: Source) -> list[Comment]:
-    """Comments come from the lexer's view of the text, so '#' inside nothing else."""
-    out = []
-    for token in _lark().lex(source.text, dont_ignore=True):
-        if token.type == "COMMENT":
-            out.append(Comment(token.value.rstrip(), _token_span(source, token)))
-    return out
+    """The language has no strings, so every '#' starts a comment that runs to the line's end."""
+    return [Comment(m.group().rstrip(), Span.at_offset(source, m.start(), m.end()))
+            for m in _COMMENT.finditer(source.text)]
 
 
 # --- parse tree to Document -------------------------------------------------------------

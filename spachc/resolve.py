@@ -123,17 +123,24 @@ def _the_pipeline(doc: Document, out: _Collector) -> tuple[StageNode, ...]:
 _INT = re.compile(r"[+-]?[0-9]+")
 
 
+MAX_INT = 1_000_000_000
+MAX_RATIO = 1_000_000.0
+
+
 def _int(value: Value, what: str, out: _Collector) -> int | None:
     if not _INT.fullmatch(value.text):
         out.error("E301", f"{what} must be an integer, got '{value.text}'", value.span)
+        return None
+    if len(value.text) > 12 or abs(int(value.text)) > MAX_INT:
+        out.error("E306", f"{what} {value.text} is out of range (at most {MAX_INT:,})", value.span)
         return None
     return int(value.text)
 
 
 def _float(value: Value, what: str, out: _Collector) -> float | None:
     number = float(value.text)
-    if not math.isfinite(number):
-        out.error("E307", f"{what} '{value.text}' is out of range", value.span)
+    if not math.isfinite(number) or abs(number) > MAX_RATIO:
+        out.error("E306", f"{what} {value.text} is out of range (at most {MAX_RATIO:,.0f})", value.span)
         return None
     return number
 
@@ -204,6 +211,9 @@ def _default_name(source_name: str) -> str:
 def _size(value: Value, out: _Collector) -> tuple[int, int]:
     if "x" in value.text:
         h, w = value.text.split("x")
+        if max(len(h), len(w)) > 9:
+            out.error("E306", f"input {value.text} is out of range (at most {MAX_INT:,} a side)", value.span)
+            return (1, 1)
         return int(h), int(w)
     side = _int(value, "input", out)
     return (side, side) if side is not None else (1, 1)
@@ -236,7 +246,7 @@ def _resolve_stages(nodes: tuple[StageNode, ...], defaults: dict[str, Option], t
                     sources: SourceMap, out: _Collector) -> list[Stage]:
     groups_per_stage = [_groups(node, i, sources, out) for i, node in enumerate(nodes)]
     depth = sum(g.repeat for groups in groups_per_stage for g in groups)
-    if depth > MAX_BLOCKS:
+    if depth > MAX_BLOCKS and not out.failed:
         out.error("E311", f"the network has {depth:,} blocks; the limit is {MAX_BLOCKS:,}", nodes[0].key_span)
     if out.failed:
         return []
@@ -255,6 +265,8 @@ def _resolve_stages(nodes: tuple[StageNode, ...], defaults: dict[str, Option], t
             if chosen is not None:
                 sources[("stages", i, name)] = chosen.span
                 settings[name] = _option_value(chosen, out)
+        if "dim" in settings and settings["dim"] is None:  # written but invalid: already reported
+            settings["dim"] = 1
         dim = _stage_dim(settings.get("dim"), dim, i, node, out)
         sources[("stages", i)] = node.key_span
         _warn_unused(node, own, groups, out)
@@ -268,9 +280,13 @@ def _groups(node: StageNode, i: int, sources: SourceMap, out: _Collector) -> tup
     groups = []
     for j, g in enumerate(node.groups):
         sources[("stages", i, "groups", j)] = g.span
+        sources[("stages", i, "groups", j, "repeat")] = g.repeat.span
         if g.kind.text == "trans" and ("stages", i, "groups") not in sources.spans:
             sources[("stages", i, "groups")] = g.span
-        groups.append(Group.model_construct(kind=g.kind.text, repeat=int(g.count_text)))
+        repeat = int(g.count_text) if len(g.count_text) <= 9 else MAX_BLOCKS + 1
+        if repeat > MAX_BLOCKS:
+            out.error("E306", f"repeat count x{g.count_text} is out of range (at most {MAX_BLOCKS:,})", g.repeat.span)
+        groups.append(Group.model_construct(kind=g.kind.text, repeat=repeat))
     return tuple(groups)
 
 

@@ -65,6 +65,9 @@ def _check_stage(spec: "Spec", i: int, stage: "Stage") -> Iterator[Violation]:
     if stage.token_ratio is not None and stage.token_ratio <= 0:
         yield Violation("E303", f"token_ratio must be greater than 0, got {stage.token_ratio:g}",
                         at + ("token_ratio",))
+    elif stage.token_hidden is not None and stage.tokens >= 1 and stage.token_hidden < 1:
+        yield Violation("E305", f"token_ratio {stage.token_ratio:g} leaves the token-MLP with "
+                        f"int({stage.tokens}*{stage.token_ratio:g}) = 0 hidden units", at + ("token_ratio",))
     if stage.layerscale is not None and stage.layerscale <= 0:
         yield Violation("E303", f"layerscale must be greater than 0, got {stage.layerscale:g}",
                         at + ("layerscale",), hint="write `layerscale off` to disable it")
