@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "build_cmd",
     "zoo_cmd",
     "upstream_cmd",
+    "diff_cmd",
 )
 
 

@@ -1,0 +1,214 @@
+"""Architecture diffs: what two specs build differently, stage by stage.
+
+A diff compares resolved Specs (the IR), never text, so reformatting, comments,
+written-out defaults and the model name change nothing: equal hashes mean "same
+architecture". Sides are spec files, zoo names, or `REV:path` blobs read from git.
+Nothing here imports torch: params and MACs come from `spachc.summary`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections import Counter
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, computed_field
+
+from .frontend import load, parse
+from .ir import Spec, Stage
+from .parser import decode
+from .resources import zoo_names
+from .summary import Summary, summary
+
+Status = Literal["same", "changed", "added", "removed"]
+STAGE_FIELDS = ("dim", "grid", "heads", "channel_ratio", "token_ratio", "cpe", "layerscale", "qkv_bias", "shared")
+STEM_FIELDS = ("kind", "patch", "hidden")
+MODEL_FIELDS = ("input", "channels", "drop_path")
+ALIGN_LIMIT = 4096  # longer block lists are compared by counts per kind, not aligned
+
+
+class GitReadError(ValueError):
+    """`REV:path` could not be read from git; the message carries git's own reason."""
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Change(_Row):
+    field: str
+    before: Any
+    after: Any
+
+
+class PartDiff(_Row):
+    """One row of the diff table: the stem, a stage, or the head."""
+
+    part: str
+    status: Status
+    blocks_before: str | None = None
+    blocks_after: str | None = None
+    block_changes: tuple[str, ...] = ()
+    changes: tuple[Change, ...] = ()
+    params_before: int = 0
+    params_after: int = 0
+    macs_before: int = 0
+    macs_after: int = 0
+
+    @computed_field
+    @property
+    def params_delta(self) -> int:
+        return self.params_after - self.params_before
+
+    @computed_field
+    @property
+    def macs_delta(self) -> int:
+        return self.macs_after - self.macs_before
+
+
+class SpecDiff(_Row):
+    before: str
+    after: str
+    name_before: str
+    name_after: str
+    hash_before: str
+    hash_after: str
+    model_changes: tuple[Change, ...]
+    parts: tuple[PartDiff, ...]
+    params_before: int
+    params_after: int
+    macs_before: int
+    macs_after: int
+
+    @computed_field
+    @property
+    def same(self) -> bool:
+        return self.hash_before == self.hash_after
+
+    @computed_field
+    @property
+    def params_delta(self) -> int:
+        return self.params_after - self.params_before
+
+    @computed_field
+    @property
+    def macs_delta(self) -> int:
+        return self.macs_after - self.macs_before
+
+
+# --- reading the two sides -------------------------------------------------------------
+
+def split_revision(arg: str) -> tuple[str, str] | None:
+    """`REV:path` -> (REV, path), or None when `arg` is a file on disk or a zoo name
+    (a path that exists wins over the git reading)."""
+    if Path(arg).exists() or arg in zoo_names():
+        return None
+    rev, sep, path = arg.partition(":")
+    return (rev, path) if sep and rev and path else None
+
+
+def read_git_blob(rev: str, path: str, cwd: str | Path | None = None) -> bytes:
+    """The bytes of `git show REV:path`, run in the current repository."""
+    where = f"{rev}:{path}"
+    try:
+        done = subprocess.run(["git", "show", where], cwd=cwd, capture_output=True, timeout=60)
+    except FileNotFoundError:
+        raise GitReadError(f"{where}: cannot read from git: the `git` program is not installed") from None
+    if done.returncode != 0:
+        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitReadError(f"{where}: git cannot read it: {reason[0] if reason else 'git show failed'}")
+    return done.stdout
+
+
+def load_side(arg: str) -> Spec:
+    """A spec file, a zoo name, or `REV:path` from git, resolved to a Spec."""
+    revision = split_revision(arg)
+    if revision is None:
+        return load(arg)
+    source = decode(read_git_blob(*revision), arg)
+    return parse(source.text, source.name)
+
+
+# --- comparing -------------------------------------------------------------------------
+
+def diff_specs(before: Spec, after: Spec, before_label: str = "a", after_label: str = "b") -> SpecDiff:
+    sa, sb = summary(before), summary(after)
+    parts = [_stem_diff(before, after, sa, sb)]
+    for i in range(max(len(before.stages), len(after.stages))):
+        parts.append(_stage_diff(i, before, after, sa, sb))
+    parts.append(_head_diff(before, after, sa, sb))
+    return SpecDiff(
+        before=before_label, after=after_label, name_before=before.name, name_after=after.name,
+        hash_before=before.hash, hash_after=after.hash,
+        model_changes=_field_changes(before, after, MODEL_FIELDS),
+        parts=tuple(parts), params_before=sa.params, params_after=sb.params, macs_before=sa.macs, macs_after=sb.macs,
+    )
+
+
+def _field_changes(a: Any, b: Any, fields: tuple[str, ...]) -> tuple[Change, ...]:
+    return tuple(Change(field=f, before=getattr(a, f), after=getattr(b, f))
+                 for f in fields if getattr(a, f) != getattr(b, f))
+
+
+def _status(changed: bool) -> Status:
+    return "changed" if changed else "same"
+
+
+def _stem_diff(a: Spec, b: Spec, sa: Summary, sb: Summary) -> PartDiff:
+    changes = _field_changes(a.stem, b.stem, STEM_FIELDS)
+    costs = dict(params_before=sa.stem_params, params_after=sb.stem_params,
+                 macs_before=sa.stem_macs, macs_after=sb.stem_macs)
+    return PartDiff(part="stem", status=_status(bool(changes) or costs["params_before"] != costs["params_after"]
+                                                or costs["macs_before"] != costs["macs_after"]),
+                    changes=changes, **costs)
+
+
+def _head_diff(a: Spec, b: Spec, sa: Summary, sb: Summary) -> PartDiff:
+    changes = _field_changes(a, b, ("classes",))
+    costs = dict(params_before=sa.head_params, params_after=sb.head_params,
+                 macs_before=sa.head_macs, macs_after=sb.head_macs)
+    moved = costs["params_before"] != costs["params_after"] or costs["macs_before"] != costs["macs_after"]
+    return PartDiff(part="head", status=_status(bool(changes) or moved), changes=changes, **costs)
+
+
+def _stage_diff(i: int, a: Spec, b: Spec, sa: Summary, sb: Summary) -> PartDiff:
+    old = a.stages[i] if i < len(a.stages) else None
+    new = b.stages[i] if i < len(b.stages) else None
+    row_a = sa.stages[i] if old else None
+    row_b = sb.stages[i] if new else None
+    costs = dict(params_before=row_a.params if row_a else 0, params_after=row_b.params if row_b else 0,
+                 macs_before=row_a.macs if row_a else 0, macs_after=row_b.macs if row_b else 0)
+    blocks = dict(blocks_before=row_a.blocks if row_a else None, blocks_after=row_b.blocks if row_b else None)
+    if old is None or new is None:
+        return PartDiff(part=f"stage {i + 1}", status="added" if old is None else "removed", **blocks, **costs)
+    changes = _field_changes(old, new, STAGE_FIELDS)
+    block_changes = block_delta(old, new)
+    moved = costs["params_before"] != costs["params_after"] or costs["macs_before"] != costs["macs_after"]
+    return PartDiff(part=f"stage {i + 1}", status=_status(bool(changes or block_changes) or moved),
+                    block_changes=block_changes, changes=changes, **blocks, **costs)
+
+
+def block_delta(old: Stage, new: Stage) -> tuple[str, ...]:
+    """Blocks added, removed or changed in kind, from an alignment of the two block lists:
+    e.g. ('changed conv -> trans x2', 'added trans x8')."""
+    a = [blk.kind for blk in old.blocks]
+    b = [blk.kind for blk in new.blocks]
+    if a == b:
+        return ()
+    added, removed, changed = Counter(), Counter(), Counter()
+    if len(a) + len(b) > ALIGN_LIMIT:
+        count_a, count_b = Counter(a), Counter(b)
+        added, removed = count_b - count_a, count_a - count_b
+    else:
+        for op, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+            if op == "equal":
+                continue
+            pairs = min(i2 - i1, j2 - j1)
+            changed.update(f"{x} -> {y}" for x, y in zip(a[i1:i1 + pairs], b[j1:j1 + pairs]) if x != y)
+            removed.update(a[i1 + pairs:i2])
+            added.update(b[j1 + pairs:j2])
+    return (tuple(f"changed {k} x{n}" for k, n in changed.items())
+            + tuple(f"added {k} x{n}" for k, n in added.items())
+            + tuple(f"removed {k} x{n}" for k, n in removed.items()))
