@@ -38,6 +38,7 @@ COMMAND_MODULES = (
     "zoo_cmd",
     "upstream_cmd",
     "diff_cmd",
+    "graph_cmd",
 )
 
 

@@ -1,0 +1,52 @@
+"""`spachc graph SPEC [--format mermaid|dot|svg] [-o FILE]`: draw an architecture. Never imports torch."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from ..frontend import load
+from ..graph import render
+from .common import SET_OPTION_HELP, UserError, err, reports_errors
+
+SUFFIX_FORMATS = {".mmd": "mermaid", ".mermaid": "mermaid", ".dot": "dot", ".gv": "dot", ".svg": "svg"}
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write a generated text file, reporting an unwritable path as one message."""
+    try:
+        path.write_text(text, encoding="utf-8", newline="\n")
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror}", code="E901") from None
+
+
+class Format(str, Enum):
+    mermaid = "mermaid"
+    dot = "dot"
+    svg = "svg"
+
+
+def graph_command(
+    spec: str = typer.Argument(..., help="A .spach file or a zoo name."),
+    format: Format = typer.Option(None, "--format", "-f", show_default=False,
+                                  help="mermaid (renders on GitHub), dot, or svg (needs Graphviz's `dot`). "
+                                       "Default: from the -o suffix (.mmd, .dot/.gv, .svg), else mermaid."),
+    output: Path = typer.Option(None, "-o", "--output", help="Write here instead of stdout."),
+    set_: list[str] = typer.Option([], "--set", help=SET_OPTION_HELP),
+) -> None:
+    """Draw the architecture: stem, stages with their block groups, downsamples, dims, token grids,
+    shared mixers."""
+    chosen = format.value if format else SUFFIX_FORMATS.get(output.suffix.lower(), "mermaid") if output else "mermaid"
+    text = render(load(spec, set_), chosen)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    write_output(output, text)
+    err.print(f"wrote {chosen} of {spec} to {output}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("graph")(reports_errors(graph_command))
