@@ -14,7 +14,7 @@ from .rules import check
 from .syntax import Document, Option, Statement, Value
 from .syntax import Stage as StageNode
 
-MAX_BLOCKS = 1_000_000
+MAX_BLOCKS = 100_000
 NAME_PATTERN = re.compile(r"[A-Za-z_](?:[A-Za-z0-9_.+]|-(?!>))*")
 
 BUILTIN_OPTIONS = {"channel_ratio": 2.0, "token_ratio": 0.5, "cpe": True, "layerscale": 1e-4,

@@ -53,6 +53,7 @@ def only_error(text: str):
     (BASE + "stage mlp x1 dim 8 token_ratio 0.01", "E305", 3, 20, "token-MLP"),
     (BASE + "stage conv x1 dim 8 channel_ratio 1e400", "E306", 3, 35, "out of range"),
     (BASE + "stage conv x9999999999 dim 8", "E306", 3, 12, "out of range"),
+    (BASE + "stage conv x60000 dim 8 -> down -> stage conv x60000", "E311", 3, 1, "the limit is 100,000"),
     # geometry
     ("input 30\nstem patch 4\nstage conv x1 dim 8", "E401", 1, 7, "not divisible by the stem's patch 4"),
     ("input 32\nstem conv4 patch 1\nstage conv x1 dim 8", "E402", 2, 18, "even patch"),
