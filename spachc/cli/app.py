@@ -39,6 +39,7 @@ COMMAND_MODULES = (
     "upstream_cmd",
     "diff_cmd",
     "graph_cmd",
+    "schema_cmd",
 )
 
 
