@@ -1,0 +1,256 @@
+"""Throughput of a compiled spec: images/s, ms/step, peak memory, and achieved FLOP/s as a
+share of this machine's dense matmul rate, measured in the same run.
+
+Timing rules: synthetic data made once on the device; warm-up steps first (they also absorb
+`torch.compile`); every timed step ends with a device synchronisation; the figure reported
+is the median of the timed steps. FLOPs are 2·MACs per image for inference and 3× that for
+a training step (forward, and a backward that costs about twice the forward).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import resource
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from . import __version__
+from .ir import Spec
+from .summary import summary
+
+AMP_DTYPES = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+TRAIN_FLOP_FACTOR = 3  # forward + backward (≈ 2 forwards)
+
+
+class BenchError(ValueError):
+    """A benchmark that cannot run as asked (e.g. CUDA asked for but absent)."""
+
+
+@dataclass
+class ModeResult:
+    mode: str  # "infer" or "train"
+    ms_per_step: float  # median over timed steps
+    ms_per_step_min: float
+    ms_per_step_max: float
+    images_per_s: float  # batch_size / median step time
+    gflop_per_image: float  # 2·MACs (infer) or 6·MACs (train), in GFLOP
+    achieved_gflops: float  # gflop_per_image · images_per_s
+    matmul_share: float  # achieved_gflops / matmul_gflops
+    peak_memory_bytes: int
+    peak_memory_kind: str  # "cuda_max_allocated" or "cpu_rss_high_water"
+    step_times_ms: list[float] = field(default_factory=list)
+
+
+@dataclass
+class BenchReport:
+    spec: str
+    spec_hash: str
+    params: int
+    macs: int  # per image, at the spec's input size
+    input_shape: list[int]  # per step: [batch, C, H, W]
+    batch_size: int
+    device: str
+    device_name: str
+    threads: int
+    amp: str
+    compile: bool
+    channels_last: bool
+    warmup: int
+    steps: int
+    matmul_gflops: float  # dense matmul rate measured in this run, same device and dtype
+    matmul_size: int
+    torch_version: str
+    spachc_version: str
+    results: list[ModeResult]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise BenchError("--device cuda was asked for, but torch sees no CUDA device here")
+    if name not in ("cpu", "cuda"):
+        raise BenchError(f"unknown device '{name}': use auto, cpu or cuda")
+    return torch.device(name)
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return _cpu_model() or platform.processor() or platform.machine()
+
+
+def _cpu_model() -> str | None:
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return None
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_rate(device: torch.device, dtype: torch.dtype = torch.float32, size: int | None = None,
+                reps: int = 5) -> tuple[float, int]:
+    """Dense square matmul GFLOP/s (median of `reps` after one warm-up), and the size used."""
+    size = size or (8192 if device.type == "cuda" else 1024)
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    c = torch.empty(size, size, device=device, dtype=dtype)
+    torch.mm(a, b, out=c)
+    synchronize(device)
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        torch.mm(a, b, out=c)
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(times) / 1e9, size
+
+
+class PeakMemory:
+    """Peak memory of the code run inside: CUDA allocator peak, or the process's resident-set
+    high-water mark on CPU (reset through /proc/self/clear_refs where Linux allows it, so
+    each mode gets its own figure; otherwise the process-wide peak so far)."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.kind = "cuda_max_allocated" if device.type == "cuda" else "cpu_rss_high_water"
+
+    def reset(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+            return
+        with contextlib.suppress(OSError):
+            Path("/proc/self/clear_refs").write_text("5")
+
+    def peak_bytes(self) -> int:
+        if self.device.type == "cuda":
+            return int(torch.cuda.max_memory_allocated(self.device))
+        status = Path("/proc/self/status")
+        if status.exists():
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def _time_steps(step, device: torch.device, warmup: int, steps: int) -> list[float]:
+    for _ in range(warmup):
+        step()
+    synchronize(device)
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        step()
+        synchronize(device)
+        times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def _autocast(device: torch.device, amp: str):
+    dtype = AMP_DTYPES[amp]
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def _compiled(model: torch.nn.Module, device: torch.device, mode: str) -> torch.nn.Module:
+    # On CUDA, inference at a fixed shape pays for CUDA graphs ("reduce-overhead"): the
+    # per-kernel launch cost disappears. Training keeps the default mode, where the optimizer
+    # step runs outside the graph and no graph-held output is reused across steps.
+    if device.type == "cuda" and mode == "infer":
+        return torch.compile(model, mode="reduce-overhead")
+    return torch.compile(model)
+
+
+def _infer_step(model, images, device, amp):
+    def step():
+        with torch.inference_mode(), _autocast(device, amp):
+            model(images)
+    return step
+
+
+def _train_step(model, images, labels, device, amp):
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05)
+    scaler = torch.amp.GradScaler(device.type, enabled=(amp == "fp16" and device.type == "cuda"))
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        with _autocast(device, amp):
+            loss = F.cross_entropy(model(images), labels)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    return step
+
+
+def run_mode(model, mode: str, images, labels, device, *, amp: str, compile: bool, warmup: int,
+             steps: int, macs: int, matmul_gflops: float) -> ModeResult:
+    model.train(mode == "train")
+    runner = _compiled(model, device, mode) if compile else model
+    step = (_train_step(runner, images, labels, device, amp) if mode == "train"
+            else _infer_step(runner, images, device, amp))
+    memory = PeakMemory(device)
+    memory.reset()
+    times = _time_steps(step, device, warmup, steps)
+    median = statistics.median(times)
+    images_per_s = images.shape[0] / (median / 1e3)
+    gflop = 2 * macs * (TRAIN_FLOP_FACTOR if mode == "train" else 1) / 1e9
+    return ModeResult(
+        mode=mode, ms_per_step=median, ms_per_step_min=min(times), ms_per_step_max=max(times),
+        images_per_s=images_per_s, gflop_per_image=gflop, achieved_gflops=gflop * images_per_s,
+        matmul_share=gflop * images_per_s / matmul_gflops, peak_memory_bytes=memory.peak_bytes(),
+        peak_memory_kind=memory.kind, step_times_ms=times,
+    )
+
+
+def benchmark(spec: Spec, *, state: dict | None = None, batch_size: int = 8, mode: str = "infer",
+              device: str = "auto", amp: str = "off", compile: bool = False, channels_last: bool = False,
+              steps: int = 10, warmup: int = 3, threads: int | None = None, seed: int = 0) -> BenchReport:
+    """Build `spec` (with `state` if given) and time it; see the module docstring."""
+    from .nn.build import build
+
+    if mode not in ("infer", "train", "both"):
+        raise BenchError(f"unknown mode '{mode}': use infer, train or both")
+    if amp not in AMP_DTYPES:
+        raise BenchError(f"unknown --amp '{amp}': use off, bf16 or fp16")
+    if batch_size < 1 or steps < 1 or warmup < 0:
+        raise BenchError("--batch-size and --steps must be at least 1, --warmup at least 0")
+    dev = resolve_device(device)
+    if threads is not None:
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    model = build(spec, device=dev)
+    if state is not None:
+        model.load_state_dict(state, strict=True)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(memory_format=memory_format)
+    images = torch.randn(batch_size, spec.channels, *spec.input, device=dev).contiguous(memory_format=memory_format)
+    labels = torch.randint(0, spec.classes, (batch_size,), device=dev)
+    matmul_dtype = AMP_DTYPES[amp] or torch.float32
+    matmul_gflops, matmul_size = matmul_rate(dev, matmul_dtype)
+    macs = summary(spec).macs
+    modes = ("infer", "train") if mode == "both" else (mode,)
+    results = [run_mode(model, m, images, labels, dev, amp=amp, compile=compile, warmup=warmup, steps=steps,
+                        macs=macs, matmul_gflops=matmul_gflops) for m in modes]
+    return BenchReport(
+        spec=spec.name, spec_hash=spec.hash, params=summary(spec).params, macs=macs,
+        input_shape=[batch_size, spec.channels, *spec.input], batch_size=batch_size, device=str(dev),
+        device_name=device_name(dev), threads=torch.get_num_threads(), amp=amp, compile=compile,
+        channels_last=channels_last, warmup=warmup, steps=steps, matmul_gflops=matmul_gflops,
+        matmul_size=matmul_size, torch_version=torch.__version__, spachc_version=__version__, results=results,
+    )

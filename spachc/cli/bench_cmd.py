@@ -1,0 +1,74 @@
+"""`spachc bench SPEC`: images/s, ms/step, peak memory and achieved FLOP/s of a compiled spec."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from .common import SET_OPTION_HELP, UserError, human, out, reports_errors
+from .loading import load_spec_or_weights
+
+MODES = ("infer", "train", "both")
+DEVICES = ("auto", "cpu", "cuda")
+AMPS = ("off", "bf16", "fp16")
+
+
+def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
+    if value not in allowed:
+        raise UserError(f"{option} '{value}' is not one of: {', '.join(allowed)}", code="E701")
+    return value
+
+
+def render(report) -> Table:
+    table = Table(title=f"{report.spec} on {report.device} ({report.device_name}), batch {report.batch_size}, "
+                        f"{report.threads} threads, amp {report.amp}"
+                        + (", compiled" if report.compile else "") + (", channels-last" if report.channels_last else ""),
+                  title_justify="left")
+    for col in ("mode", "images/s", "ms/step", "GFLOP/s", "of matmul", "peak memory"):
+        table.add_column(col, justify="left" if col == "mode" else "right")
+    for r in report.results:
+        table.add_row(r.mode, f"{r.images_per_s:.1f}", f"{r.ms_per_step:.1f}", f"{r.achieved_gflops:.1f}",
+                      f"{100 * r.matmul_share:.0f}%", f"{human(r.peak_memory_bytes)}B")
+    return table
+
+
+def bench_command(
+    spec: str = typer.Argument(..., help="A .spach file, a zoo name, or a spachc .safetensors file."),
+    set_: list[str] = typer.Option([], "--set", help=SET_OPTION_HELP),
+    batch_size: int = typer.Option(8, "--batch-size", "-b", help="Images per step."),
+    mode: str = typer.Option("infer", "--mode", help="infer, train (forward+backward+AdamW step) or both."),
+    device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
+    amp: str = typer.Option("off", "--amp", help="Autocast dtype: off (fp32), bf16 or fp16."),
+    compile_: bool = typer.Option(False, "--compile", help="torch.compile the model (CUDA inference: with CUDA graphs)."),
+    channels_last: bool = typer.Option(False, "--channels-last", help="Images and conv weights in channels-last layout."),
+    steps: int = typer.Option(10, "--steps", help="Timed steps; the median is reported."),
+    warmup: int = typer.Option(3, "--warmup", help="Untimed steps first (they absorb compilation)."),
+    threads: int = typer.Option(None, "--threads", help="CPU threads for torch (default: torch's choice)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (fields: docs/performance.md)."),
+) -> None:
+    """Benchmark a spec: images/s, ms/step, peak memory, MACs, GFLOP/s and share of matmul rate."""
+    _choice(mode, MODES, "--mode")
+    _choice(device, DEVICES, "--device")
+    _choice(amp, AMPS, "--amp")
+    if batch_size < 1 or steps < 1 or warmup < 0:
+        raise UserError("--batch-size and --steps must be at least 1, --warmup at least 0", code="E702")
+    if threads is not None and threads < 1:
+        raise UserError("--threads must be at least 1", code="E702")
+
+    from ..bench import benchmark
+
+    resolved, state = load_spec_or_weights(spec, set_)
+    report = benchmark(resolved, state=state, batch_size=batch_size, mode=mode, device=device, amp=amp,
+                       compile=compile_, channels_last=channels_last, steps=steps, warmup=warmup, threads=threads)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    out.print(render(report))
+    out.print(f"MACs {report.macs:,} per image ({report.macs / 1e9:.3f} G); params {report.params:,}; "
+              f"dense matmul {report.matmul_gflops:.1f} GFLOP/s ({report.matmul_size}² {amp if amp != 'off' else 'fp32'})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("bench")(reports_errors(bench_command))
