@@ -36,6 +36,8 @@ def _apply_one(doc: Document, item: str) -> Document:
     key = key.strip()
     if not sep or key not in KEYS:
         hint = did_you_mean(key, KEYS) or "valid keys: " + ", ".join(KEYS)
+        if not sep and key in KEYS:
+            hint = f"write {key}=VALUE"
         message = "expected KEY=VALUE" if not sep else f"unknown --set key '{key}'"
         raise SpecError([error_at("E601", message, Span.at_offset(source, 0, len(key)), hint=hint)])
     text = f"{key} {value.strip()}"
