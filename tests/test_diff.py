@@ -232,3 +232,12 @@ def test_diff_does_not_import_torch():
     assert result.returncode == 1, result.stderr
     assert result.stdout.rstrip().endswith("torch loaded: False")
     assert "+35,072,000" in result.stdout
+
+
+def test_documented_example_is_what_the_command_prints():
+    doc = (REPO / "docs" / "version-control.md").read_text()
+    example = doc.split("    $ spachc diff hybrid_xs hybrid_s\n", 1)[1].split("\n\n", 1)[0]
+    shown = [line[4:] for line in example.splitlines() if line.strip() != "..."]
+    printed = run_cli("diff", "hybrid_xs", "hybrid_s").stdout.splitlines()
+    assert len(shown) == 10
+    assert all(line in printed for line in shown), [line for line in shown if line not in printed]

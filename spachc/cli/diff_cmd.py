@@ -34,7 +34,7 @@ def _value(v) -> str:
         return format_number(v)
     if isinstance(v, (list, tuple)):
         return "x".join(map(str, v))
-    return "-" if v is None else str(v)
+    return "none" if v is None else str(v)
 
 
 def _change_text(c: Change) -> str:
