@@ -37,6 +37,8 @@ COMMAND_MODULES = (
     "build_cmd",
     "zoo_cmd",
     "upstream_cmd",
+    "train_cmd",
+    "eval_cmd",
     "diff_cmd",
     "graph_cmd",
     "schema_cmd",

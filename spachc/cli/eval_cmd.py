@@ -1,0 +1,108 @@
+"""`spachc eval SPEC --weights W --data DATA`: top-1, top-5, loss and images/s on the
+validation split. W is a spachc .safetensors or an official `.pth` of the paper's code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from .common import SET_OPTION_HELP, UserError, out, reports_errors
+
+
+def load_eval_weights(spec, weights: Path, ema: bool) -> dict:
+    """A state_dict for build(spec): spachc weights (same spec hash) or an upstream .pth."""
+    import torch
+
+    from ..nn.weights import check_state, load_weights
+
+    if not weights.is_file():
+        raise UserError(f"{weights}: no such weights file", code="E811")
+    if weights.suffix == ".safetensors":
+        if ema:
+            ema_file = weights.with_name(weights.name.removesuffix(".safetensors") + ".ema.safetensors")
+            if not ema_file.is_file():
+                raise UserError(f"--ema: no EMA weights beside {weights} (expected {ema_file})", code="E812")
+            weights = ema_file
+        stored, state = load_weights(weights)
+        if stored.hash != spec.hash:
+            raise UserError(f"{weights} holds weights of spec '{stored.name}' (hash {stored.hash[:12]}), not of "
+                            f"'{spec.name}' (hash {spec.hash[:12]})", code="E813",
+                            hint=f"evaluate it with its own spec: spachc eval {weights} --weights {weights}")
+        check_state(spec, state, str(weights))
+        return state
+    from ..nn.upstream import from_upstream
+
+    try:
+        checkpoint = torch.load(weights, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UserError(f"{weights}: not a readable PyTorch checkpoint ({first})", code="E814") from None
+    key = "model_ema" if ema else "model"
+    if isinstance(checkpoint, dict) and key in checkpoint:
+        checkpoint = checkpoint[key]
+    elif ema:
+        raise UserError(f"--ema: {weights} has no 'model_ema' entry", code="E812")
+    if not isinstance(checkpoint, dict) or not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
+        raise UserError(f"{weights}: expected a state_dict or {{'model': state_dict}}", code="E814")
+    return from_upstream(spec, checkpoint)
+
+
+def eval_command(
+    spec: str = typer.Argument(..., help="A .spach file, a zoo name, or a spachc .safetensors (its own spec)."),
+    weights: Path = typer.Option(..., "--weights", help="spachc .safetensors or the paper's .pth checkpoint."),
+    data: str = typer.Option("digits", "--data", help="Image-folder tree (val/<class>/*) or a built-in dataset."),
+    batch_size: int = typer.Option(128, "--batch-size", min=1),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    ema: bool = typer.Option(False, "--ema", help="Use the EMA weights (<W>.ema.safetensors, or 'model_ema' of a .pth)."),
+    workers: int = typer.Option(2, "--workers", min=0),
+    crop: float = typer.Option(None, "--eval-crop", help="Resize to input/crop then centre-crop; default: the "
+                               "value saved in the weights, else 0.875."),
+    set_: list[str] = typer.Option([], "--set", help=SET_OPTION_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Evaluate weights on the validation split: top-1, top-5, loss, images/s."""
+    import torch
+
+    from ..nn.build import build
+    from ..train.data import DataError, check_fit, open_dataset
+    from ..train.distributed import World
+    from ..train.evaluate import eval_transform_config, evaluate, saved_eval_config, val_loader
+    from ..train.loop import SetupError, resolve_device
+    from .loading import load_spec_or_weights
+
+    resolved, _ = load_spec_or_weights(spec, set_)
+    state = load_eval_weights(resolved, weights, ema)
+    try:
+        dataset = open_dataset(data)
+        check_fit(resolved, dataset)
+    except DataError as exc:
+        raise UserError(str(exc), code="E801") from None
+    try:
+        target = resolve_device(device, 0)
+    except SetupError as exc:
+        raise UserError(str(exc), code="E815") from None
+    config = saved_eval_config(weights) if weights.suffix == ".safetensors" else None
+    if config is None or list(config["size"]) != list(resolved.input):
+        config = eval_transform_config(resolved, dataset, 0.875)
+    if crop is not None:
+        config["crop_fraction"] = crop
+    model = build(resolved).to(target)
+    model.load_state_dict({k: v.to(target) for k, v in state.items()}, strict=True)
+    loader = val_loader(dataset, config, batch_size, workers, World())
+    with torch.inference_mode(False):
+        result = evaluate(model, loader, target, World())
+    report = {"spec": resolved.name, "spec_hash": resolved.hash, "weights": str(weights), "data": dataset.name,
+              "ema": ema, "top1": result.top1, "top5": result.top5, "loss": result.loss, "images": result.images,
+              "images_per_second": result.images_per_second, "device": str(target)}
+    if as_json:
+        out.print_json(json.dumps(report))
+        return
+    out.print(f"{resolved.name} on {dataset.name} ({result.images} validation images, {target})")
+    out.print(f"top-1 {result.top1:.2f}%   top-5 {result.top5:.2f}%   loss {result.loss:.4f}   "
+              f"{result.images_per_second:,.0f} images/s")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(reports_errors(eval_command))

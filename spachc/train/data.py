@@ -1,0 +1,225 @@
+"""Datasets: image-folder trees (`train/<class>/*.png`, `val/<class>/...`) decoded from disk
+with PIL, and the built-in `digits`. Both give PIL images to the transforms, so the same
+augmentation code serves both; the sampler hands every sample its own seed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .transforms import IMAGENET, Normalization
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
+BUILTIN = ("digits",)
+DIGITS_FILE = Path(__file__).resolve().parent.parent / "data" / "digits.csv.gz"
+# Mean and std of the digits pixels scaled to [0, 1] (over all 1,797 images).
+DIGITS_NORM = Normalization((0.3053,), (0.3760,))
+
+
+class DataError(ValueError):
+    """Data that cannot be used: a missing split, an empty class, an unreadable image."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of a dataset: a way to get image i as PIL, and its label."""
+
+    items: Sequence  # paths or 8x8 arrays
+    labels: Sequence[int]
+    reader: Callable[[object], Image.Image]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def image(self, i: int) -> Image.Image:
+        return self.reader(self.items[i])
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    classes: tuple[str, ...]
+    train: Split
+    val: Split
+    norm: Normalization
+    channels: tuple[int, ...]  # channel counts the images convert to without loss of meaning
+    native_size: tuple[int, int] | None  # (h, w) when every image has one size
+
+
+def open_dataset(data: str) -> Dataset:
+    """DATA is an image-folder directory or the name of a built-in dataset."""
+    path = Path(data)
+    if path.is_dir():
+        return image_folder(path)
+    if data in BUILTIN:
+        return digits()
+    if path.exists():
+        raise DataError(f"{data}: not a directory; DATA is an image-folder tree (train/<class>/..., val/<class>/...) "
+                        f"or a built-in dataset ({', '.join(BUILTIN)})")
+    raise DataError(f"no such data directory or built-in dataset: '{data}' (built-in: {', '.join(BUILTIN)})")
+
+
+# --- image folders ---------------------------------------------------------------------------
+
+def read_image(path: str) -> Image.Image:
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"{path}: cannot decode image ({exc})") from None
+
+
+def _images_in(folder: Path) -> list[str]:
+    return sorted(str(p) for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def image_folder(root: Path) -> Dataset:
+    train_dir, val_dir = root / "train", root / "val"
+    for split in (train_dir, val_dir):
+        if not split.is_dir():
+            raise DataError(f"{root}: no '{split.name}/' folder; expected {root}/train/<class>/*.png and "
+                            f"{root}/val/<class>/*.png (the ImageNet layout)")
+    classes = tuple(sorted(p.name for p in train_dir.iterdir() if p.is_dir()))
+    if not classes:
+        raise DataError(f"{train_dir}: no class folders (expected {train_dir}/<class>/*.png)")
+    stray = sorted(p.name for p in val_dir.iterdir() if p.is_dir() and p.name not in classes)
+    if stray:
+        raise DataError(f"{val_dir}: class folders not in train/: {', '.join(stray[:5])}")
+    splits = []
+    for split_dir in (train_dir, val_dir):
+        items, labels = [], []
+        for label, name in enumerate(classes):
+            folder = split_dir / name
+            files = _images_in(folder) if folder.is_dir() else []
+            if split_dir is train_dir and not files:
+                raise DataError(f"{folder}: no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            items += files
+            labels += [label] * len(files)
+        if not items:
+            raise DataError(f"{split_dir}: no images in any class folder")
+        splits.append(Split(items, labels, read_image))
+    return Dataset(str(root), classes, splits[0], splits[1], IMAGENET, (1, 3), None)
+
+
+# --- digits --------------------------------------------------------------------------------------
+
+def _digit_image(pixels: np.ndarray) -> Image.Image:
+    return Image.fromarray((pixels.reshape(8, 8) * (255.0 / 16.0)).round().astype(np.uint8), mode="L")
+
+
+def digits_split_indices(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified and RNG-free: within each class, every fifth image is validation."""
+    val = np.zeros(len(labels), dtype=bool)
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        val[members[4::5]] = True
+    return np.flatnonzero(~val), np.flatnonzero(val)
+
+
+def digits() -> Dataset:
+    with gzip.open(DIGITS_FILE, "rt") as f:
+        table = np.loadtxt(f, delimiter=",", dtype=np.float32)
+    pixels, labels = table[:, :64], table[:, 64].astype(np.int64)
+    train_idx, val_idx = digits_split_indices(labels)
+    splits = [Split(list(pixels[idx]), labels[idx].tolist(), _digit_image) for idx in (train_idx, val_idx)]
+    return Dataset("digits", tuple(str(i) for i in range(10)), splits[0], splits[1], DIGITS_NORM, (1, 3), (8, 8))
+
+
+# --- fitting a spec to the data ------------------------------------------------------------------
+
+def check_fit(spec, dataset: Dataset) -> None:
+    """Fail before training when the spec's classes or channels cannot fit the data."""
+    size = f"{spec.input[0]}" if spec.input[0] == spec.input[1] else f"{spec.input[0]}x{spec.input[1]}"
+    if spec.classes != len(dataset.classes):
+        raise DataError(f"spec '{spec.name}' has classes {spec.classes} but {dataset.name} has "
+                        f"{len(dataset.classes)} classes; fix it with --set classes={len(dataset.classes)}")
+    if spec.channels not in dataset.channels:
+        allowed = " or ".join(map(str, dataset.channels))
+        raise DataError(f"spec '{spec.name}' takes {spec.channels}-channel input but {dataset.name} images "
+                        f"convert to {allowed} channels; fix it with --set \"input={size} channels 3\"")
+
+
+# --- sampling ---------------------------------------------------------------------------------
+
+def sample_seed(seed: int, epoch: int, position: int) -> int:
+    """A 63-bit seed for one sample of one epoch, independent of workers and ranks."""
+    mixed = np.random.SeedSequence([seed, epoch, position]).generate_state(2, dtype=np.uint32)
+    return int(mixed[0]) << 31 ^ int(mixed[1])
+
+
+class EpochSampler:
+    """The batches one rank sees in one epoch, as lists of (index, sample seed).
+
+    The order is a permutation fixed by (seed, epoch); with repeated augmentation each
+    image appears `repeats` times in a row and the copies go to different ranks (DeiT's
+    RASampler). Every rank gets the same number of samples (the list wraps around), and
+    `start_step` skips batches already trained, for exact resume mid-epoch.
+    """
+
+    def __init__(self, size: int, batch_size: int, seed: int, epoch: int, rank: int = 0, world: int = 1,
+                 repeats: int = 1, shuffle: bool = True, start_step: int = 0, drop_last: bool = True):
+        self.batch_size, self.start_step, self.drop_last = batch_size, start_step, drop_last
+        if shuffle:
+            order = np.random.default_rng([seed, epoch, 0x5A3]).permutation(size)
+        else:
+            order = np.arange(size)
+        order = np.repeat(order, repeats)
+        per_rank = math.ceil(size / world) if shuffle else math.ceil(len(order) / world)
+        total = per_rank * world
+        padded = np.resize(order, max(total, len(order)))  # wraps around to fill
+        positions = np.arange(len(padded))
+        mine = slice(rank, total, world)
+        self.indices = padded[mine][:per_rank]
+        self.positions = positions[mine][:per_rank]
+        self.seed, self.epoch = seed, epoch
+
+    @property
+    def steps(self) -> int:
+        n = len(self.indices)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __len__(self) -> int:
+        return max(0, self.steps - self.start_step)
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        for step in range(self.start_step, self.steps):
+            batch = slice(step * self.batch_size, (step + 1) * self.batch_size)
+            yield [(int(i), sample_seed(self.seed, self.epoch, int(p)))
+                   for i, p in zip(self.indices[batch], self.positions[batch])]
+
+
+class TransformedSplit:
+    """Map-style dataset over a Split whose keys are (index, sample seed)."""
+
+    def __init__(self, split: Split, transform):
+        self.split, self.transform = split, transform
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, key: tuple[int, int]):
+        index, seed = key
+        return self.transform(self.split.image(index), seed), self.split.labels[index]
+
+
+class EvalShard:
+    """Validation images of one rank: a strided slice, no padding, so sums over ranks are exact."""
+
+    def __init__(self, split: Split, transform, rank: int = 0, world: int = 1):
+        self.split, self.transform = split, transform
+        self.indices = list(range(rank, len(split), world))
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int):
+        index = self.indices[i]
+        return self.transform(self.split.image(index)), self.split.labels[index]

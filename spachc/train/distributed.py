@@ -1,0 +1,73 @@
+"""Process groups under torchrun: gloo on CPU, NCCL on CUDA. One process = world of 1."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class World:
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.size > 1
+
+
+def launched_by_torchrun() -> bool:
+    return "RANK" in os.environ and "WORLD_SIZE" in os.environ
+
+
+def init_world(device: torch.device) -> World:
+    """Join the process group torchrun describes in the environment, or run alone."""
+    if not launched_by_torchrun():
+        return World()
+    world = World(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ.get("LOCAL_RANK", 0)))
+    if world.size > 1 and not dist.is_initialized():
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend=backend, device_id=device if device.type == "cuda" else None)
+    return world
+
+
+def shutdown(world: World) -> None:
+    if world.distributed and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def sum_across(world: World, values: list[float], device: torch.device) -> list[float]:
+    """Element-wise sum of a few numbers over all ranks (metrics, counters)."""
+    if not world.distributed:
+        return list(values)
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    return t.tolist()
+
+
+def any_across(world: World, flag: bool, device: torch.device) -> bool:
+    """True on every rank when any rank says so: all ranks stop at the same step."""
+    if not world.distributed:
+        return flag
+    return sum_across(world, [1.0 if flag else 0.0], device)[0] > 0
+
+
+def gather_strings(world: World, value: str) -> list[str]:
+    if not world.distributed:
+        return [value]
+    out: list[str | None] = [None] * world.size
+    dist.all_gather_object(out, value)
+    return [str(v) for v in out]
+
+
+def barrier(world: World) -> None:
+    if world.distributed:
+        dist.barrier()

@@ -1,0 +1,246 @@
+"""Image transforms on PIL and torch (no torchvision): the training augmentation of the
+SPACH/DeiT recipe and the evaluation resize + centre crop + normalise.
+
+Each call takes its own `random.Random` and `torch.Generator`, seeded per sample by the
+sampler, so the result depends only on the run's seed and the sample's position, never on
+which worker process ran it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image, ImageEnhance, ImageOps
+
+BICUBIC = Image.Resampling.BICUBIC
+BILINEAR = Image.Resampling.BILINEAR
+
+
+def to_mode(image: Image.Image, channels: int) -> Image.Image:
+    return image.convert("L" if channels == 1 else "RGB")
+
+
+def random_resized_crop(image: Image.Image, size: tuple[int, int], scale: tuple[float, float],
+                        ratio: tuple[float, float], rng: random.Random) -> Image.Image:
+    """Inception-style crop: a random area and aspect ratio, resized to `size` (h, w)."""
+    width, height = image.size
+    area = width * height
+    log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+    for _ in range(10):
+        target = area * rng.uniform(*scale)
+        aspect = math.exp(rng.uniform(*log_ratio))
+        w = int(round(math.sqrt(target * aspect)))
+        h = int(round(math.sqrt(target / aspect)))
+        if 0 < w <= width and 0 < h <= height:
+            left, top = rng.randint(0, width - w), rng.randint(0, height - h)
+            return image.resize((size[1], size[0]), BICUBIC, box=(left, top, left + w, top + h))
+    # Fallback: the largest centred crop within the ratio range.
+    in_ratio = width / height
+    if in_ratio < ratio[0]:
+        w, h = width, int(round(width / ratio[0]))
+    elif in_ratio > ratio[1]:
+        h, w = height, int(round(height * ratio[1]))
+    else:
+        w, h = width, height
+    left, top = (width - w) // 2, (height - h) // 2
+    return image.resize((size[1], size[0]), BICUBIC, box=(left, top, left + w, top + h))
+
+
+def resize_center_crop(image: Image.Image, size: tuple[int, int], crop_fraction: float) -> Image.Image:
+    """Resize the shorter side to size/crop_fraction, then take the centred `size` crop."""
+    width, height = image.size
+    scale = max(size[0], size[1]) / crop_fraction / min(width, height)
+    new_w, new_h = max(size[1], round(width * scale)), max(size[0], round(height * scale))
+    image = image.resize((new_w, new_h), BICUBIC)
+    left, top = (new_w - size[1]) // 2, (new_h - size[0]) // 2
+    return image.crop((left, top, left + size[1], top + size[0]))
+
+
+# --- RandAugment (timm's `rand-mM-mstdS-incI` family) -------------------------------------
+
+_MAX_LEVEL = 10.0
+_FILL = 128
+
+
+def _signed(value: float, rng: random.Random) -> float:
+    return -value if rng.random() < 0.5 else value
+
+
+def _affine(image: Image.Image, matrix: tuple) -> Image.Image:
+    fill = _FILL if image.mode == "L" else (_FILL,) * 3
+    return image.transform(image.size, Image.Transform.AFFINE, matrix, BILINEAR, fillcolor=fill)
+
+
+def _solarize_add(image: Image.Image, add: int) -> Image.Image:
+    lut = [min(255, i + add) if i < 128 else i for i in range(256)]
+    return image.point(lut * (1 if image.mode == "L" else 3))
+
+
+def _op(name: str, image: Image.Image, level: float, rng: random.Random) -> Image.Image:
+    """Apply one RandAugment op at `level` in [0, 10] (the increasing-severity variants)."""
+    f = level / _MAX_LEVEL
+    if name == "AutoContrast":
+        return ImageOps.autocontrast(image)
+    if name == "Equalize":
+        return ImageOps.equalize(image)
+    if name == "Invert":
+        return ImageOps.invert(image)
+    if name == "Rotate":
+        return image.rotate(_signed(30.0 * f, rng), BILINEAR, fillcolor=_FILL if image.mode == "L" else (_FILL,) * 3)
+    if name == "PosterizeIncreasing":
+        return ImageOps.posterize(image, max(1, 4 - int(4 * f)))
+    if name == "SolarizeIncreasing":
+        return ImageOps.solarize(image, 256 - int(256 * f))
+    if name == "SolarizeAdd":
+        return _solarize_add(image, int(110 * f))
+    if name in ("ColorIncreasing", "ContrastIncreasing", "BrightnessIncreasing", "SharpnessIncreasing"):
+        enhancer = {"Color": ImageEnhance.Color, "Contrast": ImageEnhance.Contrast,
+                    "Brightness": ImageEnhance.Brightness, "Sharpness": ImageEnhance.Sharpness}
+        factor = max(0.1, 1.0 + _signed(0.9 * f, rng))
+        return enhancer[name.removesuffix("Increasing")](image).enhance(factor)
+    if name == "ShearX":
+        return _affine(image, (1, _signed(0.3 * f, rng), 0, 0, 1, 0))
+    if name == "ShearY":
+        return _affine(image, (1, 0, 0, _signed(0.3 * f, rng), 1, 0))
+    if name == "TranslateXRel":
+        return _affine(image, (1, 0, _signed(0.45 * f, rng) * image.size[0], 0, 1, 0))
+    if name == "TranslateYRel":
+        return _affine(image, (1, 0, 0, 0, 1, _signed(0.45 * f, rng) * image.size[1]))
+    raise AssertionError(f"unknown RandAugment op {name}")
+
+
+RAND_OPS_INCREASING = (
+    "AutoContrast", "Equalize", "Invert", "Rotate", "PosterizeIncreasing", "SolarizeIncreasing",
+    "SolarizeAdd", "ColorIncreasing", "ContrastIncreasing", "BrightnessIncreasing",
+    "SharpnessIncreasing", "ShearX", "ShearY", "TranslateXRel", "TranslateYRel",
+)
+
+
+@dataclass(frozen=True)
+class RandAugment:
+    """`rand-m9-mstd0.5-inc1`: `layers` ops drawn uniformly, each applied with probability 0.5
+    at a magnitude drawn from N(m, mstd) clipped to [0, 10]."""
+
+    magnitude: float = 9.0
+    magnitude_std: float = 0.5
+    layers: int = 2
+    probability: float = 0.5
+
+    @classmethod
+    def parse(cls, policy: str) -> "RandAugment":
+        parts = policy.split("-")
+        if parts[0] != "rand":
+            raise ValueError(f"RandAugment policy '{policy}' must start with 'rand-' (e.g. rand-m9-mstd0.5-inc1)")
+        values = {"magnitude": 9.0, "magnitude_std": 0.5, "layers": 2}
+        for part in parts[1:]:
+            match = re.fullmatch(r"(mstd|m|n|inc)([0-9.]+)", part)
+            if not match:
+                raise ValueError(f"RandAugment policy '{policy}': cannot read '{part}' (known: mM, nN, mstdS, inc1)")
+            key, number = match.groups()
+            if key == "inc" and number != "1":
+                raise ValueError(f"RandAugment policy '{policy}': only the increasing ops (inc1) are implemented")
+            if key != "inc":
+                values[{"m": "magnitude", "mstd": "magnitude_std", "n": "layers"}[key]] = float(number)
+        return cls(values["magnitude"], values["magnitude_std"], int(values["layers"]))
+
+    def __call__(self, image: Image.Image, rng: random.Random) -> Image.Image:
+        for name in rng.choices(RAND_OPS_INCREASING, k=self.layers):
+            if rng.random() > self.probability:
+                continue
+            level = self.magnitude
+            if self.magnitude_std > 0:
+                level = rng.gauss(self.magnitude, self.magnitude_std)
+            image = _op(name, image, min(_MAX_LEVEL, max(0.0, level)), rng)
+        return image
+
+
+# --- tensor stage ----------------------------------------------------------------------------
+
+def to_tensor(image: Image.Image) -> torch.Tensor:
+    array = np.asarray(image, dtype=np.uint8)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).float().div_(255.0)
+
+
+def normalize(x: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    m = torch.tensor(mean, dtype=x.dtype).view(-1, 1, 1)
+    s = torch.tensor(std, dtype=x.dtype).view(-1, 1, 1)
+    return (x - m) / s
+
+
+def random_erase(x: torch.Tensor, probability: float, generator: torch.Generator, rng: random.Random,
+                 scale: tuple[float, float] = (0.02, 1 / 3), ratio: tuple[float, float] = (0.3, 3.3)) -> torch.Tensor:
+    """timm's RandomErasing, mode 'pixel': one box of per-pixel N(0, 1) noise."""
+    if rng.random() >= probability:
+        return x
+    channels, height, width = x.shape
+    log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+    for _ in range(10):
+        target = height * width * rng.uniform(*scale)
+        aspect = math.exp(rng.uniform(*log_ratio))
+        h = int(round(math.sqrt(target * aspect)))
+        w = int(round(math.sqrt(target / aspect)))
+        if 0 < w < width and 0 < h < height:
+            top, left = rng.randint(0, height - h), rng.randint(0, width - w)
+            x = x.clone()
+            x[:, top:top + h, left:left + w] = torch.randn((channels, h, w), generator=generator)
+            return x
+    return x
+
+
+@dataclass(frozen=True)
+class Normalization:
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    def for_channels(self, channels: int) -> "Normalization":
+        if len(self.mean) == channels:
+            return self
+        if channels == 1:
+            return Normalization((sum(self.mean) / len(self.mean),), (sum(self.std) / len(self.std),))
+        return Normalization(self.mean[:1] * channels, self.std[:1] * channels)
+
+
+IMAGENET = Normalization((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+
+
+@dataclass(frozen=True)
+class TrainTransform:
+    size: tuple[int, int]
+    channels: int
+    norm: Normalization
+    crop_scale: tuple[float, float]
+    crop_ratio: tuple[float, float]
+    hflip: float
+    randaugment: RandAugment | None
+    reprob: float
+
+    def __call__(self, image: Image.Image, seed: int) -> torch.Tensor:
+        rng = random.Random(seed)
+        generator = torch.Generator().manual_seed(seed)
+        image = to_mode(image, self.channels)
+        image = random_resized_crop(image, self.size, self.crop_scale, self.crop_ratio, rng)
+        if rng.random() < self.hflip:
+            image = ImageOps.mirror(image)
+        if self.randaugment is not None:
+            image = self.randaugment(image, rng)
+        x = normalize(to_tensor(image), self.norm.mean, self.norm.std)
+        return random_erase(x, self.reprob, generator, rng) if self.reprob > 0 else x
+
+
+@dataclass(frozen=True)
+class EvalTransform:
+    size: tuple[int, int]
+    channels: int
+    norm: Normalization
+    crop_fraction: float
+
+    def __call__(self, image: Image.Image, seed: int = 0) -> torch.Tensor:
+        image = resize_center_crop(to_mode(image, self.channels), self.size, self.crop_fraction)
+        return normalize(to_tensor(image), self.norm.mean, self.norm.std)
