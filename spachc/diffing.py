@@ -102,11 +102,11 @@ class SpecDiff(_Row):
 
 def split_revision(arg: str) -> tuple[str, str] | None:
     """`REV:path` -> (REV, path), or None when `arg` is a file on disk or a zoo name
-    (a path that exists wins over the git reading)."""
+    (a path that exists wins over the git reading). `:path` is the staged version."""
     if Path(arg).exists() or arg in zoo_names():
         return None
     rev, sep, path = arg.partition(":")
-    return (rev, path) if sep and rev and path else None
+    return (rev, path) if sep and path else None
 
 
 def read_git_blob(rev: str, path: str, cwd: str | Path | None = None) -> bytes:

@@ -1,4 +1,4 @@
-"""Pictures of an architecture: mermaid (renders on GitHub) and Graphviz dot / svg.
+"""Pictures of an architecture: mermaid (GitHub renders it in Markdown) and Graphviz dot / svg.
 
 Both renderers draw the same `Picture`: input, stem, one box per stage holding its
 block groups in order, a downsample between stages, the head. Shared spatial mixers
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .ir import Spec, Stage
 from .summary import summary
 
-FORMATS = ("mermaid", "dot", "svg")
+FORMATS = ("mermaid", "markdown", "dot", "svg")
 KIND_COLOURS = {"conv": "#dbeafe", "trans": "#fde68a", "mlp": "#bbf7d0"}
 
 
@@ -187,5 +187,10 @@ def to_svg(spec: Spec) -> str:
     return done.stdout
 
 
+def to_markdown(spec: Spec) -> str:
+    """The mermaid picture in a fenced block: what GitHub renders inside .md files."""
+    return f"```mermaid\n{to_mermaid(spec)}```\n"
+
+
 def render(spec: Spec, format: str) -> str:
-    return {"mermaid": to_mermaid, "dot": to_dot, "svg": to_svg}[format](spec)
+    return {"mermaid": to_mermaid, "markdown": to_markdown, "dot": to_dot, "svg": to_svg}[format](spec)

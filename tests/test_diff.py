@@ -137,6 +137,8 @@ def test_a_bad_side_is_trouble_with_one_clear_message(tmp_path):
     assert result.returncode == 2 and "takes two specs (A B), got 1: hybrid_s" in result.stderr
     result = run_cli("diff", "a", "b", "c")
     assert result.returncode == 2 and "takes two specs (A B), got 3" in result.stderr
+    result = run_cli("diff", *["hybrid_s"] * 7)  # git's seven driver arguments count only when git runs it
+    assert result.returncode == 2 and "got 7" in result.stderr
 
 
 @pytest.fixture
@@ -168,6 +170,10 @@ def test_rev_path_reads_from_git(git_repo):
     assert "changes  dim 16 -> 32" in result.stdout
     result = run_cli("diff", "HEAD:specs/tiny.spach", "specs/tiny.spach", cwd=git_repo)
     assert result.returncode == 0 and result.stdout.startswith("same architecture")
+    (git_repo / "specs" / "tiny.spach").write_text(TINY.replace("dim 16", "dim 24"))
+    subprocess.run(["git", "add", "specs/tiny.spach"], cwd=git_repo, check=True)
+    result = run_cli("diff", "HEAD:specs/tiny.spach", ":specs/tiny.spach", cwd=git_repo)  # `:path` is the index
+    assert result.returncode == 1 and "changes  dim 32 -> 24" in result.stdout
     result = run_cli("diff", "HEAD~5:specs/tiny.spach", "specs/tiny.spach", cwd=git_repo)
     assert result.returncode == 2
     assert result.stderr.startswith("error: HEAD~5:specs/tiny.spach: git cannot read it: fatal:")

@@ -98,6 +98,8 @@ def test_output_file_and_format_from_suffix(tmp_path):
     assert (tmp_path / "x.dot").read_text() == to_dot(spachc.load("hybrid_xs"))
     result = run_cli("graph", "hybrid_xs", "--set", "heads=4", "--format", "mermaid")
     assert result.returncode == 0 and result.stdout == to_mermaid(spachc.load("hybrid_xs", overrides=["heads=4"]))
+    result = run_cli("graph", "hybrid_xs", "-o", str(tmp_path / "x.md"))
+    assert (tmp_path / "x.md").read_text() == "```mermaid\n" + to_mermaid(spachc.load("hybrid_xs")) + "```\n"
     result = run_cli("graph", "hybrid_xs", "-o", str(tmp_path / "missing" / "x.mmd"))
     assert result.returncode == 1 and result.stderr.startswith("error[E901]: cannot write")
 
@@ -109,8 +111,10 @@ def test_a_bad_spec_gets_its_diagnostic(tmp_path):
     assert result.returncode == 1 and "error[" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_docs_picture_is_current():
-    assert (REPO / "docs" / "hybrid_s.mmd").read_text() == to_mermaid(spachc.load("hybrid_s"))
+def test_docs_pictures_are_current():
+    mermaid = to_mermaid(spachc.load("hybrid_s"))
+    assert (REPO / "docs" / "hybrid_s.mmd").read_text() == mermaid
+    assert f"```mermaid\n{mermaid}```\n" in (REPO / "docs" / "version-control.md").read_text()
 
 
 def test_graph_does_not_import_torch():

@@ -146,10 +146,11 @@ def diff_command(
     Exit 0 when they are the same architecture (formatting, comments and names do not count),
     1 when they differ, 2 when a side cannot be read.
     """
-    if len(sides) == 1 and "GIT_DIFF_PATH_TOTAL" in os.environ:  # git's driver call for an unmerged path
+    from_git = "GIT_DIFF_PATH_TOTAL" in os.environ  # git sets it for external diff drivers
+    if from_git and len(sides) == 1:  # git's call for an unmerged path
         out.print(f"spachc diff: {sides[0]} is unmerged")
         return
-    if len(sides) == GIT_DRIVER_ARGS:
+    if from_git and len(sides) == GIT_DRIVER_ARGS:
         _exit_on_trouble(git_driver)(sides[0], sides[1], sides[4])
         return
     if len(sides) != 2:

@@ -12,7 +12,7 @@ from ..frontend import load
 from ..graph import render
 from .common import SET_OPTION_HELP, UserError, err, reports_errors
 
-SUFFIX_FORMATS = {".mmd": "mermaid", ".mermaid": "mermaid", ".dot": "dot", ".gv": "dot", ".svg": "svg"}
+SUFFIX_FORMATS = {".mmd": "mermaid", ".mermaid": "mermaid", ".md": "markdown", ".dot": "dot", ".gv": "dot", ".svg": "svg"}
 
 
 def write_output(path: Path, text: str) -> None:
@@ -25,6 +25,7 @@ def write_output(path: Path, text: str) -> None:
 
 class Format(str, Enum):
     mermaid = "mermaid"
+    markdown = "markdown"
     dot = "dot"
     svg = "svg"
 
@@ -32,8 +33,9 @@ class Format(str, Enum):
 def graph_command(
     spec: str = typer.Argument(..., help="A .spach file or a zoo name."),
     format: Format = typer.Option(None, "--format", "-f", show_default=False,
-                                  help="mermaid (renders on GitHub), dot, or svg (needs Graphviz's `dot`). "
-                                       "Default: from the -o suffix (.mmd, .dot/.gv, .svg), else mermaid."),
+                                  help="mermaid, markdown (mermaid in a fenced block: GitHub renders it), dot, or svg "
+                                       "(needs Graphviz's `dot`). Default: from the -o suffix (.mmd, .md, .dot/.gv, "
+                                       ".svg), else mermaid."),
     output: Path = typer.Option(None, "-o", "--output", help="Write here instead of stdout."),
     set_: list[str] = typer.Option([], "--set", help=SET_OPTION_HELP),
 ) -> None:
