@@ -222,6 +222,12 @@ def test_git_diff_driver(git_repo):
     assert shown.returncode == 0 and "\nsame architecture: " in shown.stdout
     assert "+# only a comment changed" in shown.stdout
 
+    spec.write_text(TINY.replace("dim 16", "dimm 32"))  # a broken spec still gets its text diff
+    shown = subprocess.run(["git", "diff"], cwd=git_repo, capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    assert "cannot compare architectures: " in shown.stdout and "error[E" in shown.stdout
+    assert "+stage conv x1 dimm 32\n" in shown.stdout
+
     (git_repo / "specs" / "new.spach").write_text(TINY)
     subprocess.run(["git", "add", "-N", "specs/new.spach"], cwd=git_repo, check=True)
     shown = subprocess.run(["git", "diff", "--", "specs/new.spach"], cwd=git_repo, capture_output=True, text=True)
