@@ -30,14 +30,27 @@ def zoo_texts() -> list[bytes]:
     return [p.read_bytes() for p in sorted(zoo_dir().glob("*.spach"))]
 
 
+PLAUSIBLE_NUMBERS = ["0", "1", "2", "3", "5", "6", "7", "16", "30", "33", "64", "1000", "0.5", "1e-4", "0.99", "x1",
+                     "x0", "x64", "conv", "trans", "mlp", "off", "on"]
+
+
 def mutate_tokens(text: str, rng: random.Random, rounds: int = 3) -> str:
-    """Almost-valid specs: delete, duplicate, swap or replace whole tokens."""
+    """Almost-valid specs: delete, duplicate, swap or replace whole tokens, or change a value
+    to another plausible one (which keeps the syntax and exercises the static rules)."""
     tokens = text.split(" ") if rng.random() < 0.3 else text.replace("\n", " \n ").split(" ")
+    values_only = rng.random() < 0.5
     for _ in range(rng.randint(1, rounds)):
         if not tokens:
             break
         i = rng.randrange(len(tokens))
-        op = rng.randrange(5)
+        op = rng.randrange(5, 8) if values_only else rng.randrange(5)
+        if op >= 5:
+            values = [j for j, t in enumerate(tokens) if t[:1].isdigit() or t in ("on", "off", "conv", "trans", "mlp")
+                      or (t[:1] == "x" and t[1:].isdigit())]
+            if values:
+                j = rng.choice(values)
+                tokens[j] = rng.choice(PLAUSIBLE_NUMBERS)
+            continue
         if op == 0:
             del tokens[i]
         elif op == 1:

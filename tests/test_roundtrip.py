@@ -90,3 +90,11 @@ def test_numbers_are_printed_in_shortest_exact_form():
     for value, text in cases.items():
         assert format_number(value) == text
         assert float(text) == value
+
+
+def test_names_that_start_like_a_repeat_count():
+    # Found by the fuzzer: `x0A` was lexed as the repeat count `x0` followed by `A`.
+    for name in ("x0A", "x3", "x3.b", "x1-2"):
+        spec = spachc.parse(f"model {name} input 32 stem patch 4 stage conv x1, mlp x2 dim 8-> down ->stage conv x3,mlp x1")
+        assert spec.name == name
+        assert spachc.parse(spachc.to_text(spec)) == spec
