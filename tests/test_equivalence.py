@@ -107,3 +107,21 @@ def test_compiles_as_one_graph_without_breaks(case):
     model = spachc.build(spec).eval()
     explained = torch._dynamo.explain(model)(images(spec, 0, batch=2))
     assert (explained.graph_count, explained.graph_break_count) == (1, 0), explained.break_reasons
+
+
+@pytest.mark.parametrize("case", ["hybrid_all_kinds", "options_off", "shared_mlp_nonsquare"])
+def test_fused_inference_path_equals_the_autograd_path(case):
+    """Under no_grad on CPU the blocks take fused kernels (spachc/nn/fused.py); with autograd
+    on they take the plain ops. Both must be the same function as the reference."""
+    from spachc.nn import fused
+
+    spec, model, ref = pair(case, seed=11)
+    x = images(spec, 11)
+    model.eval()
+    with torch.no_grad():
+        assert fused.fusable(x) == fused.AVAILABLE
+        no_grad = model(x)
+        expected = ref.eval()(x)
+    with_grad = model(x)
+    assert rel_err(no_grad, expected) <= 1e-5 and rel_err(with_grad, expected) <= 1e-5
+    assert rel_err(no_grad, with_grad) <= 1e-5

@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .fused import fusable, linear, linear_add, linear_gelu
+
 LN_EPS = 1e-6
 
 
@@ -30,8 +32,12 @@ class DropPath(nn.Module):
         super().__init__()
         self.rate = rate
 
+    @property
+    def active(self) -> bool:
+        return self.training and self.rate > 0.0
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.rate == 0.0:
+        if not self.active:
             return x
         keep = 1.0 - self.rate
         mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep)
@@ -50,6 +56,10 @@ class ChannelMLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc2(F.gelu(self.fc1(x)))
 
+    def add_to(self, residual: torch.Tensor, x: torch.Tensor, fused: bool) -> torch.Tensor:
+        """residual + self(x), with GELU and the add inside the GEMMs where `fused`."""
+        return linear_add(linear_gelu(x, self.fc1, fused), self.fc2, residual, fused)
+
 
 class Attention(nn.Module):
     """Multi-head self-attention over all tokens, fused through SDPA."""
@@ -62,10 +72,12 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, n, c = x.shape
+        fused = fusable(x)
         # Output features are laid out (three, heads, head_dim), as in the reference.
-        q, k, v = self.qkv(x).view(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
+        qkv = linear(x, self.qkv, fused).view(b, n, 3, self.heads, c // self.heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
         out = F.scaled_dot_product_attention(q, k, v)
-        return self.proj(out.transpose(1, 2).reshape(b, n, c))
+        return linear(out.transpose(1, 2).reshape(b, n, c), self.proj, fused)
 
 
 class TokenMLP(nn.Module):
@@ -81,7 +93,8 @@ class TokenMLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
         h = torch.baddbmm(self.fc1.bias[:, None], self.fc1.weight.expand(b, -1, -1), x)
-        return torch.baddbmm(self.fc2.bias[:, None], self.fc2.weight.expand(b, -1, -1), F.gelu(h))
+        h = torch.ops.aten.gelu_(h) if fusable(x) else F.gelu(h)  # in place only where no autograd graph is kept
+        return torch.baddbmm(self.fc2.bias[:, None], self.fc2.weight.expand(b, -1, -1), h)
 
 
 class PositionalConv(nn.Module):
@@ -116,6 +129,8 @@ class MixingBlock(nn.Module):
         self.drop_path = DropPath(drop_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.drop_path.active and fusable(x):
+            return self._forward_fused(x)
         y = x
         if self.mixer is not None:
             mixed = self.mixer(self.mixer_norm(x))
@@ -125,6 +140,18 @@ class MixingBlock(nn.Module):
         if self.pos is not None:
             y = y + self.pos(x)
         return y + self.drop_path(self.mlp(self.mlp_norm(y)))
+
+    def _forward_fused(self, x: torch.Tensor) -> torch.Tensor:
+        """The same function for CPU fp32 inference: the CPE sum accumulates in place in the
+        conv's fresh output, and the MLP's GELU and residual add run inside its GEMMs."""
+        y = self.pos(x).add_(x) if self.pos is not None else x
+        if self.mixer is not None:
+            mixed = self.mixer(self.mixer_norm(x))
+            if self.layer_scale is not None:
+                y = torch.addcmul(y, mixed, self.layer_scale)
+            else:
+                y = y + mixed
+        return self.mlp.add_to(y, self.mlp_norm(y), fused=True)
 
 
 class Downsample(nn.Module):

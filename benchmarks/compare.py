@@ -1,0 +1,179 @@
+"""The paper-style reference implementation against spachc, on the same weights, in one run.
+
+    .venv/bin/python benchmarks/compare.py                      # CPU, 2 threads, batch 8, 224², 4 models
+    .venv/bin/python benchmarks/compare.py --models hybrid_s --modes eval --reps 3 --json out.json
+
+For each model: build spachc's module, give it random weights (every weight matters: random
+head, layer scale, biases and norms), copy the same tensors into the reference
+(`tests/reference_spach.py`, the paper's key layout), and check that both compute the same
+function (fp32 relative error ≤ 1e-5, eval and train mode) before any timing. Then time the
+two implementations alternately (A B, then B A, ...) after warming both up, and report the
+median of the repetitions and the ratio reference/spachc (> 1: spachc is faster).
+
+Drop path is set to 0 so that train mode computes one deterministic function in both (stochastic
+depth costs the same small elementwise mask in both implementations).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+import spachc  # noqa: E402
+from reference_spach import reference_from_spachc  # noqa: E402
+from spachc.bench import device_name, matmul_rate  # noqa: E402
+
+MODELS = ("conv_ms_xxs", "mlp_ms_xxs", "trans_ms_xxs", "hybrid_s")
+TOLERANCE = 1e-5
+
+
+def randomise(model: torch.nn.Module, seed: int) -> None:
+    """Keep the trained-like scale of the reference init, but make every tensor non-trivial."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            noise = torch.randn(p.shape, generator=g)
+            if name.endswith("layer_scale"):
+                p.copy_(0.1 * noise)
+            elif p.ndim == 1:  # biases and norm affine parameters
+                p.add_(0.02 * noise)
+            elif name.startswith("head."):
+                p.copy_(0.02 * noise)
+            else:
+                p.mul_(1 + 0.1 * noise)
+
+
+def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
+    return ((a - b).abs().max() / b.abs().max()).item()
+
+
+def check_same_function(model, ref, images) -> dict:
+    """Both modes, before timing; raises if either differs beyond the tolerance."""
+    errors = {}
+    with torch.no_grad():
+        for mode in ("eval", "train"):
+            model.train(mode == "train")
+            ref.train(mode == "train")
+            errors[mode] = rel_err(model(images), ref(images))
+            if not errors[mode] <= TOLERANCE:
+                raise SystemExit(f"outputs differ in {mode} mode: relative error {errors[mode]:.2e} > {TOLERANCE}")
+    return errors
+
+
+def eval_step(model, images):
+    model.eval()
+
+    def step():
+        with torch.inference_mode():
+            model(images)
+    return step
+
+
+def train_step(model, images, labels):
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, weight_decay=0.05)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(model(images), labels).backward()
+        optimizer.step()
+    return step
+
+
+def alternate(steps: dict, reps: int, warmup: int) -> dict[str, list[float]]:
+    """Time each step `reps` times, alternating the order every round; seconds."""
+    for _ in range(warmup):
+        for step in steps.values():
+            step()
+    times = {name: [] for name in steps}
+    names = list(steps)
+    for rep in range(reps):
+        for name in (names if rep % 2 == 0 else names[::-1]):
+            start = time.perf_counter()
+            steps[name]()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def compare_model(name: str, args) -> dict:
+    spec = spachc.load(name, overrides=[f"drop_path=0", f"input={args.size}"])
+    torch.manual_seed(args.seed)
+    model = spachc.build(spec)
+    randomise(model, args.seed)
+    ref = reference_from_spachc(spec, model)
+    images = torch.randn(args.batch, 3, args.size, args.size, generator=torch.Generator().manual_seed(args.seed))
+    labels = torch.randint(0, spec.classes, (args.batch,), generator=torch.Generator().manual_seed(args.seed))
+    errors = check_same_function(model, ref, images)
+    macs = spachc.summary(spec).macs
+    row = {"model": name, "macs": macs, "rel_err": errors, "modes": {}}
+    for mode in args.modes:
+        impls = {"reference": ref, "spachc": model}
+        if args.compile:
+            impls["spachc_compiled"] = torch.compile(model)
+        if mode == "eval":
+            steps = {k: eval_step(m, images) for k, m in impls.items()}
+        else:
+            # Separate weight copies for training, so each optimizer updates its own model
+            # from the same starting point.
+            steps = {k: train_step(m, images, labels) for k, m in impls.items()}
+        times = alternate(steps, args.train_reps if mode == "train" else args.reps, args.warmup)
+        medians = {k: statistics.median(v) for k, v in times.items()}
+        factor = 3 if mode == "train" else 1
+        row["modes"][mode] = {
+            "median_s": medians,
+            "all_s": times,
+            "images_per_s": {k: args.batch / v for k, v in medians.items()},
+            "gflops": {k: 2 * factor * macs * args.batch / v / 1e9 for k, v in medians.items()},
+            "speedup": {k: medians["reference"] / v for k, v in medians.items() if k != "reference"},
+        }
+        print(f"{name:13s} {mode:5s} " + "  ".join(
+            f"{k} {medians[k] * 1e3:8.1f} ms ({args.batch / medians[k]:6.1f} img/s)" for k in medians)
+            + "  speedup " + ", ".join(f"{k} {s:.2f}x" for k, s in row["modes"][mode]["speedup"].items()),
+            flush=True)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--modes", nargs="+", choices=("eval", "train"), default=["eval", "train"])
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--reps", type=int, default=7, help="timed eval steps per implementation")
+    parser.add_argument("--train-reps", type=int, default=5, help="timed train steps per implementation")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile(spachc model)")
+    parser.add_argument("--json", type=Path, help="write all figures here")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    matmul, size = matmul_rate(torch.device("cpu"))
+    print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {device_name(torch.device('cpu'))}, "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}, {args.size}², "
+          f"dense fp32 matmul {matmul:.1f} GFLOP/s ({size}²)", flush=True)
+    rows = [compare_model(name, args) for name in args.models]
+    matmul_after, _ = matmul_rate(torch.device("cpu"))
+    print(f"dense fp32 matmul after the run: {matmul_after:.1f} GFLOP/s", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps({
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.node(),
+            "cpu": device_name(torch.device("cpu")), "torch": torch.__version__, "threads": args.threads,
+            "batch": args.batch, "size": args.size, "matmul_gflops": [matmul, matmul_after],
+            "command": " ".join(sys.argv), "rows": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
