@@ -143,8 +143,7 @@ def diff_command(
 ) -> None:
     """Compare two architectures stage by stage: blocks, dims, token grids, options, params, MACs.
 
-    Exit 0 when they are the same architecture (formatting, comments and names do not count),
-    1 when they differ, 2 when a side cannot be read.
+    Exit 0 when they are the same architecture (formatting, comments and names do not count), 1 when they differ, 2 when a side cannot be read. Also a git diff driver: see docs/version-control.md.
     """
     from_git = "GIT_DIFF_PATH_TOTAL" in os.environ  # git sets it for external diff drivers
     if from_git and len(sides) == 1:  # git's call for an unmerged path
