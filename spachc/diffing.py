@@ -110,15 +110,18 @@ def split_revision(arg: str) -> tuple[str, str] | None:
 
 
 def read_git_blob(rev: str, path: str, cwd: str | Path | None = None) -> bytes:
-    """The bytes of `git show REV:path`, run in the current repository."""
+    """The file `REV:path` as git stores it (`git cat-file blob`: like `git show REV:path`, but a
+    directory is an error rather than a listing), read in the current repository."""
     where = f"{rev}:{path}"
     try:
-        done = subprocess.run(["git", "show", where], cwd=cwd, capture_output=True, timeout=60)
+        done = subprocess.run(["git", "cat-file", "blob", where], cwd=cwd, capture_output=True, timeout=60)
     except FileNotFoundError:
         raise GitReadError(f"{where}: cannot read from git: the `git` program is not installed") from None
     if done.returncode != 0:
-        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitReadError(f"{where}: git cannot read it: {reason[0] if reason else 'git show failed'}")
+        reason = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["git cat-file failed"])[0]
+        if reason.endswith(": bad file"):
+            reason = f"'{path}' is not a file in {rev or 'the index'} (a directory?)"
+        raise GitReadError(f"{where}: git cannot read it: {reason}")
     return done.stdout
 
 

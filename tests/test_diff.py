@@ -179,6 +179,9 @@ def test_rev_path_reads_from_git(git_repo):
     assert result.stderr.startswith("error: HEAD~5:specs/tiny.spach: git cannot read it: fatal:")
     result = run_cli("diff", "HEAD:specs/missing.spach", "specs/tiny.spach", cwd=git_repo)
     assert result.returncode == 2 and "does not exist in 'HEAD'" in result.stderr
+    result = run_cli("diff", "HEAD:specs", "specs/tiny.spach", cwd=git_repo)
+    assert result.returncode == 2
+    assert result.stderr == "error: HEAD:specs: git cannot read it: 'specs' is not a file in HEAD (a directory?)\n"
 
 
 def test_a_path_on_disk_wins_over_rev_path(git_repo, monkeypatch):
