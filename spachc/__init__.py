@@ -20,7 +20,7 @@ from .printer import to_text  # noqa: E402
 from .summary import Summary, summary  # noqa: E402
 
 __all__ = [
-    "Diagnostic", "Spec", "SpecError", "Summary", "build", "check", "from_upstream", "load", "parse",
+    "Diagnostic", "Spec", "SpecError", "Summary", "build", "check", "from_upstream", "load", "load_model", "parse",
     "spec_hash", "summary", "to_text", "__version__",
 ]
 
@@ -37,3 +37,10 @@ def from_upstream(spec: Spec, state_dict) -> dict:
     from .nn.upstream import from_upstream as _from_upstream
 
     return _from_upstream(spec, state_dict)
+
+
+def load_model(path, **kwargs):
+    """Rebuild a module from a spachc .safetensors file alone: its embedded spec, then its weights."""
+    from .nn.weights import load_model as _load_model
+
+    return _load_model(path, **kwargs)

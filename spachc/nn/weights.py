@@ -1,10 +1,12 @@
 """Weights on disk: safetensors files that carry their spec, so a file alone rebuilds
 its model. Shared tensors (a shared mixer) are stored once and re-tied on load.
-Writes are atomic: a reader never sees a half-written file under the final name.
+Writes are atomic: a reader never sees a half-written file under the final name, and a
+checksum of the tensor data in the metadata catches files corrupted after writing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -16,6 +18,7 @@ from safetensors.torch import save as safetensors_bytes
 
 from .. import __version__
 from ..diagnostics import SpecError
+from ..export.safetensors_header import SafetensorsFileError, read_header
 from ..frontend import parse
 from ..ir import Spec
 from ..printer import to_text
@@ -25,6 +28,7 @@ META_HASH = "spachc.spec_hash"
 META_VERSION = "spachc.version"
 META_DTYPE = "spachc.dtype"
 META_ALIASES = "spachc.aliases"
+META_CHECKSUM = "spachc.sha256"
 
 
 class WeightsError(ValueError):
@@ -37,6 +41,7 @@ def write_atomically(path: str | Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would make the published file private
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -55,6 +60,12 @@ def write_atomically(path: str | Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _dedupe(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """Keep one name per tensor; map the other names to it."""
     kept: dict[str, torch.Tensor] = {}
@@ -71,6 +82,16 @@ def _dedupe(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], di
     return kept, aliases
 
 
+def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """sha256 over names, dtypes, shapes and bytes: any flipped byte changes it."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().contiguous().cpu()
+        digest.update(f"{name}|{str(t.dtype)}|{list(t.shape)}\n".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
 def weights_bytes(model: torch.nn.Module, spec: Spec, dtype: torch.dtype | None = None,
                   extra: dict[str, str] | None = None) -> bytes:
     kept, aliases = _dedupe(model.state_dict())
@@ -84,7 +105,7 @@ def weights_bytes(model: torch.nn.Module, spec: Spec, dtype: torch.dtype | None 
     metadata = {
         META_SPEC: to_text(spec), META_HASH: spec.hash, META_VERSION: __version__,
         META_DTYPE: str(stored).removeprefix("torch."), META_ALIASES: json.dumps(aliases, sort_keys=True),
-        "format": "pt", **(extra or {}),
+        META_CHECKSUM: tensors_digest(tensors), "format": "pt", **(extra or {}),
     }
     return safetensors_bytes(tensors, metadata=metadata)
 
@@ -95,11 +116,13 @@ def save_weights(model: torch.nn.Module, spec: Spec, path: str | Path, dtype: to
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:
+    """The file's metadata, after checking that the file is whole (not truncated)."""
     try:
-        with safe_open(str(path), framework="pt") as f:
-            return dict(f.metadata() or {})
-    except (SafetensorError, OSError) as exc:
-        raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from None
+        return read_header(path).metadata
+    except SafetensorsFileError as exc:
+        raise WeightsError(str(exc)) from None
+    except OSError as exc:
+        raise WeightsError(f"{path}: cannot read it ({exc.strerror})") from None
 
 
 def load_weights(path: str | Path) -> tuple[Spec, dict[str, torch.Tensor]]:
@@ -122,6 +145,9 @@ def load_weights(path: str | Path) -> tuple[Spec, dict[str, torch.Tensor]]:
             state = {k: f.get_tensor(k) for k in f.keys()}
     except (SafetensorError, OSError) as exc:
         raise WeightsError(f"{path}: cannot read its tensors ({exc})") from None
+    if META_CHECKSUM in metadata and tensors_digest(state) != metadata[META_CHECKSUM]:
+        raise WeightsError(f"{path}: its tensor data does not match the checksum written with it: "
+                           "the file is corrupted")
     for alias, target in json.loads(metadata.get(META_ALIASES, "{}")).items():
         if target not in state:
             raise WeightsError(f"{path}: shared tensor '{alias}' points at missing '{target}'")

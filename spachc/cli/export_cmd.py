@@ -1,0 +1,180 @@
+"""`spachc export SPEC|CHECKPOINT`: ONNX and safetensors files that carry their spec,
+verified against onnxruntime (and a reload from the file alone) before they are published."""
+
+from __future__ import annotations
+
+import os
+import time
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from .common import SET_OPTION_HELP, UserError, out, reports_errors
+from .loading import is_weights_file, load_spec_or_weights
+
+
+class DType(str, Enum):
+    fp32 = "fp32"
+    fp16 = "fp16"
+    bf16 = "bf16"
+
+
+def parse_batch(text: str) -> int | None:
+    if text == "dynamic":
+        return None
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    raise UserError(f"--batch {text}: expected 'dynamic' or a positive integer", code="E901")
+
+
+def load_model_to_export(source: str, weights: Path | None, overrides: list[str], seed: int):
+    """(spec, model in eval mode, a description of where its weights came from)."""
+    import torch
+
+    from ..nn.build import build
+
+    spec, state = load_spec_or_weights(source, overrides)
+    described = f"spachc checkpoint {Path(source).name}" if state is not None else f"initialisation (seed {seed})"
+    if weights is not None:
+        if state is not None:
+            raise UserError(f"{source} already holds weights; --weights {weights} would replace them",
+                            code="E902", hint=f"export {weights} directly, or give a spec instead of {source}")
+        state, described = weights_for(spec, weights)
+    torch.manual_seed(seed)
+    model = build(spec)
+    if state is not None:
+        model.load_state_dict(state, strict=True)
+    return spec, model.eval(), described
+
+
+def weights_for(spec, weights: Path) -> tuple[dict, str]:
+    """Weights from a spachc .safetensors (its spec must be this spec) or an official .pth."""
+    from ..nn.upstream import from_upstream
+    from ..nn.weights import check_state, load_weights
+    from .upstream_cmd import load_official_checkpoint
+
+    if is_weights_file(str(weights)):
+        theirs, state = load_weights(weights)
+        if theirs.hash != spec.hash:
+            raise UserError(f"{weights} holds weights for spec '{theirs.name}' ({theirs.hash[:12]}), not for "
+                            f"'{spec.name}' ({spec.hash[:12]})", code="E903",
+                            hint=f"export the checkpoint itself: spachc export {weights} ...")
+        check_state(spec, state, str(weights))
+        return state, f"spachc checkpoint {weights.name}"
+    if weights.suffix in (".pth", ".pt"):
+        return from_upstream(spec, load_official_checkpoint(weights)), f"official checkpoint {weights.name}"
+    raise UserError(f"--weights {weights}: expected a spachc .safetensors file or an official .pth checkpoint",
+                    code="E904")
+
+
+def print_report(report) -> None:
+    for note in report.notes:
+        out.print(f"  {note}", markup=False)
+    for case in report.cases:
+        out.print(f"  {case.describe()}", markup=False)
+
+
+def publish(written: Path, final: Path) -> None:
+    os.replace(written, final)
+
+
+def export_onnx_file(model, spec, target: Path, options, described: str, verify: bool, seed: int) -> None:
+    from ..export.onnx_export import export_onnx, needs_external_data, temporary_sibling
+    from ..export.verify import verify_onnx
+
+    # Written under a temporary name and renamed once verified: a failed export leaves no file
+    # behind. A graph over 2 GB names its .data file after the .onnx, so it is written in place.
+    in_place = needs_external_data(model, options.dtype)
+    written = target if in_place else temporary_sibling(target, ".onnx")
+    start = time.perf_counter()
+    try:
+        export_onnx(model, spec, written, options, weights=described)
+        elapsed = time.perf_counter() - start
+        shape = f"batch {'dynamic' if options.batch is None else options.batch}, " + (
+            "size dynamic" if options.dynamic_size else f"size {spec.input[0]}x{spec.input[1]}")
+        out.print(f"onnx: {target} ({written.stat().st_size / 2**20:.1f} MiB, opset {options.opset}, {shape}, "
+                  f"{options.dtype}) exported in {elapsed:.1f} s" + (", weights in its .data file" if in_place else ""),
+                  markup=False)
+        if verify:
+            report = verify_onnx(written, model, spec, options, seed=seed)
+            print_report(report)
+            report.raise_if_failed()
+        else:
+            out.print("  not verified (--no-verify)", markup=False)
+    except BaseException:
+        if not in_place:
+            written.unlink(missing_ok=True)
+        raise
+    if not in_place:
+        publish(written, target)
+
+
+def export_safetensors_file(model, spec, target: Path, dtype: str, described: str, verify: bool, seed: int) -> None:
+    from ..export.onnx_export import temporary_sibling
+    from ..export.safetensors_export import export_safetensors
+    from ..export.verify import verify_safetensors
+
+    written = temporary_sibling(target, ".safetensors")
+    try:
+        export_safetensors(model, spec, written, dtype, weights=described)
+        stored = len(_stored_names(written))
+        out.print(f"safetensors: {target} ({written.stat().st_size / 2**20:.1f} MiB, {stored} tensors stored, "
+                  f"{len(model.state_dict()) - stored} shared names re-tied on load, {dtype})", markup=False)
+        if verify:
+            report = verify_safetensors(written, model, spec, dtype, seed=seed)
+            print_report(report)
+            report.raise_if_failed()
+        else:
+            out.print("  not verified (--no-verify)", markup=False)
+    except BaseException:
+        written.unlink(missing_ok=True)
+        raise
+    publish(written, target)
+
+
+def _stored_names(path: Path) -> list[str]:
+    from ..export.safetensors_header import read_header
+
+    return [t.name for t in read_header(path).tensors]
+
+
+def export_command(
+    source: str = typer.Argument(..., help="A .spach file, a zoo name, or a spachc .safetensors checkpoint."),
+    weights: Path = typer.Option(None, "--weights", help="A spachc .safetensors checkpoint or an official .pth "
+                                 "of the paper's code; without it, the initialisation is exported."),
+    onnx_out: Path = typer.Option(None, "--onnx", help="Write an ONNX file here."),
+    safetensors_out: Path = typer.Option(None, "--safetensors", help="Write a spachc .safetensors file here."),
+    opset: int = typer.Option(18, "--opset", help="ONNX opset (18 or newer)."),
+    batch: str = typer.Option("dynamic", "--batch", help="'dynamic' or a fixed batch size."),
+    dynamic_size: bool = typer.Option(False, "--dynamic-size", help="Let the ONNX input's height and width vary "
+                                      "(specs without mlp stages only)."),
+    dtype: DType = typer.Option(DType.fp32, "--dtype", help="Precision of the exported weights and graph."),
+    verify: bool = typer.Option(True, "--verify/--no-verify", help="Check the files against PyTorch (default on)."),
+    set_: list[str] = typer.Option([], "--set", help=SET_OPTION_HELP),
+    seed: int = typer.Option(0, "--seed", help="Seed of the initial weights (without --weights) and of the test inputs."),
+) -> None:
+    """Export a model to ONNX and/or safetensors and verify the files against PyTorch."""
+    from ..export.onnx_export import OnnxOptions, check_options
+    from ..export.verify import BF16_UNVERIFIABLE
+
+    if onnx_out is None and safetensors_out is None:
+        raise UserError("nothing to export", code="E900", hint="pass --onnx OUT.onnx and/or --safetensors OUT.safetensors")
+    options = OnnxOptions(opset=opset, batch=parse_batch(batch), dynamic_size=dynamic_size, dtype=dtype.value)
+    if onnx_out is not None and verify and options.dtype == "bf16":
+        raise UserError(BF16_UNVERIFIABLE, code="E905")
+    spec, model, described = load_model_to_export(source, weights, set_, seed)
+    if onnx_out is not None:
+        check_options(spec, options)
+    params = sum(p.numel() for p in model.parameters())
+    out.print(f"model {spec.name} (spec {spec.hash[:12]}), {params:,} params, weights: {described}", markup=False)
+    if weights is None and not is_weights_file(source):
+        out.print("  no --weights given: exporting the model as initialised, not trained", markup=False)
+    if onnx_out is not None:
+        export_onnx_file(model, spec, onnx_out, options, described, verify, seed)
+    if safetensors_out is not None:
+        export_safetensors_file(model, spec, safetensors_out, dtype.value, described, verify, seed)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(reports_errors(export_command))

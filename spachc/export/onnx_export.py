@@ -1,0 +1,172 @@
+"""SpachNet -> one self-contained ONNX file whose metadata carries the spec.
+
+We use the torch.export-based exporter (`dynamo=True`, torch's default since 2.9): it traces
+shapes as symbols, so a dimension declared dynamic either stays dynamic in the graph or
+the export fails loudly, never silently pinned. The legacy TorchScript exporter is
+deprecated and produced twice the nodes on our models. Weights are stored inside the
+.onnx file; only a model over protobuf's 2 GB limit gets a `.onnx.data` file beside it.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .. import __version__
+from ..ir import Spec
+from ..printer import to_text
+from .dynamic_grid import InputSizedGrids, grids_restored
+
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+MIN_OPSET = 18  # the exporter's own opset; LayerNormalization alone needs 17
+PROTOBUF_LIMIT = 2**31 - 2**26  # 2 GiB less headroom for the graph itself
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class ExportError(ValueError):
+    """An export that cannot be made as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class OnnxOptions:
+    opset: int = MIN_OPSET
+    batch: int | None = None  # None: a dynamic batch axis
+    dynamic_size: bool = False
+    dtype: str = "fp32"
+
+
+def normalisation(spec: Spec) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The mean/std images are normalised with before the network (SPACH.md: ImageNet's).
+    Specs with other channel counts get the neutral 0.5/0.5 (images scaled to [-1, 1])."""
+    if spec.channels == 3:
+        return IMAGENET_MEAN, IMAGENET_STD
+    return (0.5,) * spec.channels, (0.5,) * spec.channels
+
+
+def check_options(spec: Spec, options: OnnxOptions) -> None:
+    import onnx
+
+    newest = onnx.defs.onnx_opset_version()
+    if not MIN_OPSET <= options.opset <= newest:
+        raise ExportError(f"opset {options.opset} is not supported: choose {MIN_OPSET}..{newest}")
+    if options.batch is not None and options.batch < 1:
+        raise ExportError(f"--batch must be 'dynamic' or a positive integer, not {options.batch}")
+    if options.dtype not in DTYPES:
+        raise ExportError(f"unknown dtype '{options.dtype}': choose one of {', '.join(DTYPES)}")
+    if options.dynamic_size:
+        fixed = [i + 1 for i, stage in enumerate(spec.stages) if stage.has("mlp")]
+        if fixed:
+            stage = spec.stages[fixed[0] - 1]
+            raise ExportError(
+                f"--dynamic-size: stage {fixed[0]} of '{spec.name}' has mlp blocks, whose token-mixing "
+                f"weights are sized for exactly {stage.tokens} tokens ({stage.grid[0]}x{stage.grid[1]}), "
+                f"so its input must stay {spec.input[0]}x{spec.input[1]}")
+
+
+def onnx_metadata(spec: Spec, options: OnnxOptions, weights: str) -> dict[str, str]:
+    mean, std = normalisation(spec)
+    return {
+        "spachc.version": __version__,
+        "spachc.spec": to_text(spec),
+        "spachc.spec_hash": spec.hash,
+        "spachc.input_size": f"{spec.input[0]}x{spec.input[1]}",
+        "spachc.input_channels": str(spec.channels),
+        "spachc.dynamic_size": "true" if options.dynamic_size else "false",
+        "spachc.batch": "dynamic" if options.batch is None else str(options.batch),
+        "spachc.dtype": options.dtype,
+        "spachc.normalize.mean": ",".join(f"{v:g}" for v in mean),
+        "spachc.normalize.std": ",".join(f"{v:g}" for v in std),
+        "spachc.weights": weights,
+    }
+
+
+def example_input(spec: Spec, options: OnnxOptions) -> torch.Tensor:
+    # A dynamic batch traced at 1 would be specialised to 1, so trace a dynamic one at 2.
+    batch = options.batch if options.batch is not None else 2
+    return torch.randn(batch, spec.channels, *spec.input, dtype=DTYPES[options.dtype])
+
+
+def dynamic_shapes(options: OnnxOptions) -> dict | None:
+    axes = {}
+    if options.batch is None:
+        axes[0] = torch.export.Dim("batch")
+    if options.dynamic_size:
+        axes[2], axes[3] = torch.export.Dim("height"), torch.export.Dim("width")
+    return {"images": axes} if axes else None
+
+
+def weight_bytes(model: torch.nn.Module, dtype: torch.dtype) -> int:
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    return sum(t.numel() * (itemsize if t.is_floating_point() else t.element_size())
+               for t in model.state_dict().values())
+
+
+def export_onnx(model: torch.nn.Module, spec: Spec, path: str | Path, options: OnnxOptions,
+                weights: str = "initialisation") -> Path:
+    """Write the ONNX file to `path` (plus `path.data` only above 2 GB) and return `path`.
+
+    The model is exported in eval mode and in `options.dtype`; the caller's module is not changed.
+    """
+    check_options(spec, options)
+    path = Path(path)
+    dtype = DTYPES[options.dtype]
+    net = model if dtype == torch.float32 else copy.deepcopy(model).to(dtype)
+    was_training = net.training
+    net.eval()
+    try:
+        with grids_restored(net), torch.no_grad():
+            traced = InputSizedGrids(net).eval() if options.dynamic_size else net
+            program = _quiet_export(
+                traced, (example_input(spec, options),), dynamo=True, input_names=["images"],
+                output_names=["logits"], opset_version=options.opset, dynamic_shapes=dynamic_shapes(options),
+                external_data=False, optimize=True, verbose=False)
+    finally:
+        net.train(was_training)
+    program.model.metadata_props.update(onnx_metadata(spec, options, weights))
+    program.model.doc_string = f"{spec.name}: exported by spachc {__version__}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    program.save(str(path), external_data=needs_external_data(model, options.dtype))
+    return path
+
+
+def needs_external_data(model: torch.nn.Module, dtype: str) -> bool:
+    """Only a graph over protobuf's 2 GB limit gets its weights in a `.onnx.data` file."""
+    return weight_bytes(model, DTYPES[dtype]) > PROTOBUF_LIMIT
+
+
+def _quiet_export(*args, **kwargs):
+    """torch.onnx.export without the exporter's chatter (optional torchvision ops it skips,
+    its own deprecation notes); real failures still raise."""
+    registry_log = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = registry_log.level
+    registry_log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.onnx.export(*args, **kwargs)
+    finally:
+        registry_log.setLevel(level)
+
+
+def temporary_sibling(path: Path, suffix: str) -> Path:
+    """A fresh name beside `path`, so the final rename is atomic on the same file system."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    os.chmod(name, 0o666 & ~current_umask())  # mkstemp's 0600 would make the published file private
+    return Path(name)
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

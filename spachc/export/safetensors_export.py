@@ -1,0 +1,21 @@
+"""A model's weights as a spachc .safetensors file: shared tensors stored once, the spec,
+its hash, the spachc version and the dtype in the metadata (see spachc.nn.weights)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..ir import Spec
+from ..nn.weights import weights_bytes, write_atomically
+from .onnx_export import DTYPES
+
+
+def export_safetensors(model: torch.nn.Module, spec: Spec, path: str | Path, dtype: str = "fp32",
+                       weights: str = "initialisation") -> Path:
+    """Write the weights (floating tensors in `dtype`) atomically to `path`."""
+    path = Path(path)
+    data = weights_bytes(model, spec, DTYPES[dtype], extra={"spachc.weights": weights})
+    write_atomically(path, data)
+    return path

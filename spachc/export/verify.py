@@ -1,0 +1,181 @@
+"""Does an exported file compute what the PyTorch module computes?
+
+ONNX: `onnx.checker` with the full check (shape inference included), then onnxruntime's CPU
+provider on fresh random inputs at two batch sizes (and two input sizes when the size is
+dynamic), against the module run by PyTorch. fp32 must agree to 1e-4 (max |Δ| over all
+logits). fp16 cannot: the two runtimes round differently. There the export must be as
+accurate as PyTorch itself in fp16: measured against the fp32 module, its error may be at
+most twice PyTorch-fp16's own error plus 1e-4. safetensors: the file alone is reloaded with
+`load_model` and must reproduce the module (as rounded to the stored dtype) to 1e-4.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..frontend import parse
+from ..ir import Spec
+from ..printer import to_text
+from .onnx_export import DTYPES, OnnxOptions
+
+FP32_TOLERANCE = 1e-4
+FP16_ERROR_RATIO = 2.0
+SECOND_BATCH = 3
+BF16_UNVERIFIABLE = ("a bf16 ONNX graph cannot be verified here: onnxruntime's CPU provider has no bf16 "
+                     "kernels (Conv, LayerNormalization); export fp16 or fp32, or pass --no-verify to "
+                     "write it unverified")
+
+
+class VerificationError(ValueError):
+    """The exported file does not reproduce the module; the message says what differed."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One comparison: an input shape, the runtime's max |Δ| and the bound it had to meet."""
+    shape: tuple[int, ...]
+    max_abs_diff: float
+    tolerance: float
+    max_abs_logit: float
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.max_abs_diff <= self.tolerance)
+
+    def describe(self) -> str:
+        b, _, h, w = self.shape
+        verdict = "ok" if self.ok else "FAILED"
+        return (f"batch {b} @{h}x{w}: max|Δ| {self.max_abs_diff:.2e} (limit {self.tolerance:.1e}, "
+                f"max|logit| {self.max_abs_logit:.3g}){self.note}  {verdict}")
+
+
+@dataclass
+class Report:
+    what: str
+    cases: list[Case] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.cases)
+
+    def raise_if_failed(self) -> None:
+        failed = [c for c in self.cases if not c.ok]
+        if failed:
+            raise VerificationError(f"{self.what}: verification failed; outputs differ:\n  "
+                                    + "\n  ".join(c.describe() for c in failed))
+
+
+def check_onnx_file(path: Path) -> None:
+    import onnx
+
+    try:
+        onnx.checker.check_model(str(path), full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
+        raise VerificationError(f"{path}: onnx.checker rejected the graph: {exc}") from None
+
+
+def verification_sizes(spec: Spec, dynamic_size: bool) -> list[tuple[int, int]]:
+    """The spec's size, and for a dynamic graph a second, non-square one the grid allows."""
+    if not dynamic_size:
+        return [spec.input]
+    step = spec.stem.patch * 2 ** (len(spec.stages) - 1)
+    return [spec.input, (spec.input[0] + step, spec.input[1] + 2 * step)]
+
+
+def module_at_size(model: torch.nn.Module, spec: Spec, size: tuple[int, int]) -> torch.nn.Module:
+    """The same weights in a module built for `size`: an independent reference for a dynamic graph."""
+    if size == spec.input:
+        return model
+    from ..nn.build import build
+
+    resized = parse(to_text(spec), source=spec.name, overrides=[f"input={size[0]}x{size[1]} channels {spec.channels}"])
+    other = build(resized)
+    other.load_state_dict(model.state_dict())
+    return other.to(next(model.parameters()).dtype).eval()
+
+
+def onnx_session(path: Path, threads: int | None = None):
+    import onnxruntime as ort
+    from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except (ort_errors.Fail, ort_errors.InvalidGraph, ort_errors.NotImplemented, ort_errors.InvalidArgument) as exc:
+        raise VerificationError(f"{path}: onnxruntime (CPU) cannot load the graph: {exc}") from None
+
+
+def verify_onnx(path: str | Path, model: torch.nn.Module, spec: Spec, options: OnnxOptions, seed: int = 0) -> Report:
+    """Checker, then onnxruntime vs PyTorch on random inputs; figures in the report."""
+    path = Path(path)
+    if options.dtype == "bf16":
+        raise VerificationError(BF16_UNVERIFIABLE)
+    check_onnx_file(path)
+    session = onnx_session(path)
+    dtype = DTYPES[options.dtype]
+    model = model.eval()
+    reduced = copy.deepcopy(model).to(dtype).eval() if dtype != torch.float32 else model
+    batches = [options.batch] if options.batch is not None else [1, SECOND_BATCH]
+    generator = torch.Generator().manual_seed(seed)
+    report = Report(str(path), notes=[f"onnx.checker (full check): ok; onnxruntime CPU, {options.dtype}"])
+    for size in verification_sizes(spec, options.dynamic_size):
+        reference = module_at_size(model, spec, size)
+        reference_reduced = module_at_size(reduced, spec, size) if reduced is not model else reference
+        for batch in batches:
+            images = torch.randn(batch, spec.channels, *size, generator=generator)
+            report.cases.append(_compare(session, images, reference, reference_reduced, dtype))
+    if options.batch is not None:
+        report.notes.append(f"the batch is fixed at {options.batch}: verified at that batch only")
+    if all(c.max_abs_logit == 0 for c in report.cases):
+        report.notes.append("every logit is 0 (the classifier head is at its zero initialisation): "
+                            "these figures cannot show a difference; export trained weights to verify them")
+    return report
+
+
+def _compare(session, images: torch.Tensor, reference: torch.nn.Module, reduced: torch.nn.Module,
+             dtype: torch.dtype) -> Case:
+    with torch.no_grad():
+        expected32 = reference(images).double().numpy()
+        expected = reduced(images.to(dtype)).double().numpy() if reduced is not reference else expected32
+    got = session.run(["logits"], {"images": images.to(dtype).numpy()})[0].astype(np.float64)
+    shape = tuple(images.shape)
+    if got.shape != expected.shape:
+        return Case(shape, float("inf"), 0.0, 0.0, f" (shape {got.shape}, expected {expected.shape})")
+    scale = float(np.abs(expected32).max(initial=0.0))
+    if dtype == torch.float32:
+        return Case(shape, float(np.abs(got - expected).max(initial=0.0)), FP32_TOLERANCE, scale)
+    torch_error = float(np.abs(expected - expected32).max(initial=0.0))
+    onnx_error = float(np.abs(got - expected32).max(initial=0.0))
+    direct = float(np.abs(got - expected).max(initial=0.0))
+    note = f"; vs PyTorch-{str(dtype).removeprefix('torch.')} {direct:.2e}, PyTorch's own error {torch_error:.2e}"
+    return Case(shape, onnx_error, FP16_ERROR_RATIO * torch_error + FP32_TOLERANCE, scale, note)
+
+
+def verify_safetensors(path: str | Path, model: torch.nn.Module, spec: Spec, dtype: str, seed: int = 0) -> Report:
+    """Rebuild from the file alone and compare with the module, as rounded to the stored dtype."""
+    from ..nn.weights import load_model
+
+    path = Path(path)
+    reloaded = load_model(path).eval()
+    expected_model = model.eval()
+    if dtype != "fp32":
+        expected_model = copy.deepcopy(model).to(DTYPES[dtype]).float().eval()
+    generator = torch.Generator().manual_seed(seed)
+    report = Report(str(path), notes=[f"rebuilt from the file alone (spec {spec.hash[:12]}, {dtype})"])
+    for batch in (1, SECOND_BATCH):
+        images = torch.randn(batch, spec.channels, *spec.input, generator=generator)
+        with torch.no_grad():
+            expected, got = expected_model(images), reloaded(images)
+        report.cases.append(Case(tuple(images.shape), float((got - expected).abs().max()), FP32_TOLERANCE,
+                                 float(expected.abs().max())))
+    return report

@@ -1,0 +1,140 @@
+"""ONNX and safetensors export of every block kind, checked against onnxruntime and
+against a rebuild from the file alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from test_export_support import SPECS, input_dims, logits, onnx_metadata, random_model, run_onnx
+
+import spachc
+from spachc.export.onnx_export import ExportError, OnnxOptions, export_onnx
+from spachc.export.safetensors_export import export_safetensors
+from spachc.export.verify import FP32_TOLERANCE, VerificationError, verify_onnx, verify_safetensors
+from spachc.nn.weights import read_metadata
+
+DYNAMIC_SIZE = {"conv": True, "trans": True, "mlp": False, "shared": True, "conv4": True}
+
+
+@pytest.mark.parametrize("kind", list(SPECS))
+def test_onnx_export_matches_onnxruntime(kind, tmp_path):
+    spec, model = random_model(kind)
+    options = OnnxOptions(dynamic_size=DYNAMIC_SIZE[kind])
+    path = export_onnx(model, spec, tmp_path / f"{kind}.onnx", options)
+
+    report = verify_onnx(path, model, spec, options)
+    assert report.ok, report.cases
+    assert [c.shape[0] for c in report.cases] == [1, 3] * (2 if options.dynamic_size else 1)
+    assert all(c.max_abs_logit > 0.1 for c in report.cases)  # non-trivial logits were compared
+
+    # Independently of verify_onnx: onnxruntime on our own batch of 2.
+    images = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(7))
+    np.testing.assert_allclose(run_onnx(path, images), logits(model, images), atol=FP32_TOLERANCE, rtol=0)
+
+    assert input_dims(path) == ["batch", 3] + (["height", "width"] if options.dynamic_size else [32, 32])
+    meta = onnx_metadata(path)
+    assert spachc.parse(meta["spachc.spec"]).hash == spec.hash == meta["spachc.spec_hash"]
+    assert meta["spachc.input_size"] == "32x32"
+    assert meta["spachc.normalize.mean"] == "0.485,0.456,0.406"
+    assert meta["spachc.normalize.std"] == "0.229,0.224,0.225"
+    assert meta["spachc.version"] == spachc.__version__
+    assert not list(tmp_path.glob("*.data")), "a small model must be a single self-contained file"
+    if options.dynamic_size:
+        assert_runs_at_a_size_it_was_not_traced_at(path, kind, model)
+
+
+def assert_runs_at_a_size_it_was_not_traced_at(path, kind, model):
+    """Against a module built for that size: the graph must not have pinned H×W."""
+    h, w = 48, 80
+    resized = spachc.build(spachc.parse(SPECS[kind], overrides=[f"input={h}x{w}"]))
+    resized.load_state_dict(model.state_dict())
+    images = torch.randn(2, 3, h, w, generator=torch.Generator().manual_seed(h))
+    np.testing.assert_allclose(run_onnx(path, images), logits(resized, images), atol=FP32_TOLERANCE, rtol=0)
+    assert model(images[:, :, :32, :32]).shape == (2, 5)  # the module's own grids were restored
+
+
+@pytest.mark.parametrize("kind", list(SPECS))
+def test_safetensors_export_rebuilds_from_the_file_alone(kind, tmp_path):
+    spec, model = random_model(kind)
+    path = export_safetensors(model, spec, tmp_path / f"{kind}.safetensors")
+
+    reloaded = spachc.load_model(path)
+    images = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    np.testing.assert_array_equal(logits(reloaded, images), logits(model, images))
+    assert verify_safetensors(path, model, spec, "fp32").ok
+    meta = read_metadata(path)
+    assert (meta["spachc.spec_hash"], meta["spachc.version"], meta["spachc.dtype"]) == (
+        spec.hash, spachc.__version__, "float32")
+    assert spachc.parse(meta["spachc.spec"]).hash == spec.hash
+
+
+def test_fixed_size_graph_refuses_other_sizes(tmp_path):
+    spec, model = random_model("conv")
+    path = export_onnx(model, spec, tmp_path / "fixed.onnx", OnnxOptions(batch=2))
+    assert input_dims(path) == [2, 3, 32, 32]
+    from onnxruntime.capi.onnxruntime_pybind11_state import InvalidArgument
+
+    with pytest.raises(InvalidArgument):
+        run_onnx(path, torch.randn(2, 3, 64, 64))
+
+
+def test_mlp_stage_cannot_be_exported_with_a_dynamic_size(tmp_path):
+    spec, model = random_model("mlp")
+    with pytest.raises(ExportError, match=r"stage 2 of 't_mlp' has mlp blocks.*exactly 16 tokens \(4x4\)"):
+        export_onnx(model, spec, tmp_path / "x.onnx", OnnxOptions(dynamic_size=True))
+    assert not (tmp_path / "x.onnx").exists()
+
+
+def test_verification_catches_a_graph_that_computes_something_else(tmp_path):
+    spec, model = random_model("trans", seed=0)
+    path = export_onnx(model, spec, tmp_path / "t.onnx", OnnxOptions())
+    _, other = random_model("trans", seed=1)
+    report = verify_onnx(path, other, spec, OnnxOptions())
+    assert not report.ok
+    with pytest.raises(VerificationError, match=r"verification failed; outputs differ:\n  batch 1 @32x32: max\|Δ\|"):
+        report.raise_if_failed()
+
+
+def test_fp16_export_is_as_accurate_as_pytorch_in_fp16(tmp_path):
+    spec, model = random_model("shared")
+    options = OnnxOptions(dtype="fp16")
+    path = export_onnx(model, spec, tmp_path / "half.onnx", options)
+    report = verify_onnx(path, model, spec, options)
+    assert report.ok, report.cases
+    images = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    got = run_onnx(path, images.half())
+    assert got.dtype == np.float16
+    # fp16 keeps ~3 significant digits: against fp32, well within 1% of the logits' scale.
+    reference = logits(model, images)
+    assert np.abs(got.astype(np.float32) - reference).max() < 1e-2 * np.abs(reference).max()
+    assert onnx_metadata(path)["spachc.dtype"] == "fp16"
+
+
+def test_fp16_safetensors_reloads_the_rounded_weights(tmp_path):
+    spec, model = random_model("conv4")
+    path = export_safetensors(model, spec, tmp_path / "half.safetensors", dtype="fp16")
+    assert read_metadata(path)["spachc.dtype"] == "float16"
+    rounded = random_model("conv4")[1].half().float()
+    images = torch.randn(2, 3, 32, 32)
+    np.testing.assert_array_equal(logits(spachc.load_model(path), images), logits(rounded, images))
+    assert verify_safetensors(path, model, spec, "fp16").ok
+
+
+@pytest.mark.slow
+def test_hybrid_s_exports_and_verifies_at_batch_1_and_3(tmp_path):
+    """The paper's Hybrid-MS-S (63M params, random weights) through the full ONNX path."""
+    spec = spachc.load("hybrid_s")
+    torch.manual_seed(0)
+    from test_export_support import randomised
+
+    model = randomised(spachc.build(spec), scale=0.02)
+    path = export_onnx(model, spec, tmp_path / "hybrid_s.onnx", OnnxOptions())
+    report = verify_onnx(path, model, spec, OnnxOptions())
+    assert [c.shape for c in report.cases] == [(1, 3, 224, 224), (3, 3, 224, 224)]
+    assert report.ok, report.cases
+    assert all(c.max_abs_logit > 0.1 for c in report.cases)
+    meta = onnx_metadata(path)
+    assert meta["spachc.spec_hash"] == spec.hash
+    assert spachc.parse(meta["spachc.spec"]) == spachc.parse(spachc.to_text(spec))
+    assert not list(tmp_path.glob("*.data"))
