@@ -155,42 +155,38 @@ def _field_changes(a: Any, b: Any, fields: tuple[str, ...]) -> tuple[Change, ...
                  for f in fields if getattr(a, f) != getattr(b, f))
 
 
-def _status(changed: bool) -> Status:
-    return "changed" if changed else "same"
+def _part(name: str, params: tuple[int, int], macs: tuple[int, int], changes: tuple[Change, ...] = (),
+          block_changes: tuple[str, ...] = (), **blocks) -> PartDiff:
+    moved = params[0] != params[1] or macs[0] != macs[1]
+    return PartDiff(part=name, status="changed" if changes or block_changes or moved else "same",
+                    changes=changes, block_changes=block_changes, params_before=params[0], params_after=params[1],
+                    macs_before=macs[0], macs_after=macs[1], **blocks)
 
 
 def _stem_diff(a: Spec, b: Spec, sa: Summary, sb: Summary) -> PartDiff:
-    changes = _field_changes(a.stem, b.stem, STEM_FIELDS)
-    costs = dict(params_before=sa.stem_params, params_after=sb.stem_params,
-                 macs_before=sa.stem_macs, macs_after=sb.stem_macs)
-    return PartDiff(part="stem", status=_status(bool(changes) or costs["params_before"] != costs["params_after"]
-                                                or costs["macs_before"] != costs["macs_after"]),
-                    changes=changes, **costs)
+    return _part("stem", (sa.stem_params, sb.stem_params), (sa.stem_macs, sb.stem_macs),
+                 _field_changes(a.stem, b.stem, STEM_FIELDS))
 
 
 def _head_diff(a: Spec, b: Spec, sa: Summary, sb: Summary) -> PartDiff:
-    changes = _field_changes(a, b, ("classes",))
-    costs = dict(params_before=sa.head_params, params_after=sb.head_params,
-                 macs_before=sa.head_macs, macs_after=sb.head_macs)
-    moved = costs["params_before"] != costs["params_after"] or costs["macs_before"] != costs["macs_after"]
-    return PartDiff(part="head", status=_status(bool(changes) or moved), changes=changes, **costs)
+    return _part("head", (sa.head_params, sb.head_params), (sa.head_macs, sb.head_macs),
+                 _field_changes(a, b, ("classes",)))
 
 
 def _stage_diff(i: int, a: Spec, b: Spec, sa: Summary, sb: Summary) -> PartDiff:
-    old = a.stages[i] if i < len(a.stages) else None
-    new = b.stages[i] if i < len(b.stages) else None
-    row_a = sa.stages[i] if old else None
-    row_b = sb.stages[i] if new else None
-    costs = dict(params_before=row_a.params if row_a else 0, params_after=row_b.params if row_b else 0,
-                 macs_before=row_a.macs if row_a else 0, macs_after=row_b.macs if row_b else 0)
+    """Stages are matched by position; a stage only one side has is added or removed."""
+    row_a = sa.stages[i] if i < len(a.stages) else None
+    row_b = sb.stages[i] if i < len(b.stages) else None
+    params = (row_a.params if row_a else 0, row_b.params if row_b else 0)
+    macs = (row_a.macs if row_a else 0, row_b.macs if row_b else 0)
     blocks = dict(blocks_before=row_a.blocks if row_a else None, blocks_after=row_b.blocks if row_b else None)
-    if old is None or new is None:
-        return PartDiff(part=f"stage {i + 1}", status="added" if old is None else "removed", **blocks, **costs)
-    changes = _field_changes(old, new, STAGE_FIELDS)
-    block_changes = block_delta(old, new)
-    moved = costs["params_before"] != costs["params_after"] or costs["macs_before"] != costs["macs_after"]
-    return PartDiff(part=f"stage {i + 1}", status=_status(bool(changes or block_changes) or moved),
-                    block_changes=block_changes, changes=changes, **blocks, **costs)
+    if row_a is None or row_b is None:
+        return PartDiff(part=f"stage {i + 1}", status="added" if row_a is None else "removed",
+                        params_before=params[0], params_after=params[1], macs_before=macs[0], macs_after=macs[1],
+                        **blocks)
+    old, new = a.stages[i], b.stages[i]
+    return _part(f"stage {i + 1}", params, macs, _field_changes(old, new, STAGE_FIELDS), block_delta(old, new),
+                 **blocks)
 
 
 def block_delta(old: Stage, new: Stage) -> tuple[str, ...]:

@@ -256,3 +256,26 @@ def test_documented_example_is_what_the_command_prints():
     printed = run_cli("diff", "hybrid_xs", "hybrid_s").stdout.splitlines()
     assert len(shown) == 10
     assert all(line in printed for line in shown), [line for line in shown if line not in printed]
+
+
+MIXED = TINY.replace("conv x1, trans x1", "conv x1, trans x1, mlp x1")
+
+
+@pytest.mark.parametrize("edit", [
+    ("model tiny", "model other"), ("input 32", "input 32 channels 1"), ("classes 10", "classes 11"),
+    ("stem patch 4", "stem conv4 patch 4 hidden 8"), ("stem patch 4", "stem patch 4\ndrop_path 0.2"),
+    ("dim 16", "dim 24"), ("heads 2", "heads 4"), ("trans x1, mlp x1", "trans x1, mlp x1 channel_ratio 3"),
+    ("trans x1, mlp x1", "trans x1, mlp x1 token_ratio 0.25"), ("trans x1, mlp x1", "trans x1, mlp x1 layerscale 1e-2"),
+    ("trans x1, mlp x1", "trans x1, mlp x1 qkv_bias off"), ("conv x1, trans x1, mlp x1", "conv x1, mlp x2 shared"),
+    ("conv x1, trans x1, mlp x1", "conv x1, mlp x1, trans x1"),
+], ids=lambda e: e[1].replace(" ", "_"))
+def test_every_difference_in_the_ir_is_shown(edit):
+    before, after = spachc.parse(MIXED), spachc.parse(MIXED.replace(*edit))
+    d = diff_specs(before, after)
+    if edit[1] == "model other":
+        assert d.same and (d.name_before, d.name_after) == ("tiny", "other")
+        return
+    assert not d.same
+    shown = [c.field for c in d.model_changes] + [c.field for p in d.parts for c in p.changes]
+    shown += [b for p in d.parts for b in p.block_changes]
+    assert shown, "the hashes differ but the diff shows nothing"
