@@ -37,6 +37,8 @@ COMMAND_MODULES = (
     "build_cmd",
     "zoo_cmd",
     "upstream_cmd",
+    "export_cmd",
+    "inspect_cmd",
     "train_cmd",
     "eval_cmd",
     "diff_cmd",
