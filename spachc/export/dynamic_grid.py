@@ -3,8 +3,9 @@
 SpachNet fixes each stage's token grid at build time (`tokens_to_grid` reshapes to ints
 from the spec). Exported as is, those ints become constants and silently pin H×W. This
 wrapper sets every grid from the input's shape before running the unchanged network, so
-`torch.export` traces them as symbols: the stem grid is (H // patch, W // patch) and each
-`down` floors it by two, exactly as the convolutions do. The model's numerics are untouched.
+`torch.export` traces them as symbols: the stem grid follows the stem's convolutions'
+own size arithmetic, and each `down` floors it by two, as its stride-2 conv does. The
+model's numerics are untouched.
 """
 
 from __future__ import annotations
@@ -38,14 +39,22 @@ class InputSizedGrids(nn.Module):
         if any(stage.has("mlp") for stage in net.spec.stages):
             raise ValueError("a token-MLP's weights fix the token count; such a network has no dynamic size")
         self.net = net
-        self.patch = net.spec.stem.patch
+        self._stem_convs = [m for m in net.stem.modules() if isinstance(m, nn.Conv2d)]
         self._sites = grid_sites(net)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        h, w = images.shape[-2] // self.patch, images.shape[-1] // self.patch
+        h, w = images.shape[-2], images.shape[-1]
+        for conv in self._stem_convs:  # the stem is a chain of convolutions
+            h, w = conv_output(h, conv, 0), conv_output(w, conv, 1)
         for module, attribute, level in self._sites:
             setattr(module, attribute, (h // 2**level, w // 2**level))
         return self.net(images)
+
+
+def conv_output(size, conv: nn.Conv2d, axis: int):
+    """Conv2d's output length along `axis` for an input of length `size`."""
+    span = conv.dilation[axis] * (conv.kernel_size[axis] - 1) + 1
+    return (size + 2 * conv.padding[axis] - span) // conv.stride[axis] + 1
 
 
 @contextmanager
