@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -92,6 +93,17 @@ def train_step(model, images, labels):
     return step
 
 
+def matmul_step(size: int = 1024):
+    """A dense fp32 matmul timed in the same alternation, so its rate sees the same machine load."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    out = torch.empty(size, size)
+
+    def step():
+        for _ in range(4):
+            torch.mm(a, b, out=out)
+    return step, 4 * 2 * size**3
+
+
 def alternate(steps: dict, reps: int, warmup: int) -> dict[str, list[float]]:
     """Time each step `reps` times, alternating the order every round; seconds."""
     for _ in range(warmup):
@@ -128,20 +140,36 @@ def compare_model(name: str, args) -> dict:
             # Separate weight copies for training, so each optimizer updates its own model
             # from the same starting point.
             steps = {k: train_step(m, images, labels) for k, m in impls.items()}
+        steps["matmul"], matmul_flop = matmul_step()
+        load_before = os.getloadavg()[0]
         times = alternate(steps, args.train_reps if mode == "train" else args.reps, args.warmup)
+        matmul_times = times.pop("matmul")
+        matmul_gflops = matmul_flop / statistics.median(matmul_times) / 1e9
         medians = {k: statistics.median(v) for k, v in times.items()}
         factor = 3 if mode == "train" else 1
+        gflops = {k: 2 * factor * macs * args.batch / v / 1e9 for k, v in medians.items()}
         row["modes"][mode] = {
             "median_s": medians,
+            "min_s": {k: min(v) for k, v in times.items()},
             "all_s": times,
             "images_per_s": {k: args.batch / v for k, v in medians.items()},
-            "gflops": {k: 2 * factor * macs * args.batch / v / 1e9 for k, v in medians.items()},
+            "gflops": gflops,
+            "matmul_gflops": matmul_gflops,
+            "matmul_share": {k: g / matmul_gflops for k, g in gflops.items()},
             "speedup": {k: medians["reference"] / v for k, v in medians.items() if k != "reference"},
+            # Robust to load that changes during the run: the ratio within each round.
+            "speedup_paired_median": {k: statistics.median(r / s for r, s in zip(times["reference"], v))
+                                      for k, v in times.items() if k != "reference"},
+            "speedup_of_minima": {k: min(times["reference"]) / min(v) for k, v in times.items() if k != "reference"},
+            "load_average_1min": [load_before, os.getloadavg()[0]],
         }
+        r = row["modes"][mode]
         print(f"{name:13s} {mode:5s} " + "  ".join(
-            f"{k} {medians[k] * 1e3:8.1f} ms ({args.batch / medians[k]:6.1f} img/s)" for k in medians)
-            + "  speedup " + ", ".join(f"{k} {s:.2f}x" for k, s in row["modes"][mode]["speedup"].items()),
-            flush=True)
+            f"{k} {medians[k] * 1e3:8.1f} ms ({args.batch / medians[k]:6.1f} img/s, "
+            f"{100 * r['matmul_share'][k]:.0f}% of matmul)" for k in medians)
+            + "  speedup " + ", ".join(f"{k} {s:.2f}x (paired {r['speedup_paired_median'][k]:.2f}x, "
+                                       f"minima {r['speedup_of_minima'][k]:.2f}x)" for k, s in r["speedup"].items())
+            + f"  [matmul {matmul_gflops:.0f} GFLOP/s, load {load_before:.1f}]", flush=True)
     return row
 
 

@@ -44,6 +44,7 @@ COMMAND_MODULES = (
     "diff_cmd",
     "graph_cmd",
     "schema_cmd",
+    "bench_cmd",
 )
 
 
