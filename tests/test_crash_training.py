@@ -48,7 +48,7 @@ def run_until(proc: subprocess.Popen, target_step: int, signum: int) -> int | No
                 _, stderr = proc.communicate(timeout=120)
                 if signum != signal.SIGKILL:
                     name = signal.Signals(signum).name
-                    assert f"stopped[E806]: {name}: checkpoint saved at epoch" in stderr, stderr
+                    assert f"stopped[E1006]: {name}: checkpoint saved at epoch" in stderr, stderr
                     assert "Traceback" not in stderr
                 return step
     proc.wait(timeout=120)
@@ -100,7 +100,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(setup, tmp_pat
     # An absurd peak learning rate overflows the weights within the warm-up of the first epoch.
     proc = train(spec, folder, out, *RUN, "--lr", "1e35", "--warmup-lr", "1e-4", "--checkpoint-every", "1")
     assert proc.returncode == 3, proc.stdout + proc.stderr
-    match = re.search(r"error\[E804\]: the loss is (nan|inf) at epoch 1 step (\d+); training stopped", proc.stderr)
+    match = re.search(r"error\[E1004\]: the loss is (nan|inf) at epoch 1 step (\d+); training stopped", proc.stderr)
     assert match, proc.stderr
     assert "Traceback" not in proc.stderr
     state = torch.load(out / "state.pt", weights_only=True)
@@ -125,7 +125,7 @@ def test_failing_checkpoint_write_fails_loudly_and_keeps_the_previous_checkpoint
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env(), cwd=REPO,
                           preexec_fn=_limit_file_size(4096))
     assert proc.returncode == 4, proc.stdout + proc.stderr
-    assert re.search(r"error\[E805\]: cannot write \S+\.safetensors: File too large; training stopped and the "
+    assert re.search(r"error\[E1005\]: cannot write \S+\.safetensors: File too large; training stopped and the "
                      r"previous checkpoint \S+state\.pt is intact", proc.stderr), proc.stderr
     after = {p.name: p.read_bytes() for p in out.iterdir()}
     assert after == before  # nothing half-written, no temp files left behind

@@ -91,7 +91,7 @@ def test_resume_refuses_another_spec(two_epochs, folder, tmp_path):
     other = write_spec(tmp_path, "model tiny\ninput 16\nclasses 3\nstem patch 4\nstage conv x2 dim 8\n")
     proc = train(other, folder, out, "--resume")
     assert proc.returncode == 1
-    assert "error[E803]" in proc.stderr and "this run trained spec 'tiny'" in proc.stderr
+    assert "error[E1003]" in proc.stderr and "this run trained spec 'tiny'" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
@@ -104,7 +104,7 @@ def test_existing_run_needs_resume(two_epochs, spec, folder):
 def test_resume_refuses_a_changed_recipe(two_epochs, spec, folder):
     out, _ = two_epochs
     proc = train(spec, folder, out, "--resume", "--epochs", "2", "--lr", "0.5", *SMALL_RUN[:2])
-    assert proc.returncode == 1 and "error[E803]" in proc.stderr and "--lr 0.002 (now 0.5)" in proc.stderr
+    assert proc.returncode == 1 and "error[E1003]" in proc.stderr and "--lr 0.002 (now 0.5)" in proc.stderr
 
 
 @pytest.mark.parametrize("setting, message", [
@@ -115,10 +115,10 @@ def test_resume_refuses_a_changed_recipe(two_epochs, spec, folder):
 def test_spec_that_does_not_fit_the_data_fails_before_training(setting, message, tmp_path):
     proc = train("trans_ms_xxs", "digits", tmp_path / "r", *setting)
     assert proc.returncode == 1
-    assert message in proc.stderr and "error[E801]" in proc.stderr
+    assert message in proc.stderr and "error[E1001]" in proc.stderr
     assert not (tmp_path / "r").exists()
 
 
 def test_bad_recipe_value_names_its_flag(spec, tmp_path):
     proc = train(spec, "digits", tmp_path / "r", "--set", "classes=10", "--mixup", "-1")
-    assert proc.returncode == 1 and "error[E802]" in proc.stderr and "--mixup" in proc.stderr
+    assert proc.returncode == 1 and "error[E1002]" in proc.stderr and "--mixup" in proc.stderr

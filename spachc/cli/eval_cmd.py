@@ -18,34 +18,31 @@ def load_eval_weights(spec, weights: Path, ema: bool) -> dict:
     from ..nn.weights import check_state, load_weights
 
     if not weights.is_file():
-        raise UserError(f"{weights}: no such weights file", code="E811")
+        raise UserError(f"{weights}: no such weights file", code="E1011")
     if weights.suffix == ".safetensors":
         if ema:
             ema_file = weights.with_name(weights.name.removesuffix(".safetensors") + ".ema.safetensors")
             if not ema_file.is_file():
-                raise UserError(f"--ema: no EMA weights beside {weights} (expected {ema_file})", code="E812")
+                raise UserError(f"--ema: no EMA weights beside {weights} (expected {ema_file})", code="E1012")
             weights = ema_file
         stored, state = load_weights(weights)
         if stored.hash != spec.hash:
             raise UserError(f"{weights} holds weights of spec '{stored.name}' (hash {stored.hash[:12]}), not of "
-                            f"'{spec.name}' (hash {spec.hash[:12]})", code="E813",
+                            f"'{spec.name}' (hash {spec.hash[:12]})", code="E1013",
                             hint=f"evaluate it with its own spec: spachc eval {weights} --weights {weights}")
         check_state(spec, state, str(weights))
         return state
     from ..nn.upstream import from_upstream
+    from .upstream_cmd import load_official_checkpoint
 
-    try:
-        checkpoint = torch.load(weights, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise UserError(f"{weights}: not a readable PyTorch checkpoint ({first})", code="E814") from None
+    checkpoint = load_official_checkpoint(weights)
     key = "model_ema" if ema else "model"
     if isinstance(checkpoint, dict) and key in checkpoint:
         checkpoint = checkpoint[key]
     elif ema:
-        raise UserError(f"--ema: {weights} has no 'model_ema' entry", code="E812")
+        raise UserError(f"--ema: {weights} has no 'model_ema' entry", code="E1012")
     if not isinstance(checkpoint, dict) or not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
-        raise UserError(f"{weights}: expected a state_dict or {{'model': state_dict}}", code="E814")
+        raise UserError(f"{weights}: expected a state_dict or {{'model': state_dict}}", code="E1014")
     return from_upstream(spec, checkpoint)
 
 
@@ -66,7 +63,7 @@ def eval_command(
     import torch
 
     from ..nn.build import build
-    from ..train.data import DataError, check_fit, open_dataset
+    from ..train.data import DataError, check_fit, open_dataset, worker_error_message
     from ..train.distributed import World
     from ..train.evaluate import eval_transform_config, evaluate, saved_eval_config, val_loader
     from ..train.loop import SetupError, resolve_device
@@ -78,11 +75,11 @@ def eval_command(
         dataset = open_dataset(data)
         check_fit(resolved, dataset)
     except DataError as exc:
-        raise UserError(str(exc), code="E801") from None
+        raise UserError(str(exc), code="E1001") from None
     try:
         target = resolve_device(device, 0)
     except SetupError as exc:
-        raise UserError(str(exc), code="E815") from None
+        raise UserError(str(exc), code="E1015") from None
     config = saved_eval_config(weights) if weights.suffix == ".safetensors" else None
     if config is None or list(config["size"]) != list(resolved.input):
         config = eval_transform_config(resolved, dataset, 0.875)
@@ -91,8 +88,10 @@ def eval_command(
     model = build(resolved).to(target)
     model.load_state_dict({k: v.to(target) for k, v in state.items()}, strict=True)
     loader = val_loader(dataset, config, batch_size, workers, World())
-    with torch.inference_mode(False):
+    try:
         result = evaluate(model, loader, target, World())
+    except DataError as exc:
+        raise UserError(worker_error_message(exc), code="E1001") from None
     report = {"spec": resolved.name, "spec_hash": resolved.hash, "weights": str(weights), "data": dataset.name,
               "ema": ema, "top1": result.top1, "top5": result.top5, "loss": result.loss, "images": result.images,
               "images_per_second": result.images_per_second, "device": str(target)}

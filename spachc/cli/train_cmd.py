@@ -98,7 +98,7 @@ def train_command(
     """Train a spec: the SPACH recipe (or quick) on an image folder or the built-in digits."""
     from ..frontend import load
     from ..train import checkpoint as ckpt
-    from ..train.data import DataError, open_dataset
+    from ..train.data import DataError, open_dataset, worker_error_message
     from ..train.loop import ResumeRefused, RunOptions, SetupError, Trainer, TrainingError
     from ..train.recipe import RecipeError, recipe_from_json, resolve_recipe
 
@@ -116,13 +116,13 @@ def train_command(
         trainer = Trainer(resolved, dataset, chosen, options, max_params)
         result = trainer.run()
     except DataError as exc:
-        raise UserError(str(exc), code="E801") from None
+        raise UserError(worker_error_message(exc), code="E1001") from None
     except RecipeError as exc:
-        raise UserError(str(exc), code="E802") from None
+        raise UserError(str(exc), code="E1002") from None
     except (ResumeRefused, ckpt.CheckpointReadError) as exc:
-        raise UserError(str(exc), code="E803") from None
+        raise UserError(str(exc), code="E1003") from None
     except SetupError as exc:
-        raise UserError(str(exc), code="E808") from None
+        raise UserError(str(exc), code="E1008") from None
     except TrainingError as exc:
         err.print(f"error[{exc.code}]: {exc}" if exc.exit_code != 128 + 2 and exc.exit_code != 128 + 15
                   else f"stopped[{exc.code}]: {exc}", markup=False)

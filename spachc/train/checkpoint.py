@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import pickle
 from pathlib import Path
 
 import torch
@@ -80,7 +81,7 @@ def load_state(run_dir: Path, spec: Spec) -> dict:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise CheckpointReadError(f"{path}: no checkpoint to resume from") from None
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:  # pickle errors surface as these
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointReadError(f"{path}: not a readable checkpoint ({first})") from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:

@@ -27,6 +27,16 @@ class DataError(ValueError):
     """Data that cannot be used: a missing split, an empty class, an unreadable image."""
 
 
+def worker_error_message(exc: DataError) -> str:
+    """The original message of a DataError, also when a DataLoader worker raised it (torch
+    re-raises it in the main process wrapped in the worker's traceback text)."""
+    text = str(exc).strip()
+    if not text.startswith("Caught ") or "Original Traceback" not in text:
+        return text
+    last = text.splitlines()[-1]
+    return last.split("DataError: ", 1)[-1]
+
+
 @dataclass(frozen=True)
 class Split:
     """One split of a dataset: a way to get image i as PIL, and its label."""

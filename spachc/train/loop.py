@@ -40,24 +40,24 @@ from .transforms import RandAugment, TrainTransform
 class TrainingError(Exception):
     """A run that stopped before its end; `exit_code` tells scripts which failure class."""
 
-    code = "E800"
+    code = "E1000"
     exit_code = 1
 
 
 class NonFiniteLoss(TrainingError):
-    code, exit_code = "E804", 3
+    code, exit_code = "E1004", 3
 
 
 class CheckpointWriteFailed(TrainingError):
-    code, exit_code = "E805", 4
+    code, exit_code = "E1005", 4
 
 
 class RanksDiverged(TrainingError):
-    code, exit_code = "E807", 5
+    code, exit_code = "E1007", 5
 
 
 class Interrupted(TrainingError):
-    code = "E806"
+    code = "E1006"
 
     def __init__(self, message: str, signum: int):
         super().__init__(message)
@@ -108,9 +108,9 @@ def amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
 
 
 def worker_init(_worker_id: int) -> None:
-    """Workers leave Ctrl-C and SIGTERM to the main process, which checkpoints and stops them."""
+    """Workers leave Ctrl-C (sent to the whole process group) to the main process, which
+    checkpoints and then stops them. SIGTERM keeps its default so that they can be ended."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def step_seed(seed: int, step: int, rank: int, stream: int) -> int:
@@ -341,8 +341,9 @@ class Trainer:
         self.model.train()
         self.progress.start_epoch(self.epoch + 1, self.steps_per_epoch, self.step_in_epoch)
         started, seen = time.perf_counter(), 0
+        batches = iter(self._loader())
         try:
-            for images, labels in self._loader():
+            for images, labels in batches:
                 loss = self.train_step(images, labels)
                 self.step_in_epoch += 1
                 seen += labels.shape[0]
@@ -366,6 +367,7 @@ class Trainer:
                 if every and self.step_in_epoch % every == 0 and self.step_in_epoch < self.steps_per_epoch:
                     self._commit()
         finally:
+            del batches  # stops the worker processes now, not when a traceback lets go of them
             self.progress.end_epoch()
 
     def _agree(self, bad: bool, stop: bool) -> tuple[bool, bool]:
