@@ -10,7 +10,7 @@ from pathlib import Path
 from .diagnostics import Diagnostic, Source, Span, SpecError, did_you_mean, error_at
 from .ir import Spec
 from .overrides import apply_overrides
-from .parser import decode, parse_document
+from .parser import MAX_SPEC_BYTES, decode, parse_document
 from .printer import format_document
 from .resolve import Resolved, resolve
 from .resources import zoo_dir, zoo_names
@@ -38,8 +38,11 @@ def read_source(path_or_name: str | Path) -> Source:
                                   Span.at_offset(Source(str(path), ""), 0), hint="pass a .spach file")])
     try:
         size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:  # refuse before reading: a spec is never megabytes
+            raise SpecError([error_at("E003", f"spec is {size:,} bytes; the limit is {MAX_SPEC_BYTES:,}",
+                                      Span.at_offset(Source(str(path), ""), 0), hint="is this really a .spach file?")])
         with path.open("rb") as f:
-            data = f.read(min(size, 2_000_000) + 1)
+            data = f.read(MAX_SPEC_BYTES + 1)
     except OSError as exc:
         raise SpecError([error_at("E007", f"cannot read '{path}': {exc.strerror}",
                                   Span.at_offset(Source(str(path), ""), 0))]) from None

@@ -27,7 +27,7 @@ def _cases(tmp_path):
         "comments only": (comments, "E002", "the spec is empty"),
         "binary": (binary, "E005", "binary file"),
         "not utf-8": (latin1, "E001", "not valid UTF-8 (byte 0xe9)"),
-        "10 MB": (huge, "E003", "the limit is 1,000,000"),
+        "10 MB": (huge, "E003", "spec is 11,000,000 bytes; the limit is 1,000,000"),
         "directory": (folder, "E004", "is a directory"),
     }
 
@@ -63,3 +63,18 @@ def test_a_byte_order_mark_is_accepted(tmp_path):
     path = tmp_path / "bom.spach"
     path.write_bytes("\ufeffinput 32 stem patch 4 stage conv x1 dim 8".encode("utf-8"))
     assert spachc.load(path).input == (32, 32)
+
+
+def test_build_reports_a_bad_spec_before_importing_torch(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.spach"
+    bad.write_text("input 32 stem patch 4 stage tran x1 dim 8")
+    probe = (
+        "import sys\nfrom spachc.cli.app import app\n"
+        "try:\n    app(['build', sys.argv[1]])\nexcept SystemExit as e:\n    print(e.code, 'torch' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, str(bad)], capture_output=True, text=True)
+    assert result.stdout.split() == ["1", "False"], result.stdout + result.stderr
+    assert "error[E103]" in result.stderr

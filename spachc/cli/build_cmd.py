@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from ..limits import DEFAULT_MAX_PARAMS
+from ..limits import DEFAULT_MAX_PARAMS, check_params
 from ..summary import Summary, summary
 from .common import SET_OPTION_HELP, human, out, reports_errors
 from .loading import load_spec_or_weights
@@ -39,12 +39,14 @@ def build_command(
     seed: int = typer.Option(0, "--seed", help="Seed for the initial weights written by -o."),
 ) -> None:
     """Compile a spec and print per-stage blocks, dims, token grids, params and MACs."""
+    # A bad spec is reported before torch is imported (seconds on a cold start).
+    resolved, state = load_spec_or_weights(spec, set_)
+    check_params(resolved, max_params)
     import torch
 
     from ..nn.build import build
     from ..nn.weights import save_weights
 
-    resolved, state = load_spec_or_weights(spec, set_)
     torch.manual_seed(seed)
     model = build(resolved, max_params=max_params)
     if state is not None:
