@@ -124,3 +124,16 @@ def test_cli_reports_override_errors_without_a_traceback():
     result = run_cli("build", spec, "--set", "classes=3", "--set", "input=64", "--json")
     assert result.returncode == 0, result.stderr
     assert '"output_shape": [\n      1,\n      3\n    ]' in result.stdout and '"input": [\n      64,' in result.stdout
+
+
+def test_every_command_that_builds_a_spec_takes_the_same_set_option():
+    import typer.main
+
+    from spachc.cli.app import app
+
+    commands = typer.main.get_command(app).commands
+    for name in ("build", "graph", "train", "eval", "bench", "export"):
+        assert name in commands, f"spachc {name} is not registered"
+        options = {opt: p for p in commands[name].params for opt in getattr(p, "opts", [])}
+        assert "--set" in options, f"spachc {name} has no --set"
+        assert options["--set"].multiple and options["--set"].help == SET_OPTION_HELP, name
