@@ -10,6 +10,7 @@ initialisation with every tensor perturbed), which does not change the speed.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import tempfile
@@ -30,10 +31,12 @@ def timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def images_per_second(fn, batch: int, runs: int) -> tuple[float, list[float]]:
-    fn()  # warm-up: allocations, kernel selection
-    times = [timed(fn) for _ in range(runs)]
-    return batch / statistics.median(times), times
+def alternating(first, second, runs: int) -> tuple[list[float], list[float]]:
+    """Time two runners turn about, after one warm-up each (allocations, kernel selection),
+    so a change in the machine's load hits both alike."""
+    first(), second()
+    times = [(timed(first), timed(second)) for _ in range(runs)]
+    return [a for a, _ in times], [b for _, b in times]
 
 
 def main() -> None:
@@ -70,17 +73,15 @@ def main() -> None:
             def run_ort():
                 session.run(["logits"], feed)
 
-            # Interleaved, so drift in the machine's load hits both alike.
-            torch_ips, torch_times = images_per_second(run_torch, batch, args.runs)
-            ort_ips, ort_times = images_per_second(run_ort, batch, args.runs)
-            rows.append((batch, torch_ips, ort_ips))
+            torch_times, ort_times = alternating(run_torch, run_ort, args.runs)
+            rows.append((batch, batch / statistics.median(torch_times), batch / statistics.median(ort_times)))
 
     import onnxruntime
 
     print(f"## Export: {spec.name} ({spachc.summary(spec).params:,} params, fp32, {spec.input[0]}x{spec.input[1]})\n")
-    print(f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {platform.processor() or platform.machine()}, "
-          f"{torch.get_num_threads()} threads for both runtimes; torch {torch.__version__}, "
-          f"onnxruntime {onnxruntime.__version__}")
+    print(f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end; {torch.get_num_threads()} "
+          f"threads for both runtimes; torch {torch.__version__}, onnxruntime {onnxruntime.__version__}")
     print(f"- command: `.venv/bin/python benchmarks/export_bench.py {args.spec} --threads {args.threads} "
           f"--runs {args.runs} --export-runs {args.export_runs}`")
     print(f"- ONNX export (dynamo exporter, opset 18, dynamic batch, single {size_mb:.0f} MiB file): "
@@ -90,7 +91,8 @@ def main() -> None:
     print("|---:|---:|---:|---:|")
     for batch, torch_ips, ort_ips in rows:
         print(f"| {batch} | {torch_ips:.2f} | {ort_ips:.2f} | {ort_ips / torch_ips:.2f}x |")
-    print(f"\nMedians of {args.runs} timed runs after one warm-up; PyTorch in `inference_mode`, eval.")
+    print(f"\nMedians of {args.runs} timed runs, PyTorch and onnxruntime taking turns after one warm-up "
+          "each; PyTorch eval in `inference_mode`; the ratio compares runs made side by side.")
 
 
 if __name__ == "__main__":

@@ -160,6 +160,9 @@ def export_command(
 
     if onnx_out is None and safetensors_out is None:
         raise UserError("nothing to export", code="E900", hint="pass --onnx OUT.onnx and/or --safetensors OUT.safetensors")
+    for target in (onnx_out, safetensors_out):
+        if target is not None and target.is_dir():
+            raise UserError(f"{target} is a directory; give the file to write", code="E906")
     options = OnnxOptions(opset=opset, batch=parse_batch(batch), dynamic_size=dynamic_size, dtype=dtype.value)
     if onnx_out is not None and verify and options.dtype == "bf16":
         raise UserError(BF16_UNVERIFIABLE, code="E905")
