@@ -41,6 +41,10 @@ class InputSizedGrids(nn.Module):
         self.net = net
         self._stem_convs = [m for m in net.stem.modules() if isinstance(m, nn.Conv2d)]
         self._sites = grid_sites(net)
+        expected = sum(len(s.blocks) for s in net.spec.stages if s.cpe) + len(net.spec.stages) - 1
+        if len(self._sites) != expected:  # a layer that keeps its grid elsewhere would pin H×W
+            raise RuntimeError(f"found {len(self._sites)} grid-holding modules, the spec implies {expected}: "
+                               "update spachc.export.dynamic_grid.grid_sites for the new layers")
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         h, w = images.shape[-2], images.shape[-1]
