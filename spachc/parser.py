@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import cache
 
 import lark
@@ -89,7 +90,11 @@ def parse_override(source: Source) -> Statement | Option:
     try:
         tree = _lark().parse(source.text, start="override")
     except lark.exceptions.UnexpectedInput as exc:
-        raise SpecError([_syntax_diagnostic(source, exc)]) from None
+        d = _syntax_diagnostic(source, exc)
+        if isinstance(exc, lark.exceptions.UnexpectedToken) and "$END" in exc.expected and d.code == "E101":
+            d = replace(d, message=f"expected the end of the value, found '{exc.token}'", hint="one --set sets one thing: "
+                        "write each override as its own --set KEY=VALUE")
+        raise SpecError([d]) from None
     if tree.data == "option":
         return _option(source, tree)
     return _statement(source, tree)
