@@ -28,11 +28,15 @@ def launched_by_torchrun() -> bool:
     return "RANK" in os.environ and "WORLD_SIZE" in os.environ
 
 
-def init_world(device: torch.device) -> World:
-    """Join the process group torchrun describes in the environment, or run alone."""
+def world_from_env() -> World:
+    """This process's place in the job torchrun describes in the environment (or alone)."""
     if not launched_by_torchrun():
         return World()
-    world = World(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ.get("LOCAL_RANK", 0)))
+    return World(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ.get("LOCAL_RANK", 0)))
+
+
+def init_world(world: World, device: torch.device) -> World:
+    """Join the process group (the device is already the local rank's GPU on CUDA)."""
     if world.size > 1 and not dist.is_initialized():
         backend = "nccl" if device.type == "cuda" else "gloo"
         dist.init_process_group(backend=backend, device_id=device if device.type == "cuda" else None)
@@ -51,13 +55,6 @@ def sum_across(world: World, values: list[float], device: torch.device) -> list[
     t = torch.tensor(values, dtype=torch.float64, device=device)
     dist.all_reduce(t)
     return t.tolist()
-
-
-def any_across(world: World, flag: bool, device: torch.device) -> bool:
-    """True on every rank when any rank says so: all ranks stop at the same step."""
-    if not world.distributed:
-        return flag
-    return sum_across(world, [1.0 if flag else 0.0], device)[0] > 0
 
 
 def gather_strings(world: World, value: str) -> list[str]:

@@ -27,7 +27,7 @@ from ..nn.layers import DropPath
 from ..printer import to_text
 from . import checkpoint as ckpt
 from .data import Dataset, EpochSampler, TransformedSplit, check_fit
-from .distributed import World, any_across, gather_strings, init_world, shutdown, sum_across
+from .distributed import World, gather_strings, init_world, shutdown, sum_across, world_from_env
 from .evaluate import autocast, eval_transform_config, evaluate, val_loader
 from .mix import Mixer, soft_target_cross_entropy
 from .plot import curves_png
@@ -169,9 +169,9 @@ class Trainer:
             raise ResumeRefused(f"{options.out} already holds a run ({ckpt.STATE_FILE}); continue it with --resume "
                                 f"or choose another --out")
         self.spec, self.data, self.recipe, self.opt = spec, dataset, recipe, options
-        self.world = init_world(torch.device("cuda" if options.device == "cuda" or (
-            options.device == "auto" and torch.cuda.is_available()) else "cpu"))
+        self.world = world_from_env()
         self.device = resolve_device(options.device, self.world.local_rank)
+        init_world(self.world, self.device)
         if self.device.type == "cpu" and self.world.distributed:
             local = int(os.environ.get("LOCAL_WORLD_SIZE", self.world.size))
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // local))
@@ -257,14 +257,21 @@ class Trainer:
         self._write(lambda: ckpt.save_state(self.run_dir, self.state()))
 
     def _write(self, action) -> None:
-        if not self.world.is_main:
-            return
-        try:
-            action()
-        except ckpt.CheckpointWriteError as exc:
+        """Rank 0 writes; every rank learns whether it failed, so all stop together."""
+        failure = None
+        if self.world.is_main:
+            try:
+                action()
+            except ckpt.CheckpointWriteError as exc:
+                failure = exc
+        failed = failure is not None
+        if self.world.distributed:
+            failed = sum_across(self.world, [float(failed)], self.device)[0] > 0
+        if failed:
             kept = self.run_dir / ckpt.STATE_FILE
             previous = f"the previous checkpoint {kept} is intact" if kept.exists() else "no earlier checkpoint exists"
-            raise CheckpointWriteFailed(f"{exc.strerror}; training stopped and {previous}") from None
+            reason = failure.strerror if failure is not None else "rank 0 could not write a checkpoint"
+            raise CheckpointWriteFailed(f"{reason}; training stopped and {previous}")
 
     def _export(self, best: bool) -> None:
         """Derived files: weights for eval/export, metrics.jsonl, curves.png."""
@@ -299,8 +306,7 @@ class Trainer:
                     "total_batch": self.total_batch, "peak_lr": self.peak_lr, "device": str(self.device),
                     "amp": str(self.amp).removeprefix("torch.") if self.amp else "off",
                     "steps_per_epoch": self.steps_per_epoch}
-        if self.world.is_main and not (self.opt.resume and existing):
-            self.run_dir.mkdir(parents=True, exist_ok=True)
+        if not (self.opt.resume and existing):
             self._write(lambda: ckpt.save_text(self.run_dir / "run.json", json.dumps(run_info, indent=2) + "\n"))
         if self.world.distributed:
             from torch.nn.parallel import DistributedDataParallel
