@@ -51,8 +51,8 @@ class Case:
     def describe(self) -> str:
         b, _, h, w = self.shape
         verdict = "ok" if self.ok else "FAILED"
-        return (f"batch {b} @{h}x{w}: max|Δ| {self.max_abs_diff:.2e} (limit {self.tolerance:.1e}, "
-                f"max|logit| {self.max_abs_logit:.3g}){self.note}  {verdict}")
+        return (f"batch {b} @{h}x{w}: max|Δ| {self.max_abs_diff:.2e}{self.note} (limit {self.tolerance:.1e}, "
+                f"max|logit| {self.max_abs_logit:.3g})  {verdict}")
 
 
 @dataclass
@@ -106,6 +106,8 @@ def onnx_session(path: Path, threads: int | None = None):
     from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 
     options = ort.SessionOptions()
+    # Idle threads sleep instead of spinning, so they take no CPU from PyTorch runs in between.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -136,10 +138,14 @@ def verify_onnx(path: str | Path, model: torch.nn.Module, spec: Spec, options: O
             report.cases.append(_compare(session, images, reference, reference_reduced, dtype))
     if options.batch is not None:
         report.notes.append(f"the batch is fixed at {options.batch}: verified at that batch only")
+    note_if_vacuous(report)
+    return report
+
+
+def note_if_vacuous(report: Report) -> None:
     if all(c.max_abs_logit == 0 for c in report.cases):
         report.notes.append("every logit is 0 (the classifier head is at its zero initialisation): "
                             "these figures cannot show a difference; export trained weights to verify them")
-    return report
 
 
 def _compare(session, images: torch.Tensor, reference: torch.nn.Module, reduced: torch.nn.Module,
@@ -157,7 +163,8 @@ def _compare(session, images: torch.Tensor, reference: torch.nn.Module, reduced:
     torch_error = float(np.abs(expected - expected32).max(initial=0.0))
     onnx_error = float(np.abs(got - expected32).max(initial=0.0))
     direct = float(np.abs(got - expected).max(initial=0.0))
-    note = f"; vs PyTorch-{str(dtype).removeprefix('torch.')} {direct:.2e}, PyTorch's own error {torch_error:.2e}"
+    name = str(dtype).removeprefix("torch.")
+    note = f" against PyTorch fp32 [PyTorch {name}: {torch_error:.2e}; ONNX vs PyTorch {name}: {direct:.2e}]"
     return Case(shape, onnx_error, FP16_ERROR_RATIO * torch_error + FP32_TOLERANCE, scale, note)
 
 
@@ -178,4 +185,5 @@ def verify_safetensors(path: str | Path, model: torch.nn.Module, spec: Spec, dty
             expected, got = expected_model(images), reloaded(images)
         report.cases.append(Case(tuple(images.shape), float((got - expected).abs().max()), FP32_TOLERANCE,
                                  float(expected.abs().max())))
+    note_if_vacuous(report)
     return report
