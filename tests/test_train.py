@@ -122,3 +122,14 @@ def test_spec_that_does_not_fit_the_data_fails_before_training(setting, message,
 def test_bad_recipe_value_names_its_flag(spec, tmp_path):
     proc = train(spec, "digits", tmp_path / "r", "--set", "classes=10", "--mixup", "-1")
     assert proc.returncode == 1 and "error[E1002]" in proc.stderr and "--mixup" in proc.stderr
+
+
+def test_bf16_autocast_and_channels_last_train_on_cpu(folder, spec, tmp_path):
+    out = tmp_path / "bf16"
+    proc = train(spec, folder, out, "--epochs", "1", "--amp", "bf16", "--channels-last", "--workers", "0", *SMALL_RUN)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((out / "run.json").read_text())["amp"] == "bfloat16"
+    row = metrics(out)[0]
+    assert row["train_loss"] > 0 and 0 <= row["val_top1"] <= 100
+    weights = torch.load(out / "state.pt", weights_only=True)["model"]
+    assert all(t.dtype == torch.float32 for t in weights.values() if t.is_floating_point())

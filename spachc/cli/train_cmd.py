@@ -25,13 +25,14 @@ RUNTIME_HELP = {
 
 def _recipe_parameters() -> list[inspect.Parameter]:
     """One `--field-name` option per Recipe field; values are parsed by the Recipe itself."""
-    from ..train.recipe import Recipe, flag
+    from ..train.recipe import QUICK, SPACH, Recipe, flag
 
     params = []
     for name, info in Recipe.model_fields.items():
         metavar = "A,B" if "tuple" in str(info.annotation) else _metavar(info.annotation)
         nullable = type(None) in get_args(info.annotation)
-        help_text = f"{info.description} [recipe: spach {_show(getattr(Recipe(), name))}]"
+        help_text = (f"{info.description} (spach: {_show(getattr(SPACH, name))}, "
+                     f"quick: {_show(getattr(QUICK, name))})")
         if nullable:
             help_text += " ('none' to unset)"
         option = typer.Option(None, flag(name), help=help_text, metavar=metavar, rich_help_panel="Recipe")
