@@ -138,3 +138,18 @@ def test_hybrid_s_exports_and_verifies_at_batch_1_and_3(tmp_path):
     assert meta["spachc.spec_hash"] == spec.hash
     assert spachc.parse(meta["spachc.spec"]) == spachc.parse(spachc.to_text(spec))
     assert not list(tmp_path.glob("*.data"))
+
+
+def test_a_graph_over_the_protobuf_limit_keeps_its_weights_in_a_data_file(tmp_path, monkeypatch):
+    """The >2 GB branch, exercised on a small model by lowering the threshold it is compared with."""
+    from spachc.export import onnx_export
+
+    monkeypatch.setattr(onnx_export, "PROTOBUF_LIMIT", 0)
+    spec, model = random_model("trans")
+    path = export_onnx(model, spec, tmp_path / "big.onnx", OnnxOptions())
+    assert (tmp_path / "big.onnx.data").is_file()
+    assert (tmp_path / "big.onnx.data").stat().st_size > 4 * 16 * 48  # at least the qkv weights
+    assert verify_onnx(path, model, spec, OnnxOptions()).ok
+    from spachc.export.inspect import describe
+
+    assert describe(path)["external_data"] == ["big.onnx.data"]
