@@ -75,10 +75,6 @@ def print_report(report) -> None:
         out.print(f"  {case.describe()}", markup=False)
 
 
-def publish(written: Path, final: Path) -> None:
-    os.replace(written, final)
-
-
 def export_onnx_file(model, spec, target: Path, options, described: str, verify: bool, seed: int) -> None:
     from ..export.onnx_export import export_onnx, needs_external_data, temporary_sibling
     from ..export.verify import verify_onnx
@@ -103,11 +99,12 @@ def export_onnx_file(model, spec, target: Path, options, described: str, verify:
         else:
             out.print("  not verified (--no-verify)", markup=False)
     except BaseException:
-        if not in_place:
-            written.unlink(missing_ok=True)
+        written.unlink(missing_ok=True)
+        if in_place:
+            written.with_name(written.name + ".data").unlink(missing_ok=True)
         raise
     if not in_place:
-        publish(written, target)
+        os.replace(written, target)
 
 
 def export_safetensors_file(model, spec, target: Path, dtype: str, described: str, verify: bool, seed: int) -> None:
@@ -130,7 +127,7 @@ def export_safetensors_file(model, spec, target: Path, dtype: str, described: st
     except BaseException:
         written.unlink(missing_ok=True)
         raise
-    publish(written, target)
+    os.replace(written, target)
 
 
 def _stored_names(path: Path) -> list[str]:
