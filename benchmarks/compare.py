@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import sys
 import time
@@ -104,19 +105,27 @@ def matmul_step(size: int = 1024):
     return step, 4 * 2 * size**3
 
 
-def alternate(steps: dict, reps: int, warmup: int) -> dict[str, list[float]]:
-    """Time each step `reps` times, alternating the order every round; seconds."""
+def cpu_seconds() -> float:
+    """CPU time of this process, all threads: less sensitive than wall time to other processes."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def alternate(steps: dict, reps: int, warmup: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Time each step `reps` times, alternating the order every round: wall and CPU seconds."""
     for _ in range(warmup):
         for step in steps.values():
             step()
     times = {name: [] for name in steps}
+    cpu = {name: [] for name in steps}
     names = list(steps)
     for rep in range(reps):
         for name in (names if rep % 2 == 0 else names[::-1]):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), cpu_seconds()
             steps[name]()
             times[name].append(time.perf_counter() - start)
-    return times
+            cpu[name].append(cpu_seconds() - start_cpu)
+    return times, cpu
 
 
 def compare_model(name: str, args) -> dict:
@@ -142,8 +151,9 @@ def compare_model(name: str, args) -> dict:
             steps = {k: train_step(m, images, labels) for k, m in impls.items()}
         steps["matmul"], matmul_flop = matmul_step()
         load_before = os.getloadavg()[0]
-        times = alternate(steps, args.train_reps if mode == "train" else args.reps, args.warmup)
+        times, cpu = alternate(steps, args.train_reps if mode == "train" else args.reps, args.warmup)
         matmul_times = times.pop("matmul")
+        cpu.pop("matmul")
         matmul_gflops = matmul_flop / statistics.median(matmul_times) / 1e9
         medians = {k: statistics.median(v) for k, v in times.items()}
         factor = 3 if mode == "train" else 1
@@ -161,6 +171,9 @@ def compare_model(name: str, args) -> dict:
             "speedup_paired_median": {k: statistics.median(r / s for r, s in zip(times["reference"], v))
                                       for k, v in times.items() if k != "reference"},
             "speedup_of_minima": {k: min(times["reference"]) / min(v) for k, v in times.items() if k != "reference"},
+            "cpu_s_median": {k: statistics.median(v) for k, v in cpu.items()},
+            "speedup_cpu_time": {k: statistics.median(cpu["reference"]) / statistics.median(v)
+                                 for k, v in cpu.items() if k != "reference"},
             "load_average_1min": [load_before, os.getloadavg()[0]],
         }
         r = row["modes"][mode]
@@ -168,7 +181,8 @@ def compare_model(name: str, args) -> dict:
             f"{k} {medians[k] * 1e3:8.1f} ms ({args.batch / medians[k]:6.1f} img/s, "
             f"{100 * r['matmul_share'][k]:.0f}% of matmul)" for k in medians)
             + "  speedup " + ", ".join(f"{k} {s:.2f}x (paired {r['speedup_paired_median'][k]:.2f}x, "
-                                       f"minima {r['speedup_of_minima'][k]:.2f}x)" for k, s in r["speedup"].items())
+                                       f"minima {r['speedup_of_minima'][k]:.2f}x, cpu time {r['speedup_cpu_time'][k]:.2f}x)"
+                                       for k, s in r["speedup"].items())
             + f"  [matmul {matmul_gflops:.0f} GFLOP/s, load {load_before:.1f}]", flush=True)
     return row
 
