@@ -101,7 +101,7 @@ def train_command(
     from ..train import checkpoint as ckpt
     from ..train.data import DataError, open_dataset, worker_error_message
     from ..train.loop import ResumeRefused, RunOptions, SetupError, Trainer, TrainingError
-    from ..train.recipe import RecipeError, recipe_from_json, resolve_recipe
+    from ..train.recipe import RecipeError, resolve_recipe
 
     resolved = load(spec, set_)
     run_dir = out or Path("runs") / resolved.name
@@ -109,7 +109,7 @@ def train_command(
     try:
         chosen = resolve_recipe(recipe, flags)
         if resume and (run_dir / ckpt.STATE_FILE).exists():
-            chosen = _resumed_recipe(run_dir, recipe_from_json, resolve_recipe, flags, recipe)
+            chosen = _resumed_recipe(run_dir, flags, recipe)
         dataset = open_dataset(data)
         options = RunOptions(out=run_dir, device=device, workers=workers, compile=compile_,
                              channels_last=channels_last, resume=resume, stop_after=stop_after,
@@ -137,16 +137,17 @@ def train_command(
                    f"weights in {run_dir}/last.safetensors and {run_dir}/best.safetensors")
 
 
-def _resumed_recipe(run_dir: Path, recipe_from_json, resolve_recipe, flags: dict, name: str):
-    """On --resume the run's saved recipe rules; flags given now must agree with it."""
+def _resumed_recipe(run_dir: Path, flags: dict, name: str):
+    """On --resume the run's saved recipe rules; flags given now are applied on top, and the
+    trainer refuses any that disagree with the checkpoint."""
     import json
 
-    from ..train.recipe import RecipeError
+    from ..train.recipe import RecipeError, recipe_from_json, resolve_recipe
 
-    saved_text = (run_dir / "run.json").read_text(encoding="utf-8") if (run_dir / "run.json").exists() else None
-    if saved_text is None:
+    run_file = run_dir / "run.json"
+    if not run_file.exists():
         return resolve_recipe(name, flags)
-    saved = recipe_from_json(json.dumps(json.loads(saved_text)["recipe"]))
+    saved = recipe_from_json(json.dumps(json.loads(run_file.read_text(encoding="utf-8"))["recipe"]))
     try:
         return saved.model_validate({**saved.model_dump(), **flags})
     except ValueError as exc:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import pickle
 from pathlib import Path
 
@@ -99,7 +98,3 @@ def load_state(run_dir: Path, spec: Spec) -> dict:
 def all_finite(model: torch.nn.Module) -> bool:
     with torch.no_grad():
         return all(bool(torch.isfinite(p).all()) for p in model.parameters())
-
-
-def finite(value: float) -> bool:
-    return math.isfinite(value)

@@ -27,12 +27,12 @@ from ..nn.layers import DropPath
 from ..printer import to_text
 from . import checkpoint as ckpt
 from .data import Dataset, EpochSampler, TransformedSplit, check_fit
-from .distributed import World, gather_strings, init_world, shutdown, sum_across, world_from_env
+from .distributed import gather_strings, init_world, shutdown, sum_across, world_from_env
 from .evaluate import autocast, eval_transform_config, evaluate, val_loader
 from .mix import Mixer, soft_target_cross_entropy
 from .plot import curves_png
 from .progress import TrainProgress
-from .recipe import Recipe
+from .recipe import Recipe, flag
 from .schedule import lr_at
 from .transforms import RandAugment, TrainTransform
 
@@ -231,7 +231,7 @@ class Trainer:
     def restore(self, state: dict) -> None:
         saved = Recipe.model_validate_json(state["recipe"])
         if saved != self.recipe:
-            diff = [f"{ckpt_flag(k)} {getattr(saved, k)!r} (now {getattr(self.recipe, k)!r})"
+            diff = [f"{flag(k)} {getattr(saved, k)!r} (now {getattr(self.recipe, k)!r})"
                     for k in Recipe.model_fields if getattr(saved, k) != getattr(self.recipe, k)]
             raise ResumeRefused(f"{self.run_dir}: the run was started with a different recipe: "
                                 + "; ".join(diff) + ". Resume with the run's own settings (see run.json)")
@@ -273,16 +273,13 @@ class Trainer:
             reason = failure.strerror if failure is not None else "rank 0 could not write a checkpoint"
             raise CheckpointWriteFailed(f"{reason}; training stopped and {previous}")
 
-    def _export(self, best: bool) -> None:
-        """Derived files: weights for eval/export, metrics.jsonl, curves.png."""
-        epoch = self.epoch
-        names = (["best"] if best else []) + ["last"]
-        for name in names:
-            self._write(lambda n=name: ckpt.save_model(self.model, self.spec, self.run_dir / f"{n}.safetensors",
-                                                       self.eval_config, epoch))
-            if self.ema is not None:
-                self._write(lambda n=name: ckpt.save_model(self.ema, self.spec, self.run_dir / f"{n}.ema.safetensors",
-                                                           self.eval_config, epoch))
+    def _export(self, name: str) -> None:
+        """Weights for eval and export (`NAME.safetensors`, `NAME.ema.safetensors`), derived from
+        the live model: `best` is written before the commit, `last` after it."""
+        for model, suffix in ((self.model, ""), (self.ema, ".ema")):
+            if model is not None:
+                self._write(lambda m=model, s=suffix: ckpt.save_model(
+                    m, self.spec, self.run_dir / f"{name}{s}.safetensors", self.eval_config, self.epoch))
 
     def _write_logs(self) -> None:
         lines = "".join(json.dumps(h, sort_keys=True) + "\n" for h in self.history)
@@ -297,7 +294,7 @@ class Trainer:
             self.restore(ckpt.load_state(self.run_dir, self.spec))
             self.progress.say(f"resuming {self.run_dir} at epoch {self.epoch + 1} step {self.step_in_epoch}")
             if self.history:
-                self._export(best=False)
+                self._export("last")
                 self._write_logs()
         elif self.opt.resume:
             self.progress.say(f"{self.run_dir}: no checkpoint yet, starting from the beginning")
@@ -440,23 +437,12 @@ class Trainer:
             self.best_top1 = result.top1
         self.step_in_epoch = 0
         self.partial = {"loss_sum": 0.0, "count": 0.0}
-        if best:
-            self._export_best_first()
+        if best:  # before the commit: a crash in between re-runs the epoch and rewrites it
+            self._export("best")
         self._commit()
-        self._export(best=False)
+        self._export("last")
         self._write_logs()
         ema_text = f"  ema top-1 {row['val_top1_ema']:.2f}%" if self.ema is not None else ""
         self.progress.say(f"epoch {self.epoch}/{self.recipe.epochs}  train loss {row['train_loss']:.4f}  "
                           f"val loss {result.loss:.4f}  top-1 {result.top1:.2f}%  top-5 {result.top5:.2f}%"
                           f"{ema_text}" + ("  (best)" if best else ""))
-
-    def _export_best_first(self) -> None:
-        """best.* before the commit: a crash in between re-runs the epoch and rewrites it."""
-        for model, suffix in ((self.model, ""), (self.ema, ".ema")):
-            if model is not None:
-                self._write(lambda m=model, s=suffix: ckpt.save_model(
-                    m, self.spec, self.run_dir / f"best{s}.safetensors", self.eval_config, self.epoch))
-
-
-def ckpt_flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
