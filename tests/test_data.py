@@ -192,3 +192,19 @@ def test_curves_png_draws_every_series():
     colours = {image.getpixel((x, y)) for x in range(0, 640, 2) for y in range(0, 600, 2)}
     for colour in ((31, 119, 180), (255, 127, 14), (44, 160, 44), (148, 103, 189)):
         assert colour in colours
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_every_randaugment_op_keeps_mode_and_size(mode):
+    from spachc.train.transforms import RAND_OPS_INCREASING, _op
+
+    image = Image.fromarray(np.random.default_rng(1).integers(40, 120, (32, 24, 3), dtype=np.uint8)).convert(mode)
+    unchanged = set()
+    for name in RAND_OPS_INCREASING:
+        out = _op(name, image, 9.0, random.Random(0))
+        assert out.mode == mode and out.size == (24, 32), name
+        if out.tobytes() == image.tobytes():
+            unchanged.add(name)
+    # Every op alters a dim, noisy image (PIL equalizes only above 255 pixels), except that a
+    # grey image has no colour to saturate.
+    assert unchanged == ({"ColorIncreasing"} if mode == "L" else set())
