@@ -162,3 +162,12 @@ def test_unknown_spec_names_get_a_hint(args):
     result = run_cli(*args)
     assert result.returncode == 1
     assert "E006" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_import_upstream_says_when_a_file_is_not_a_checkpoint(tmp_path, fixtures):
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(bytes(range(7, 250)) * 10)
+    result = run_cli("import-upstream", str(fixtures / "ss_mlp_small.spach"), str(junk), "-o",
+                     str(tmp_path / "x.safetensors"))
+    assert result.returncode == 1
+    assert "error[E803]" in result.stderr and "not a PyTorch checkpoint" in result.stderr

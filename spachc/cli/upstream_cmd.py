@@ -17,6 +17,10 @@ def load_official_checkpoint(path: Path) -> dict:
 
     if not path.is_file():
         raise UserError(f"{path}: no such file", code="E801")
+    with path.open("rb") as f:
+        magic = f.read(4)
+    if not (magic.startswith(b"PK\x03\x04") or magic[:1] == b"\x80"):  # torch's zip format, or a legacy pickle
+        raise UserError(f"{path}: not a PyTorch checkpoint (neither a torch zip archive nor a pickle)", code="E803")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
