@@ -22,6 +22,9 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/spachc build hybrid_s
+	rm -rf runs/demo_digits
+	$(BIN)/spachc train benchmarks/digits_small.spach --data digits --recipe quick --epochs 15 \
+		--batch-size 32 --lr 3e-3 --warmup-epochs 1 --out runs/demo_digits
 
 test: install
 	$(BIN)/python -m pytest -q
