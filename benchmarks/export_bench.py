@@ -3,7 +3,7 @@ PyTorch CPU inference throughput on that file, both on the same threads.
 
     .venv/bin/python benchmarks/export_bench.py hybrid_s --threads 2 --runs 5 --export-runs 3
 
-Prints a Markdown section for benchmarks/results/export.md. Weights are random (the
+Prints a Markdown section for benchmarks/RESULTS.md. Weights are random (the
 initialisation with every tensor perturbed), which does not change the speed.
 """
 

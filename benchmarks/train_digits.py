@@ -3,7 +3,7 @@ report wall-clock time (process start to exit, imports included) and validation 
 
     .venv/bin/python benchmarks/train_digits.py --runs 3
 
-Prints one line per run and the medians; the figures go to benchmarks/results/training.md.
+Prints one line per run and the medians; the figures go to benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
