@@ -43,15 +43,9 @@ class Change(_Row):
     after: Any
 
 
-class PartDiff(_Row):
-    """One row of the diff table: the stem, a stage, or the head."""
+class _Counted(_Row):
+    """Params and MACs on both sides, and their deltas."""
 
-    part: str
-    status: Status
-    blocks_before: str | None = None
-    blocks_after: str | None = None
-    block_changes: tuple[str, ...] = ()
-    changes: tuple[Change, ...] = ()
     params_before: int = 0
     params_after: int = 0
     macs_before: int = 0
@@ -68,7 +62,18 @@ class PartDiff(_Row):
         return self.macs_after - self.macs_before
 
 
-class SpecDiff(_Row):
+class PartDiff(_Counted):
+    """One row of the diff table: the stem, a stage, or the head."""
+
+    part: str
+    status: Status
+    blocks_before: str | None = None
+    blocks_after: str | None = None
+    block_changes: tuple[str, ...] = ()
+    changes: tuple[Change, ...] = ()
+
+
+class SpecDiff(_Counted):
     before: str
     after: str
     name_before: str
@@ -77,25 +82,11 @@ class SpecDiff(_Row):
     hash_after: str
     model_changes: tuple[Change, ...]
     parts: tuple[PartDiff, ...]
-    params_before: int
-    params_after: int
-    macs_before: int
-    macs_after: int
 
     @computed_field
     @property
     def same(self) -> bool:
         return self.hash_before == self.hash_after
-
-    @computed_field
-    @property
-    def params_delta(self) -> int:
-        return self.params_after - self.params_before
-
-    @computed_field
-    @property
-    def macs_delta(self) -> int:
-        return self.macs_after - self.macs_before
 
 
 # --- reading the two sides -------------------------------------------------------------
