@@ -68,6 +68,16 @@ def weights_for(spec, weights: Path) -> tuple[dict, str]:
                     code="E904")
 
 
+def verify_and_report(verify: bool, run_check) -> None:
+    """Print a verification's figures (raising when it fails), or say it was skipped."""
+    if not verify:
+        out.print("  not verified (--no-verify)", markup=False)
+        return
+    report = run_check()
+    print_report(report)
+    report.raise_if_failed()
+
+
 def print_report(report) -> None:
     for note in report.notes:
         out.print(f"  {note}", markup=False)
@@ -92,12 +102,7 @@ def export_onnx_file(model, spec, target: Path, options, described: str, verify:
         out.print(f"onnx: {target} ({written.stat().st_size / 2**20:.1f} MiB, opset {options.opset}, {shape}, "
                   f"{options.dtype}) exported in {elapsed:.1f} s" + (", weights in its .data file" if in_place else ""),
                   markup=False)
-        if verify:
-            report = verify_onnx(written, model, spec, options, seed=seed)
-            print_report(report)
-            report.raise_if_failed()
-        else:
-            out.print("  not verified (--no-verify)", markup=False)
+        verify_and_report(verify, lambda: verify_onnx(written, model, spec, options, seed=seed))
     except BaseException:
         written.unlink(missing_ok=True)
         if in_place:
@@ -118,12 +123,7 @@ def export_safetensors_file(model, spec, target: Path, dtype: str, described: st
         stored = len(_stored_names(written))
         out.print(f"safetensors: {target} ({written.stat().st_size / 2**20:.1f} MiB, {stored} tensors stored, "
                   f"{len(model.state_dict()) - stored} shared names re-tied on load, {dtype})", markup=False)
-        if verify:
-            report = verify_safetensors(written, model, spec, dtype, seed=seed)
-            print_report(report)
-            report.raise_if_failed()
-        else:
-            out.print("  not verified (--no-verify)", markup=False)
+        verify_and_report(verify, lambda: verify_safetensors(written, model, spec, dtype, seed=seed))
     except BaseException:
         written.unlink(missing_ok=True)
         raise
