@@ -147,14 +147,14 @@ def _check_derived(spec: "Spec") -> Iterator[Violation]:
         }
         for field, value in expected.items():
             if getattr(stage, field) != value:
-                yield Violation("E900", f"{field} is {getattr(stage, field)} but the spec implies {value}",
+                yield Violation("E309", f"{field} is {getattr(stage, field)} but the spec implies {value}",
                                 at + (field,))
         kinds = [g.kind for g in stage.groups for _ in range(g.repeat)]
         blocks = [(b.kind, b.drop_path) for b in stage.blocks]
         if blocks != [(k, next(rates)) for k in kinds]:
-            yield Violation("E900", "blocks do not match the groups and drop_path", at + ("blocks",))
+            yield Violation("E309", "blocks do not match the groups and drop_path", at + ("blocks",))
         for field, needed in (("heads", "trans"), ("qkv_bias", "trans"), ("token_ratio", "mlp")):
             if getattr(stage, field) is not None and not stage.has(needed):
-                yield Violation("E900", f"{field} is set but the stage has no {needed} blocks", at + (field,))
+                yield Violation("E309", f"{field} is set but the stage has no {needed} blocks", at + (field,))
         if stage.kinds == ("conv",) and (stage.layerscale is not None):
-            yield Violation("E900", "layerscale is set but the stage has no spatial mixer", at + ("layerscale",))
+            yield Violation("E309", "layerscale is set but the stage has no spatial mixer", at + ("layerscale",))

@@ -101,7 +101,7 @@ def test_output_file_and_format_from_suffix(tmp_path):
     result = run_cli("graph", "hybrid_xs", "-o", str(tmp_path / "x.md"))
     assert (tmp_path / "x.md").read_text() == "```mermaid\n" + to_mermaid(spachc.load("hybrid_xs")) + "```\n"
     result = run_cli("graph", "hybrid_xs", "-o", str(tmp_path / "missing" / "x.mmd"))
-    assert result.returncode == 1 and result.stderr.startswith("error[E901]: cannot write")
+    assert result.returncode == 1 and result.stderr.startswith("error[E951]: cannot write")
 
 
 def test_a_bad_spec_gets_its_diagnostic(tmp_path):

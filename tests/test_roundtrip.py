@@ -98,3 +98,28 @@ def test_names_that_start_like_a_repeat_count():
         spec = spachc.parse(f"model {name} input 32 stem patch 4 stage conv x1, mlp x2 dim 8-> down ->stage conv x3,mlp x1")
         assert spec.name == name
         assert spachc.parse(spachc.to_text(spec)) == spec
+
+
+def test_ir_from_json_obeys_the_same_rules():
+    import json
+
+    import pydantic
+    import pytest
+
+    good = json.loads(spachc.load("hybrid_s").to_json())
+    tampered = [
+        (("stages", 0, "grid"), [5, 5], "E309"),           # derived field out of step with the rest
+        (("stages", 1, "heads"), 3, "E404"),              # a static rule, as for text
+        (("stages", 0, "channel_hidden"), 7, "E309"),
+        (("drop_path",), 1.5, "drop_path"),              # a field constraint
+    ]
+    for path, value, code in tampered:
+        data = json.loads(json.dumps(good))
+        target = data
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        with pytest.raises(pydantic.ValidationError, match=code):
+            Spec.model_validate(data)
+    with pytest.raises(pydantic.ValidationError, match="extra"):
+        Spec.model_validate({**good, "unknown_field": 1})

@@ -20,7 +20,7 @@ def write_output(path: Path, text: str) -> None:
     try:
         path.write_text(text, encoding="utf-8", newline="\n")
     except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror}", code="E901") from None
+        raise UserError(f"cannot write {path}: {exc.strerror}", code="E951") from None
 
 
 class Format(str, Enum):
