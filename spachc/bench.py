@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from . import __version__
 from .ir import Spec
+from .limits import DEFAULT_MAX_PARAMS
 from .summary import summary
 
 AMP_DTYPES = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -220,7 +221,8 @@ def run_mode(model, mode: str, images, labels, device, *, amp: str, compile: boo
 
 def benchmark(spec: Spec, *, state: dict | None = None, batch_size: int = 8, mode: str = "infer",
               device: str = "auto", amp: str = "off", compile: bool = False, channels_last: bool = False,
-              steps: int = 10, warmup: int = 3, threads: int | None = None, seed: int = 0) -> BenchReport:
+              steps: int = 10, warmup: int = 3, threads: int | None = None, seed: int = 0,
+              max_params: int = DEFAULT_MAX_PARAMS) -> BenchReport:
     """Build `spec` (with `state` if given) and time it; see the module docstring."""
     from .nn.build import build
 
@@ -234,7 +236,7 @@ def benchmark(spec: Spec, *, state: dict | None = None, batch_size: int = 8, mod
     if threads is not None:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    model = build(spec, device=dev)
+    model = build(spec, device=dev, max_params=max_params)
     if state is not None:
         model.load_state_dict(state, strict=True)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format

@@ -89,7 +89,9 @@ class Diagnostic:
         return self.span.source.name if self.span else "<unknown>"
 
     def render(self) -> str:
-        head = f"{self.file}:{self.line}:{self.column}: {self.severity}[{self.code}]: {self.message}"
+        head = f"{self.severity}[{self.code}]: {self.message}"
+        if self.span is not None:  # problems of a whole network (limits) have no place in the text
+            head = f"{self.file}:{self.line}:{self.column}: {head}"
         out = [head]
         if self.span is not None:
             out += _excerpt(self.span)

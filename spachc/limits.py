@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .counts import total_cost
-from .diagnostics import Source, Span, SpecError, error_at
+from .diagnostics import SpecError, error_at
 from .ir import Spec
 
 DEFAULT_MAX_PARAMS = 2_000_000_000
@@ -19,7 +19,7 @@ def check_params(spec: Spec, max_params: int = DEFAULT_MAX_PARAMS) -> int:
     if params > max_params:
         raise SpecError([error_at(
             "E701", f"{spec.name} has {params:,} parameters ({_gb(4 * params)} in fp32); "
-            f"the limit is {max_params:,}", Span.at_offset(Source(spec.name, ""), 0),
+            f"the limit is {max_params:,}", None,
             hint=f"raise it with --max-params {params} if you mean it")])
     return params
 
@@ -39,10 +39,17 @@ def activation_bytes(spec: Spec) -> int:
     return 4 * biggest
 
 
+def enforce(spec: Spec, max_params: int = DEFAULT_MAX_PARAMS,
+            max_activation_gb: float = DEFAULT_MAX_ACTIVATION_GB) -> None:
+    """Both limits, checked from the IR alone: call before importing torch or allocating."""
+    check_params(spec, max_params)
+    check_activations(spec, max_activation_gb)
+
+
 def check_activations(spec: Spec, max_gb: float = DEFAULT_MAX_ACTIVATION_GB) -> None:
     need = activation_bytes(spec)
     if need > max_gb * 2**30:
         raise SpecError([error_at(
             "E702", f"{spec.name} needs a {_gb(need)} activation for a single image; "
-            f"the limit is {max_gb:g} GiB", Span.at_offset(Source(spec.name, ""), 0),
+            f"the limit is {max_gb:g} GiB", None,
             hint=f"raise it with --max-activation-gb {need / 2**30:.0f} if you mean it")])

@@ -78,3 +78,28 @@ def test_build_reports_a_bad_spec_before_importing_torch(tmp_path):
     result = subprocess.run([sys.executable, "-c", probe, str(bad)], capture_output=True, text=True)
     assert result.stdout.split() == ["1", "False"], result.stdout + result.stderr
     assert "error[E103]" in result.stderr
+
+
+@pytest.mark.parametrize("command, extra", [
+    ("build", []), ("train", ["--data", "digits"]), ("export", ["--onnx", "x.onnx"]), ("bench", []),
+])
+def test_absurd_networks_are_refused_before_allocation(tmp_path, command, extra):
+    huge_input = run_cli(command, "hybrid_s", "--set", "input=100000", *extra, cwd=tmp_path, timeout=120)
+    assert huge_input.returncode == 1
+    assert "error[E702]" in huge_input.stderr and "--max-activation-gb" in huge_input.stderr
+    huge_dim = run_cli(command, "hybrid_s", "--set", "dim=1000000", *extra, cwd=tmp_path, timeout=120)
+    assert huge_dim.returncode == 1
+    assert "error[E701]" in huge_dim.stderr and "--max-params" in huge_dim.stderr
+    assert "parameters (" in huge_dim.stderr  # the estimate of the size
+    assert "Traceback" not in huge_input.stderr + huge_dim.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_raising_the_limit_lets_a_network_through():
+    import spachc
+    from spachc.limits import check_params
+
+    spec = spachc.load("hybrid_s")
+    with pytest.raises(SpecError, match="E701"):
+        check_params(spec, max_params=63_028_583)
+    assert check_params(spec, max_params=63_028_584) == 63_028_584

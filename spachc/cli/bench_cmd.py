@@ -7,7 +7,9 @@ import json
 import typer
 from rich.table import Table
 
-from .common import SET_OPTION_HELP, UserError, human, out, reports_errors
+from ..limits import enforce
+from .common import (SET_OPTION_HELP, UserError, human, max_activation_option, max_params_option, out,
+                     reports_errors)
 from .loading import load_spec_or_weights
 
 MODES = ("infer", "train", "both")
@@ -47,21 +49,25 @@ def bench_command(
     warmup: int = typer.Option(3, "--warmup", help="Untimed steps first (they absorb compilation)."),
     threads: int = typer.Option(None, "--threads", help="CPU threads for torch (default: torch's choice)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (fields: docs/performance.md)."),
+    max_params: int = max_params_option(),
+    max_activation_gb: float = max_activation_option(),
 ) -> None:
     """Benchmark a spec: images/s, ms/step, peak memory, MACs, GFLOP/s and share of matmul rate."""
     _choice(mode, MODES, "--mode")
     _choice(device, DEVICES, "--device")
     _choice(amp, AMPS, "--amp")
     if batch_size < 1 or steps < 1 or warmup < 0:
-        raise UserError("--batch-size and --steps must be at least 1, --warmup at least 0", code="E702")
+        raise UserError("--batch-size and --steps must be at least 1, --warmup at least 0", code="E961")
     if threads is not None and threads < 1:
-        raise UserError("--threads must be at least 1", code="E702")
+        raise UserError("--threads must be at least 1", code="E961")
 
     from ..bench import benchmark
 
     resolved, state = load_spec_or_weights(spec, set_)
+    enforce(resolved, max_params, max_activation_gb)
     report = benchmark(resolved, state=state, batch_size=batch_size, mode=mode, device=device, amp=amp,
-                       compile=compile_, channels_last=channels_last, steps=steps, warmup=warmup, threads=threads)
+                       compile=compile_, channels_last=channels_last, steps=steps, warmup=warmup, threads=threads,
+                       max_params=max_params)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return

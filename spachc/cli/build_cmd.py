@@ -8,9 +8,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from ..limits import DEFAULT_MAX_PARAMS, check_params
+from ..limits import enforce
 from ..summary import Summary, summary
-from .common import SET_OPTION_HELP, human, out, reports_errors
+from .common import SET_OPTION_HELP, human, max_activation_option, max_params_option, out, reports_errors
 from .loading import load_spec_or_weights
 
 
@@ -35,13 +35,14 @@ def build_command(
     set_: list[str] = typer.Option([], "--set", help=SET_OPTION_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the IR and the counts as JSON."),
     output: Path = typer.Option(None, "-o", "--output", help="Write the initialised weights to this .safetensors."),
-    max_params: int = typer.Option(DEFAULT_MAX_PARAMS, "--max-params", help="Refuse larger networks."),
+    max_params: int = max_params_option(),
+    max_activation_gb: float = max_activation_option(),
     seed: int = typer.Option(0, "--seed", help="Seed for the initial weights written by -o."),
 ) -> None:
     """Compile a spec and print per-stage blocks, dims, token grids, params and MACs."""
     # A bad spec is reported before torch is imported (seconds on a cold start).
     resolved, state = load_spec_or_weights(spec, set_)
-    check_params(resolved, max_params)
+    enforce(resolved, max_params, max_activation_gb)
     import torch
 
     from ..nn.build import build

@@ -21,6 +21,20 @@ SET_OPTION_HELP = (
 )
 
 
+def max_params_option():
+    from ..limits import DEFAULT_MAX_PARAMS
+
+    return typer.Option(DEFAULT_MAX_PARAMS, "--max-params",
+                        help="Refuse networks with more parameters (checked before anything is allocated).")
+
+
+def max_activation_option():
+    from ..limits import DEFAULT_MAX_ACTIVATION_GB
+
+    return typer.Option(DEFAULT_MAX_ACTIVATION_GB, "--max-activation-gb",
+                        help="Refuse networks whose largest activation for one image exceeds this many GiB.")
+
+
 class UserError(Exception):
     """A failure the user can fix, reported as one message without a traceback."""
 

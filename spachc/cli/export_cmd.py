@@ -10,7 +10,9 @@ from pathlib import Path
 
 import typer
 
-from .common import SET_OPTION_HELP, UserError, out, reports_errors
+from ..limits import DEFAULT_MAX_ACTIVATION_GB, DEFAULT_MAX_PARAMS, enforce
+from .common import (SET_OPTION_HELP, UserError, max_activation_option, max_params_option, out,
+                     reports_errors)
 from .loading import is_weights_file, load_spec_or_weights
 
 
@@ -28,13 +30,15 @@ def parse_batch(text: str) -> int | None:
     raise UserError(f"--batch {text}: expected 'dynamic' or a positive integer", code="E901")
 
 
-def load_model_to_export(source: str, weights: Path | None, overrides: list[str], seed: int):
+def load_model_to_export(source: str, weights: Path | None, overrides: list[str], seed: int,
+                         max_params: int = DEFAULT_MAX_PARAMS, max_activation_gb: float = DEFAULT_MAX_ACTIVATION_GB):
     """(spec, model in eval mode, a description of where its weights came from)."""
     import torch
 
     from ..nn.build import build
 
     spec, state = load_spec_or_weights(source, overrides)
+    enforce(spec, max_params, max_activation_gb)
     described = f"spachc checkpoint {Path(source).name}" if state is not None else f"initialisation (seed {seed})"
     if weights is not None:
         if state is not None:
@@ -42,7 +46,7 @@ def load_model_to_export(source: str, weights: Path | None, overrides: list[str]
                             code="E902", hint=f"export {weights} directly, or give a spec instead of {source}")
         state, described = weights_for(spec, weights)
     torch.manual_seed(seed)
-    model = build(spec)
+    model = build(spec, max_params=max_params)
     if state is not None:
         model.load_state_dict(state, strict=True)
     return spec, model.eval(), described
@@ -150,6 +154,8 @@ def export_command(
     verify: bool = typer.Option(True, "--verify/--no-verify", help="Check the files against PyTorch (default on)."),
     set_: list[str] = typer.Option([], "--set", help=SET_OPTION_HELP),
     seed: int = typer.Option(0, "--seed", help="Seed of the initial weights (without --weights) and of the test inputs."),
+    max_params: int = max_params_option(),
+    max_activation_gb: float = max_activation_option(),
 ) -> None:
     """Export a model to ONNX and/or safetensors and verify the files against PyTorch."""
     from ..export.onnx_export import OnnxOptions, check_options
@@ -163,7 +169,7 @@ def export_command(
     options = OnnxOptions(opset=opset, batch=parse_batch(batch), dynamic_size=dynamic_size, dtype=dtype.value)
     if onnx_out is not None and verify and options.dtype == "bf16":
         raise UserError(BF16_UNVERIFIABLE, code="E905")
-    spec, model, described = load_model_to_export(source, weights, set_, seed)
+    spec, model, described = load_model_to_export(source, weights, set_, seed, max_params, max_activation_gb)
     if onnx_out is not None:
         check_options(spec, options)
     params = sum(p.numel() for p in model.parameters())

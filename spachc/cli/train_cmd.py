@@ -13,8 +13,8 @@ from typing import Optional, get_args
 
 import typer
 
-from ..limits import DEFAULT_MAX_PARAMS
-from .common import SET_OPTION_HELP, UserError, err, reports_errors
+from ..limits import enforce
+from .common import SET_OPTION_HELP, UserError, err, max_activation_option, max_params_option, reports_errors
 
 RUNTIME_HELP = {
     "out": "Run folder: checkpoints, metrics.jsonl, curves.png, run.json.",
@@ -93,7 +93,8 @@ def train_command(
                                          "(0: at the end of each epoch only)."),
     log_every: int = typer.Option(50, "--log-every", min=1, help="Without a terminal: print a progress line "
                                   "every N steps."),
-    max_params: int = typer.Option(DEFAULT_MAX_PARAMS, "--max-params", help="Refuse larger networks."),
+    max_params: int = max_params_option(),
+    max_activation_gb: float = max_activation_option(),
     **recipe_flags: Optional[str],
 ) -> None:
     """Train a spec: the SPACH recipe (or quick) on an image folder or the built-in digits."""
@@ -104,6 +105,7 @@ def train_command(
     from ..train.recipe import RecipeError, resolve_recipe
 
     resolved = load(spec, set_)
+    enforce(resolved, max_params, max_activation_gb)
     run_dir = out or Path("runs") / resolved.name
     flags = parse_recipe_flags(recipe_flags)
     try:
