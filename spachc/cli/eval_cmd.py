@@ -15,7 +15,7 @@ def load_eval_weights(spec, weights: Path, ema: bool) -> dict:
     """A state_dict for build(spec): spachc weights (same spec hash) or an upstream .pth."""
     import torch
 
-    from ..nn.weights import check_state, load_weights
+    from ..nn.weights import load_weights_of
 
     if not weights.is_file():
         raise UserError(f"{weights}: no such weights file", code="E1011")
@@ -25,12 +25,11 @@ def load_eval_weights(spec, weights: Path, ema: bool) -> dict:
             if not ema_file.is_file():
                 raise UserError(f"--ema: no EMA weights beside {weights} (expected {ema_file})", code="E1012")
             weights = ema_file
-        stored, state = load_weights(weights)
-        if stored.hash != spec.hash:
+        stored, state = load_weights_of(spec, weights)
+        if state is None:
             raise UserError(f"{weights} holds weights of spec '{stored.name}' (hash {stored.hash[:12]}), not of "
                             f"'{spec.name}' (hash {spec.hash[:12]})", code="E1013",
                             hint=f"evaluate it with its own spec: spachc eval {weights} --weights {weights}")
-        check_state(spec, state, str(weights))
         return state
     from ..nn.upstream import from_upstream
     from .upstream_cmd import load_official_checkpoint

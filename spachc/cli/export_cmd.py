@@ -55,16 +55,15 @@ def load_model_to_export(source: str, weights: Path | None, overrides: list[str]
 def weights_for(spec, weights: Path) -> tuple[dict, str]:
     """Weights from a spachc .safetensors (its spec must be this spec) or an official .pth."""
     from ..nn.upstream import from_upstream
-    from ..nn.weights import check_state, load_weights
+    from ..nn.weights import load_weights_of
     from .upstream_cmd import load_official_checkpoint
 
     if is_weights_file(str(weights)):
-        theirs, state = load_weights(weights)
-        if theirs.hash != spec.hash:
+        theirs, state = load_weights_of(spec, weights)
+        if state is None:
             raise UserError(f"{weights} holds weights for spec '{theirs.name}' ({theirs.hash[:12]}), not for "
                             f"'{spec.name}' ({spec.hash[:12]})", code="E903",
                             hint=f"export the checkpoint itself: spachc export {weights} ...")
-        check_state(spec, state, str(weights))
         return state, f"spachc checkpoint {weights.name}"
     if weights.suffix in (".pth", ".pt"):
         return from_upstream(spec, load_official_checkpoint(weights)), f"official checkpoint {weights.name}"

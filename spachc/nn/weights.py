@@ -177,6 +177,16 @@ def check_state(spec: Spec, state: dict[str, torch.Tensor], origin: str) -> None
         raise WeightsError(f"{origin}: weights do not match the spec '{spec.name}':\n  " + "\n  ".join(problems[:12]))
 
 
+def load_weights_of(spec: Spec, path: str | Path) -> tuple[Spec, dict[str, torch.Tensor] | None]:
+    """A weights file's stored spec and, when it is `spec` (same hash), its checked state_dict;
+    (stored spec, None) when the file holds another spec's weights."""
+    stored, state = load_weights(path)
+    if stored.hash != spec.hash:
+        return stored, None
+    check_state(spec, state, str(path))
+    return stored, state
+
+
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:
     """Rebuild a module from a spachc safetensors file alone."""
     from .build import build
