@@ -13,11 +13,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .diagnostics import Diagnostic, SpecError  # noqa: E402
-from .frontend import check, load, parse  # noqa: E402
-from .ir import Spec, spec_hash  # noqa: E402
-from .printer import to_text  # noqa: E402
-from .summary import Summary, summary  # noqa: E402
+from .lang.diagnostics import Diagnostic, SpecError  # noqa: E402
+from .lang.frontend import check, load, parse  # noqa: E402
+from .lang.ir import Spec, spec_hash  # noqa: E402
+from .lang.printer import to_text  # noqa: E402
+from .lang.summary import Summary, summary  # noqa: E402
 
 __all__ = [
     "Diagnostic", "Spec", "SpecError", "Summary", "build", "check", "from_upstream", "load", "load_model", "parse",

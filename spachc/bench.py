@@ -21,9 +21,9 @@ import torch
 import torch.nn.functional as F
 
 from . import __version__
-from .ir import Spec
-from .limits import DEFAULT_MAX_PARAMS
-from .summary import summary
+from .lang.ir import Spec
+from .lang.limits import DEFAULT_MAX_PARAMS
+from .lang.summary import summary
 
 AMP_DTYPES = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 TRAIN_FLOP_FACTOR = 3  # forward + backward (≈ 2 forwards)

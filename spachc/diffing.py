@@ -16,11 +16,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from .frontend import load, parse
-from .ir import Spec, Stage
-from .parser import decode
-from .resources import zoo_names
-from .summary import Summary, summary
+from .lang.frontend import load, parse
+from .lang.ir import Spec, Stage
+from .lang.parser import decode
+from .lang.resources import zoo_names
+from .lang.summary import Summary, summary
 
 Status = Literal["same", "changed", "added", "removed"]
 STAGE_FIELDS = ("dim", "grid", "heads", "channel_ratio", "token_ratio", "cpe", "layerscale", "qkv_bias", "shared")

@@ -11,8 +11,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from .ir import Spec, Stage
-from .summary import summary
+from .lang.ir import Spec, Stage
+from .lang.summary import summary
 
 FORMATS = ("mermaid", "markdown", "dot", "svg")
 KIND_COLOURS = {"conv": "#dbeafe", "trans": "#fde68a", "mlp": "#bbf7d0"}

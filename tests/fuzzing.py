@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import random
 
-from spachc.diagnostics import Diagnostic, SpecError
-from spachc.limits import check_params
-from spachc.parser import decode, parse_document
-from spachc.printer import format_document
-from spachc.resolve import resolve
-from spachc.resources import zoo_dir
-from spachc.summary import summary
+from spachc.lang.diagnostics import Diagnostic, SpecError
+from spachc.lang.limits import check_params
+from spachc.lang.parser import decode, parse_document
+from spachc.lang.printer import format_document
+from spachc.lang.resolve import resolve
+from spachc.lang.resources import zoo_dir
+from spachc.lang.summary import summary
 
 KEYWORDS = ["model", "input", "channels", "classes", "stem", "conv1", "conv4", "patch", "hidden", "defaults",
             "drop_path", "stage", "down", "->", ",", "conv", "trans", "mlp", "dim", "heads", "channel_ratio",

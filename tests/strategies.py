@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from spachc.ir import Spec, drop_path_rates, halve, stem_grid
+from spachc.lang.ir import Spec, drop_path_rates, halve, stem_grid
 
 NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_.+]{0,10}", fullmatch=True)
 RATIOS = st.sampled_from([0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 2.75, 1e-1 * 7])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import spachc
-from spachc.diagnostics import SpecError
+from spachc.lang.diagnostics import SpecError
 
 BASE = "input 32\nstem patch 4\n"
 
@@ -94,7 +94,7 @@ def test_duplicates_name_both_places():
     (BASE + "stage conv x1 dim 8 token_ratio 0.25", "W103", 3, 21),
 ])
 def test_warnings_do_not_stop_the_build(text, code, line, column):
-    resolved = spachc.frontend.resolve_text(text, "t.spach")
+    resolved = spachc.lang.frontend.resolve_text(text, "t.spach")
     assert [(w.code, w.line, w.column) for w in resolved.warnings] == [(code, line, column)]
     assert resolved.warnings[0].severity == "warning"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import spachc
-from spachc.diagnostics import SpecError
+from spachc.lang.diagnostics import SpecError
 from tests.conftest import run_cli
 
 
@@ -97,7 +97,7 @@ def test_absurd_networks_are_refused_before_allocation(tmp_path, command, extra)
 
 def test_raising_the_limit_lets_a_network_through():
     import spachc
-    from spachc.limits import check_params
+    from spachc.lang.limits import check_params
 
     spec = spachc.load("hybrid_s")
     with pytest.raises(SpecError, match="E701"):

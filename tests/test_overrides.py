@@ -10,7 +10,7 @@ import pytest
 import spachc
 from spachc import SpecError
 from spachc.cli.common import SET_OPTION_HELP
-from spachc.overrides import HELP, KEYS
+from spachc.lang.overrides import HELP, KEYS
 from tests.conftest import REPO, run_cli
 
 BASE = """\

@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import spachc
-from spachc.frontend import fmt_text
-from spachc.ir import Spec
-from spachc.resources import zoo_names
+from spachc.lang.frontend import fmt_text
+from spachc.lang.ir import Spec
+from spachc.lang.resources import zoo_names
 from tests.strategies import layouts, specs
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -53,7 +53,7 @@ def test_hash_ignores_formatting_but_not_architecture():
 
 def test_zoo_specs_are_canonical():
     for name in zoo_names():
-        path = spachc.frontend.locate(name)
+        path = spachc.lang.frontend.locate(name)
         assert fmt_text(path.read_text()) == path.read_text(), name
 
 
@@ -83,7 +83,7 @@ def test_fmt_places_comments_and_orders_statements():
 
 
 def test_numbers_are_printed_in_shortest_exact_form():
-    from spachc.printer import format_number
+    from spachc.lang.printer import format_number
 
     cases = {3.0: "3", 0.5: "0.5", 1e-4: "1e-4", 0.0001234: "1.234e-4", 1000.0: "1e3", 0.25: "0.25",
              1e-6: "1e-6", 2.75: "2.75", 123456.0: "123456"}

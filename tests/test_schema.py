@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 import spachc
-from spachc.resources import zoo_names
+from spachc.lang.resources import zoo_names
 from spachc.schema import build_json_schema, ir_schema
 from tests.conftest import REPO, run_cli
 

@@ -10,7 +10,7 @@ import torch
 
 import spachc
 from spachc.nn.build import skeleton
-from spachc.resources import zoo_names
+from spachc.lang.resources import zoo_names
 
 # Independent expectations: SPACH.md's table, with the MACs the reference code's counter measured.
 TABLE = {

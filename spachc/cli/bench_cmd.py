@@ -7,7 +7,7 @@ import json
 import typer
 from rich.table import Table
 
-from ..limits import enforce
+from ..lang.limits import enforce
 from .common import (SET_OPTION_HELP, UserError, human, max_activation_option, max_params_option, out,
                      reports_errors)
 from .loading import load_spec_or_weights

@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from ..limits import enforce
-from ..summary import Summary, summary
+from ..lang.limits import enforce
+from ..lang.summary import Summary, summary
 from .common import SET_OPTION_HELP, human, max_activation_option, max_params_option, out, reports_errors
 from .loading import load_spec_or_weights
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from ..frontend import check
+from ..lang.frontend import check
 from .common import print_diagnostics
 
 

@@ -9,7 +9,7 @@ from typing import Callable
 import typer
 from rich.console import Console
 
-from ..diagnostics import Diagnostic, SpecError
+from ..lang.diagnostics import Diagnostic, SpecError
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -22,14 +22,14 @@ SET_OPTION_HELP = (
 
 
 def max_params_option():
-    from ..limits import DEFAULT_MAX_PARAMS
+    from ..lang.limits import DEFAULT_MAX_PARAMS
 
     return typer.Option(DEFAULT_MAX_PARAMS, "--max-params",
                         help="Refuse networks with more parameters (checked before anything is allocated).")
 
 
 def max_activation_option():
-    from ..limits import DEFAULT_MAX_ACTIVATION_GB
+    from ..lang.limits import DEFAULT_MAX_ACTIVATION_GB
 
     return typer.Option(DEFAULT_MAX_ACTIVATION_GB, "--max-activation-gb",
                         help="Refuse networks whose largest activation for one image exceeds this many GiB.")

@@ -16,11 +16,11 @@ from pathlib import Path
 import typer
 from rich.text import Text
 
-from ..diagnostics import SpecError
+from ..lang.diagnostics import SpecError
 from ..diffing import Change, PartDiff, SpecDiff, diff_specs, load_side
-from ..frontend import load
-from ..printer import format_number
-from ..summary import summary
+from ..lang.frontend import load
+from ..lang.printer import format_number
+from ..lang.summary import summary
 from .common import human, out, reports_errors
 
 GIT_DRIVER_ARGS = 7  # path old-file old-hex old-mode new-file new-hex new-mode

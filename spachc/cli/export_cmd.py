@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from ..limits import DEFAULT_MAX_ACTIVATION_GB, DEFAULT_MAX_PARAMS, enforce
+from ..lang.limits import DEFAULT_MAX_ACTIVATION_GB, DEFAULT_MAX_PARAMS, enforce
 from .common import (SET_OPTION_HELP, UserError, max_activation_option, max_params_option, out,
                      reports_errors)
 from .loading import is_weights_file, load_spec_or_weights

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import typer
 
-from ..diagnostics import SpecError
-from ..frontend import fmt_text, read_source
+from ..lang.diagnostics import SpecError
+from ..lang.frontend import fmt_text, read_source
 from .common import print_diagnostics
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from ..frontend import load
+from ..lang.frontend import load
 from ..graph import render
 from .common import SET_OPTION_HELP, UserError, err, reports_errors
 

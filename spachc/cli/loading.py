@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..frontend import load
-from ..ir import Spec
+from ..lang.frontend import load
+from ..lang.ir import Spec
 
 
 def is_weights_file(arg: str) -> bool:

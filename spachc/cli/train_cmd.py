@@ -13,7 +13,7 @@ from typing import Optional, get_args
 
 import typer
 
-from ..limits import enforce
+from ..lang.limits import enforce
 from .common import SET_OPTION_HELP, UserError, err, max_activation_option, max_params_option, reports_errors
 
 RUNTIME_HELP = {
@@ -98,7 +98,7 @@ def train_command(
     **recipe_flags: Optional[str],
 ) -> None:
     """Train a spec: the SPACH recipe (or quick) on an image folder or the built-in digits."""
-    from ..frontend import load
+    from ..lang.frontend import load
     from ..train import checkpoint as ckpt
     from ..train.data import DataError, open_dataset, worker_error_message
     from ..train.loop import ResumeRefused, RunOptions, SetupError, Trainer, TrainingError

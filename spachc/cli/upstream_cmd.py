@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ..frontend import load
+from ..lang.frontend import load
 from .common import UserError, out, reports_errors
 
 

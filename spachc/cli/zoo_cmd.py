@@ -7,9 +7,9 @@ import json
 import typer
 from rich.table import Table
 
-from ..frontend import load
-from ..resources import zoo_names
-from ..summary import summary
+from ..lang.frontend import load
+from ..lang.resources import zoo_names
+from ..lang.summary import summary
 from .common import out
 
 

@@ -9,8 +9,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from ..diagnostics import SpecError
-from ..frontend import parse
+from ..lang.diagnostics import SpecError
+from ..lang.frontend import parse
 from .safetensors_header import SafetensorsFileError, read_header
 
 SPEC_KEY = "spachc.spec"

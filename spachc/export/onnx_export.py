@@ -20,8 +20,8 @@ from pathlib import Path
 import torch
 
 from .. import __version__
-from ..ir import Spec
-from ..printer import to_text
+from ..lang.ir import Spec
+from ..lang.printer import to_text
 from .dynamic_grid import InputSizedGrids, grids_restored
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}

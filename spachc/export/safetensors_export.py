@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from ..ir import Spec
+from ..lang.ir import Spec
 from ..nn.weights import weights_bytes, write_atomically
 from .onnx_export import DTYPES
 

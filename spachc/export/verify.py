@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..frontend import parse
-from ..ir import Spec
-from ..printer import to_text
+from ..lang.frontend import parse
+from ..lang.ir import Spec
+from ..lang.printer import to_text
 from .onnx_export import DTYPES, OnnxOptions
 
 FP32_TOLERANCE = 1e-4

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from ..ir import Spec
-from ..limits import DEFAULT_MAX_PARAMS, check_params
+from ..lang.ir import Spec
+from ..lang.limits import DEFAULT_MAX_PARAMS, check_params
 from .model import SpachNet, init_weights
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..ir import Spec, Stage
+from ..lang.ir import Spec, Stage
 from .layers import LN_EPS, Attention, ConvStem, Downsample, MixingBlock, PatchStem, TokenMLP, grid_to_tokens
 
 

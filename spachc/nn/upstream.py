@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import torch
 
-from ..ir import Spec
+from ..lang.ir import Spec
 from .build import skeleton
 
 _BLOCK_PARTS = (

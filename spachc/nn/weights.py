@@ -17,11 +17,11 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as safetensors_bytes
 
 from .. import __version__
-from ..diagnostics import SpecError
+from ..lang.diagnostics import SpecError
 from ..export.safetensors_header import SafetensorsFileError, read_header
-from ..frontend import parse
-from ..ir import Spec
-from ..printer import to_text
+from ..lang.frontend import parse
+from ..lang.ir import Spec
+from ..lang.printer import to_text
 
 META_SPEC = "spachc.spec"
 META_HASH = "spachc.spec_hash"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from ..ir import Spec
+from ..lang.ir import Spec
 from ..nn.weights import save_weights, write_atomically
 
 STATE_FILE = "state.pt"

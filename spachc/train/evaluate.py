@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..ir import Spec
+from ..lang.ir import Spec
 from .checkpoint import META_EVAL
 from .data import Dataset, EvalShard
 from .distributed import World, sum_across

@@ -21,10 +21,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..ir import Spec
+from ..lang.ir import Spec
 from ..nn.build import build
 from ..nn.layers import DropPath
-from ..printer import to_text
+from ..lang.printer import to_text
 from . import checkpoint as ckpt
 from .data import Dataset, EpochSampler, TransformedSplit, check_fit
 from .distributed import gather_strings, init_world, shutdown, sum_across, world_from_env

@@ -4,7 +4,7 @@ Everything the compiler needs is here and nothing it does not: defaults are appl
 widths and token grids computed, every block carries its stochastic-depth rate.
 Options that cannot affect a stage are normalised to None (heads without attention,
 token_ratio without a token-MLP, ...) so that equal networks have equal IRs.
-The IR knows nothing of Lark or torch; `spachc.rules` holds the static rules.
+The IR knows nothing of Lark or torch; `spachc.lang.rules` holds the static rules.
 """
 
 from __future__ import annotations
