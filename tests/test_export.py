@@ -51,7 +51,7 @@ def assert_runs_at_a_size_it_was_not_traced_at(path, kind, model):
     resized.load_state_dict(model.state_dict())
     images = torch.randn(2, 3, h, w, generator=torch.Generator().manual_seed(h))
     np.testing.assert_allclose(run_onnx(path, images), logits(resized, images), atol=FP32_TOLERANCE, rtol=0)
-    assert model(images[:, :, :32, :32]).shape == (2, 5)  # the module's own grids were restored
+    assert model(images[:, :, :32, :32]).shape == (2, 5)  # the module still runs at its own size
 
 
 @pytest.mark.parametrize("kind", list(SPECS))

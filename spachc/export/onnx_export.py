@@ -22,7 +22,6 @@ import torch
 from .. import __version__
 from ..lang.ir import Spec
 from ..lang.printer import to_text
-from .dynamic_grid import InputSizedGrids, grids_restored
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 MIN_OPSET = 18  # the exporter's own opset; LayerNormalization alone needs 17
@@ -122,10 +121,9 @@ def export_onnx(model: torch.nn.Module, spec: Spec, path: str | Path, options: O
     was_training = net.training
     net.eval()
     try:
-        with grids_restored(net), torch.no_grad():
-            traced = InputSizedGrids(net).eval() if options.dynamic_size else net
+        with torch.no_grad():
             program = _quiet_export(
-                traced, (example_input(spec, options),), dynamo=True, input_names=["images"],
+                net, (example_input(spec, options),), dynamo=True, input_names=["images"],
                 output_names=["logits"], opset_version=options.opset, dynamic_shapes=dynamic_shapes(options),
                 external_data=False, optimize=True, verbose=False)
     finally:

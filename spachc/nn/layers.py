@@ -70,7 +70,7 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
         b, n, c = x.shape
         fused = fusable(x)
         # Output features are laid out (three, heads, head_dim), as in the reference.
@@ -90,7 +90,7 @@ class TokenMLP(nn.Module):
         self.fc1 = nn.Linear(tokens, hidden)
         self.fc2 = nn.Linear(hidden, tokens)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
         b = x.shape[0]
         h = torch.baddbmm(self.fc1.bias[:, None], self.fc1.weight.expand(b, -1, -1), x)
         h = torch.ops.aten.gelu_(h) if fusable(x) else F.gelu(h)  # in place only where no autograd graph is kept
@@ -100,13 +100,12 @@ class TokenMLP(nn.Module):
 class PositionalConv(nn.Module):
     """CPE: a 3×3 depthwise conv over the token grid."""
 
-    def __init__(self, dim: int, grid: tuple[int, int]):
+    def __init__(self, dim: int):
         super().__init__()
-        self.grid = grid
         self.conv = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return grid_to_tokens(self.conv(tokens_to_grid(x, self.grid)))
+    def forward(self, x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+        return grid_to_tokens(self.conv(tokens_to_grid(x, grid)))
 
 
 class MixingBlock(nn.Module):
@@ -114,39 +113,43 @@ class MixingBlock(nn.Module):
 
     A conv block has no mixer (its only spatial mixing is the CPE). The CPE reads the
     block input x, and drop path covers the mixer and MLP branches, not the CPE.
+
+    The token grid (h, w) is an argument of every forward, computed from the input by the
+    network, never stored in a layer: one module serves any input size its kinds allow.
+    A spatial mixer is any module `mixer(tokens B×N×C, grid) -> B×N×C`.
     """
 
-    def __init__(self, dim: int, mlp_hidden: int, mixer: nn.Module | None, grid: tuple[int, int],
+    def __init__(self, dim: int, mlp_hidden: int, mixer: nn.Module | None,
                  cpe: bool, layerscale: float | None, drop_path: float):
         super().__init__()
         self.mixer_norm = nn.LayerNorm(dim, eps=LN_EPS) if mixer is not None else None
         self.mixer = mixer
         has_scale = mixer is not None and layerscale is not None
         self.layer_scale = nn.Parameter(torch.full((dim,), float(layerscale))) if has_scale else None
-        self.pos = PositionalConv(dim, grid) if cpe else None
+        self.pos = PositionalConv(dim) if cpe else None
         self.mlp_norm = nn.LayerNorm(dim, eps=LN_EPS)
         self.mlp = ChannelMLP(dim, mlp_hidden)
         self.drop_path = DropPath(drop_path)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
         if not self.drop_path.active and fusable(x):
-            return self._forward_fused(x)
+            return self._forward_fused(x, grid)
         y = x
         if self.mixer is not None:
-            mixed = self.mixer(self.mixer_norm(x))
+            mixed = self.mixer(self.mixer_norm(x), grid)
             if self.layer_scale is not None:
                 mixed = mixed * self.layer_scale
             y = x + self.drop_path(mixed)
         if self.pos is not None:
-            y = y + self.pos(x)
+            y = y + self.pos(x, grid)
         return y + self.drop_path(self.mlp(self.mlp_norm(y)))
 
-    def _forward_fused(self, x: torch.Tensor) -> torch.Tensor:
+    def _forward_fused(self, x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
         """The same function for CPU fp32 inference: the CPE sum accumulates in place in the
         conv's fresh output, and the MLP's GELU and residual add run inside its GEMMs."""
-        y = self.pos(x).add_(x) if self.pos is not None else x
+        y = self.pos(x, grid).add_(x) if self.pos is not None else x
         if self.mixer is not None:
-            mixed = self.mixer(self.mixer_norm(x))
+            mixed = self.mixer(self.mixer_norm(x), grid)
             if self.layer_scale is not None:
                 y = torch.addcmul(y, mixed, self.layer_scale)
             else:
@@ -157,14 +160,15 @@ class MixingBlock(nn.Module):
 class Downsample(nn.Module):
     """Halve the grid with a 2×2 stride-2 conv, then GroupNorm with one group."""
 
-    def __init__(self, dim_in: int, dim_out: int, grid_in: tuple[int, int]):
+    def __init__(self, dim_in: int, dim_out: int):
         super().__init__()
-        self.grid_in = grid_in
         self.conv = nn.Conv2d(dim_in, dim_out, 2, stride=2, bias=False)
         self.norm = nn.GroupNorm(1, dim_out, eps=1e-5)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return grid_to_tokens(self.norm(self.conv(tokens_to_grid(x, self.grid_in))))
+    def forward(self, x: torch.Tensor, grid: tuple[int, int]) -> tuple[torch.Tensor, tuple[int, int]]:
+        """Tokens on `grid` -> tokens on the halved grid, and that grid."""
+        out = self.norm(self.conv(tokens_to_grid(x, grid)))
+        return grid_to_tokens(out), (out.shape[-2], out.shape[-1])
 
 
 class PatchStem(nn.Module):

@@ -20,21 +20,22 @@ def make_mixer(stage: Stage, kind: str) -> nn.Module | None:
 class SpachStage(nn.Module):
     def __init__(self, stage: Stage, previous: Stage | None):
         super().__init__()
-        self.downsample = Downsample(previous.dim, stage.dim, previous.grid) if previous is not None else None
+        self.downsample = Downsample(previous.dim, stage.dim) if previous is not None else None
         shared = make_mixer(stage, next(k for k in stage.kinds if k != "conv")) if stage.shared else None
         self.blocks = nn.ModuleList(
             MixingBlock(stage.dim, stage.channel_hidden,
                         (shared if shared is not None else make_mixer(stage, b.kind)) if b.kind != "conv" else None,
-                        stage.grid, stage.cpe, stage.layerscale, b.drop_path)
+                        stage.cpe, stage.layerscale, b.drop_path)
             for b in stage.blocks
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, grid: tuple[int, int]) -> tuple[torch.Tensor, tuple[int, int]]:
+        """Tokens on the previous stage's grid -> this stage's tokens and grid."""
         if self.downsample is not None:
-            x = self.downsample(x)
+            x, grid = self.downsample(x, grid)
         for block in self.blocks:
-            x = block(x)
-        return x
+            x = block(x, grid)
+        return x, grid
 
 
 class SpachNet(nn.Module):
@@ -57,9 +58,11 @@ class SpachNet(nn.Module):
         self.head = nn.Linear(last.dim, spec.classes)
 
     def forward_features(self, images: torch.Tensor) -> torch.Tensor:
-        x = self.stem_norm(grid_to_tokens(self.stem(images)))
+        stem = self.stem(images)
+        grid = (stem.shape[-2], stem.shape[-1])  # from the input, so any size the kinds allow works
+        x = self.stem_norm(grid_to_tokens(stem))
         for stage in self.stages:
-            x = stage(x)
+            x, grid = stage(x, grid)
         return self.head_norm(x)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
