@@ -18,9 +18,11 @@ from .lang.frontend import check, load, parse  # noqa: E402
 from .lang.ir import Spec, spec_hash  # noqa: E402
 from .lang.printer import to_text  # noqa: E402
 from .lang.summary import Summary, summary  # noqa: E402
+from . import export  # noqa: E402  (a callable package: spachc.export(...) publishes verified files)
 
 __all__ = [
-    "Diagnostic", "Spec", "SpecError", "Summary", "build", "check", "from_upstream", "load", "load_model", "parse",
+    "Diagnostic", "Spec", "SpecError", "Summary", "build", "check", "export", "from_upstream", "load", "load_model",
+    "parse",
     "spec_hash", "summary", "to_text", "__version__",
 ]
 
@@ -44,3 +46,4 @@ def load_model(path, **kwargs):
     from .nn.weights import load_model as _load_model
 
     return _load_model(path, **kwargs)
+

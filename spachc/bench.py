@@ -24,13 +24,17 @@ from . import __version__
 from .lang.ir import Spec
 from .lang.limits import DEFAULT_MAX_PARAMS
 from .lang.summary import summary
+from .lang.diagnostics import UserError
+from .runtime import autocast, resolve_device  # noqa: F401  (device and autocast shared with train, eval)
 
 AMP_DTYPES = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 TRAIN_FLOP_FACTOR = 3  # forward + backward (≈ 2 forwards)
 
 
-class BenchError(ValueError):
-    """A benchmark that cannot run as asked (e.g. CUDA asked for but absent)."""
+class BenchError(UserError):
+    """A benchmark that cannot run as asked (a mode or amp it does not know, a bad count)."""
+
+    code = "E962"
 
 
 @dataclass
@@ -72,16 +76,6 @@ class BenchReport:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise BenchError("--device cuda was asked for, but torch sees no CUDA device here")
-    if name not in ("cpu", "cuda"):
-        raise BenchError(f"unknown device '{name}': use auto, cpu or cuda")
-    return torch.device(name)
 
 
 def device_name(device: torch.device) -> str:
@@ -163,10 +157,7 @@ def _time_steps(step, device: torch.device, warmup: int, steps: int) -> list[flo
 
 
 def _autocast(device: torch.device, amp: str):
-    dtype = AMP_DTYPES[amp]
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype)
+    return autocast(device, AMP_DTYPES[amp])
 
 
 def _compiled(model: torch.nn.Module, device: torch.device, mode: str) -> torch.nn.Module:
@@ -231,7 +222,7 @@ def benchmark(spec: Spec, *, state: dict | None = None, batch_size: int = 8, mod
     if amp not in AMP_DTYPES:
         raise BenchError(f"unknown --amp '{amp}': use off, bf16 or fp16")
     if batch_size < 1 or steps < 1 or warmup < 0:
-        raise BenchError("--batch-size and --steps must be at least 1, --warmup at least 0")
+        raise BenchError("--batch-size and --steps must be at least 1, --warmup at least 0", code="E961")
     dev = resolve_device(device)
     if threads is not None:
         torch.set_num_threads(threads)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
+from .lang.diagnostics import UserError
 from .lang.frontend import load, parse
 from .lang.ir import Spec, Stage
 from .lang.parser import decode
@@ -29,8 +30,10 @@ MODEL_FIELDS = ("input", "channels", "drop_path")
 ALIGN_LIMIT = 4096  # longer block lists are compared by counts per kind, not aligned
 
 
-class GitReadError(ValueError):
+class GitReadError(UserError):
     """`REV:path` could not be read from git; the message carries git's own reason."""
+
+    code = "E953"
 
 
 class _Row(BaseModel):
@@ -202,3 +205,31 @@ def block_delta(old: Stage, new: Stage) -> tuple[str, ...]:
     return (tuple(f"changed {k} x{n}" for k, n in changed.items())
             + tuple(f"added {k} x{n}" for k, n in added.items())
             + tuple(f"removed {k} x{n}" for k, n in removed.items()))
+
+
+def differences(before: Spec, after: Spec) -> list[str]:
+    """What differs between two architectures, one short line per changed part
+    (`stage 2: dim 256 -> 128`): for messages that must say why two specs are not the same."""
+    d = diff_specs(before, after)
+    lines = [f"{c.field} {_shown(c.before)} -> {_shown(c.after)}" for c in d.model_changes]
+    for p in d.parts:
+        if p.status == "same":
+            continue
+        items = [f"{c.field} {_shown(c.before)} -> {_shown(c.after)}" for c in p.changes]
+        if p.blocks_before != p.blocks_after:
+            items.append(f"blocks {p.blocks_before or '(none)'} -> {p.blocks_after or '(none)'}")
+        if not items and p.params_before != p.params_after:
+            items.append(f"params {p.params_before:,} -> {p.params_after:,}")
+        if items:
+            lines.append(f"{p.part}: " + "; ".join(items))
+    return lines
+
+
+def _shown(v: Any) -> str:
+    if isinstance(v, bool):
+        return "on" if v else "off"
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, (list, tuple)):
+        return "x".join(map(str, v))
+    return "none" if v is None else str(v)

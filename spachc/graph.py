@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from .lang.diagnostics import UserError
 from .lang.ir import Spec, Stage
 from .lang.summary import summary
 
@@ -18,8 +19,10 @@ FORMATS = ("mermaid", "markdown", "dot", "svg")
 KIND_COLOURS = {"conv": "#dbeafe", "trans": "#fde68a", "mlp": "#bbf7d0"}
 
 
-class GraphError(ValueError):
+class GraphError(UserError):
     """svg was asked for but Graphviz's `dot` program is missing or failed."""
+
+    code = "E952"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ AMPS = ("off", "bf16", "fp16")
 
 def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
     if value not in allowed:
-        raise UserError(f"{option} '{value}' is not one of: {', '.join(allowed)}", code="E701")
+        raise UserError(f"{option} '{value}' is not one of: {', '.join(allowed)}", code="E962")
     return value
 
 

@@ -9,7 +9,7 @@ from typing import Callable
 import typer
 from rich.console import Console
 
-from ..lang.diagnostics import Diagnostic, SpecError
+from ..lang.diagnostics import Diagnostic, DiagnosticError, SpecError, UserError, render_text  # noqa: F401
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -35,38 +35,24 @@ def max_activation_option():
                         help="Refuse networks whose largest activation for one image exceeds this many GiB.")
 
 
-class UserError(Exception):
-    """A failure the user can fix, reported as one message without a traceback."""
-
-    def __init__(self, message: str, code: str = "E000", hint: str | None = None):
-        super().__init__(message)
-        self.code, self.hint = code, hint
-
-
 def print_diagnostics(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic]) -> None:
     for d in diagnostics:
-        sys.stderr.write(d.render() + "\n\n")
+        sys.stderr.write(render_text(d) + "\n\n")
     sys.stderr.flush()
 
 
 def reports_errors(command: Callable) -> Callable:
-    """Turn the failures a user can cause into messages and exit code 1."""
+    """The one error channel's emitter for the terminal: every failure a user can cause
+    arrives as a DiagnosticError; it is printed and the command exits with its status.
+    Anything else is a bug and keeps its traceback."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except SpecError as exc:
+        except DiagnosticError as exc:
             print_diagnostics(exc.diagnostics)
-            raise typer.Exit(1) from None
-        except UserError as exc:
-            sys.stderr.write(f"error[{exc.code}]: {exc}\n" + (f"  = hint: {exc.hint}\n" if exc.hint else ""))
-            raise typer.Exit(1) from None
-        except ValueError as exc:  # UpstreamMismatch and weight-file problems are ValueErrors with full text
-            if type(exc).__module__.startswith("spachc"):
-                sys.stderr.write(f"error: {exc}\n")
-                raise typer.Exit(1) from None
-            raise
+            raise typer.Exit(exc.exit_code) from None
 
     return wrapper
 

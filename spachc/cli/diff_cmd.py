@@ -21,7 +21,7 @@ from ..diffing import Change, PartDiff, SpecDiff, diff_specs, load_side
 from ..lang.frontend import load
 from ..lang.printer import format_number
 from ..lang.summary import summary
-from .common import human, out, reports_errors
+from .common import UserError, human, out, reports_errors
 
 GIT_DRIVER_ARGS = 7  # path old-file old-hex old-mode new-file new-hex new-mode
 DIFFERENT, TROUBLE = 1, 2
@@ -153,10 +153,13 @@ def diff_command(
         _exit_on_trouble(git_driver)(sides[0], sides[1], sides[4])
         return
     if len(sides) != 2:
-        sys.stderr.write(f"error: spachc diff takes two specs (A B), got {len(sides)}: {' '.join(sides)}\n")
-        raise typer.Exit(TROUBLE)
+        _exit_on_trouble(_wrong_count)(sides)
     if not _exit_on_trouble(compare)(sides[0], sides[1], as_json):
         raise typer.Exit(DIFFERENT)
+
+
+def _wrong_count(sides: list[str]) -> None:
+    raise UserError(f"spachc diff takes two specs (A B), got {len(sides)}: {' '.join(sides)}", code="E953")
 
 
 def _exit_on_trouble(func):

@@ -1,84 +1,55 @@
-"""`spachc eval SPEC --weights W --data DATA`: top-1, top-5, loss and images/s on the
-validation split. W is a spachc .safetensors or an official `.pth` of the paper's code."""
+"""`spachc eval SPEC [--weights W] --data DATA`: top-1, top-5, loss and images/s on the
+validation split. W is a spachc .safetensors, a training state.pt, or an official `.pth` of
+the paper's code; a spachc .safetensors given as SPEC is its own weights."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Optional
 
 import typer
 
 from .common import SET_OPTION_HELP, UserError, out, reports_errors
 
 
-def load_eval_weights(spec, weights: Path, ema: bool) -> dict:
-    """A state_dict for build(spec): spachc weights (same spec hash) or an upstream .pth."""
-    import torch
-
-    from ..nn.weights import load_weights_of
-
-    if not weights.is_file():
-        raise UserError(f"{weights}: no such weights file", code="E1011")
-    if weights.suffix == ".safetensors":
-        if ema:
-            ema_file = weights.with_name(weights.name.removesuffix(".safetensors") + ".ema.safetensors")
-            if not ema_file.is_file():
-                raise UserError(f"--ema: no EMA weights beside {weights} (expected {ema_file})", code="E1012")
-            weights = ema_file
-        stored, state = load_weights_of(spec, weights)
-        if state is None:
-            raise UserError(f"{weights} holds weights of spec '{stored.name}' (hash {stored.hash[:12]}), not of "
-                            f"'{spec.name}' (hash {spec.hash[:12]})", code="E1013",
-                            hint=f"evaluate it with its own spec: spachc eval {weights} --weights {weights}")
-        return state
-    from ..nn.upstream import from_upstream
-    from .upstream_cmd import load_official_checkpoint
-
-    checkpoint = load_official_checkpoint(weights)
-    key = "model_ema" if ema else "model"
-    if isinstance(checkpoint, dict) and key in checkpoint:
-        checkpoint = checkpoint[key]
-    elif ema:
-        raise UserError(f"--ema: {weights} has no 'model_ema' entry", code="E1012")
-    if not isinstance(checkpoint, dict) or not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
-        raise UserError(f"{weights}: expected a state_dict or {{'model': state_dict}}", code="E1014")
-    return from_upstream(spec, checkpoint)
-
-
 def eval_command(
-    spec: str = typer.Argument(..., help="A .spach file, a zoo name, or a spachc .safetensors (its own spec)."),
-    weights: Path = typer.Option(..., "--weights", help="spachc .safetensors or the paper's .pth checkpoint."),
-    data: str = typer.Option("digits", "--data", help="Image-folder tree (val/<class>/*) or a built-in dataset."),
-    batch_size: int = typer.Option(128, "--batch-size", min=1),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    ema: bool = typer.Option(False, "--ema", help="Use the EMA weights (<W>.ema.safetensors, or 'model_ema' of a .pth)."),
-    workers: int = typer.Option(2, "--workers", min=0),
-    crop: float = typer.Option(None, "--eval-crop", help="Resize to input/crop then centre-crop; default: the "
-                               "value saved in the weights, else 0.875."),
-    set_: list[str] = typer.Option([], "--set", help=SET_OPTION_HELP),
+    spec: str = typer.Argument(..., metavar="SPEC", help="A .spach file, a zoo name, or a spachc .safetensors "
+                               "(its own spec, and its weights unless --weights is given)."),
+    weights: Optional[Path] = typer.Option(None, "--weights", metavar="PATH", help="spachc .safetensors, a "
+                                           "training state.pt, or the paper's .pth.", show_default=False),
+    data: str = typer.Option("digits", "--data", metavar="DATA", help="Image folders (val/<class>/*) or a "
+                             "built-in dataset."),
+    batch_size: int = typer.Option(128, "--batch-size", min=1, metavar="N"),
+    device: str = typer.Option("auto", "--device", metavar="auto|cpu|cuda"),
+    ema: bool = typer.Option(False, "--ema", help="Use the EMA weights (W.ema.safetensors, or the EMA in a "
+                             "state.pt or .pth)."),
+    workers: int = typer.Option(2, "--workers", min=0, metavar="N"),
+    crop: Optional[float] = typer.Option(None, "--eval-crop", metavar="X", help="Resize to input/X, centre-crop; "
+                                         "default: as saved in the weights, else 0.875.", show_default=False),
+    set_: list[str] = typer.Option([], "--set", metavar="K=V", help=SET_OPTION_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Evaluate weights on the validation split: top-1, top-5, loss, images/s."""
-    import torch
-
     from ..nn.build import build
+    from ..sources import load_weights_for
+    from ..runtime import resolve_device
     from ..train.data import DataError, check_fit, open_dataset, worker_error_message
     from ..train.distributed import World
     from ..train.evaluate import eval_transform_config, evaluate, saved_eval_config, val_loader
-    from ..train.loop import SetupError, resolve_device
-    from .loading import load_spec_or_weights
+    from .loading import is_weights_file, load_spec_or_weights
 
     resolved, _ = load_spec_or_weights(spec, set_)
-    state = load_eval_weights(resolved, weights, ema)
-    try:
-        dataset = open_dataset(data)
-        check_fit(resolved, dataset)
-    except DataError as exc:
-        raise UserError(str(exc), code="E1001") from None
-    try:
-        target = resolve_device(device, 0)
-    except SetupError as exc:
-        raise UserError(str(exc), code="E1015") from None
+    if weights is None:
+        if not is_weights_file(spec):
+            raise UserError("no weights to evaluate", code="E1011",
+                            hint=f"pass --weights W, or evaluate a weights file alone: spachc eval W.safetensors "
+                                 f"--data {data}")
+        weights = Path(spec)
+    state, _ = load_weights_for(resolved, weights, ema, own_spec_command="spachc eval {path} --data " + data)
+    dataset = open_dataset(data)
+    check_fit(resolved, dataset)
+    target = resolve_device(device, 0)
     config = saved_eval_config(weights) if weights.suffix == ".safetensors" else None
     if config is None or list(config["size"]) != list(resolved.input):
         config = eval_transform_config(resolved, dataset, 0.875)
@@ -90,7 +61,7 @@ def eval_command(
     try:
         result = evaluate(model, loader, target, World())
     except DataError as exc:
-        raise UserError(worker_error_message(exc), code="E1001") from None
+        raise DataError(worker_error_message(exc)) from None
     report = {"spec": resolved.name, "spec_hash": resolved.hash, "weights": str(weights), "data": dataset.name,
               "ema": ema, "top1": result.top1, "top5": result.top5, "loss": result.loss, "images": result.images,
               "images_per_second": result.images_per_second, "device": str(target)}

@@ -1,19 +1,17 @@
 """`spachc export SPEC|CHECKPOINT`: ONNX and safetensors files that carry their spec,
-verified against onnxruntime (and a reload from the file alone) before they are published."""
+verified against onnxruntime (and a reload from the file alone) before they are published.
+The work is the library's (spachc.export.publish); this module parses flags and prints."""
 
 from __future__ import annotations
 
-import os
-import time
 from enum import Enum
 from pathlib import Path
+from typing import Optional
 
 import typer
 
-from ..lang.limits import DEFAULT_MAX_ACTIVATION_GB, DEFAULT_MAX_PARAMS, enforce
-from .common import (SET_OPTION_HELP, UserError, max_activation_option, max_params_option, out,
-                     reports_errors)
-from .loading import is_weights_file, load_spec_or_weights
+from .common import SET_OPTION_HELP, UserError, max_activation_option, max_params_option, out, reports_errors
+from .loading import is_weights_file
 
 
 class DType(str, Enum):
@@ -30,155 +28,58 @@ def parse_batch(text: str) -> int | None:
     raise UserError(f"--batch {text}: expected 'dynamic' or a positive integer", code="E901")
 
 
-def load_model_to_export(source: str, weights: Path | None, overrides: list[str], seed: int,
-                         max_params: int = DEFAULT_MAX_PARAMS, max_activation_gb: float = DEFAULT_MAX_ACTIVATION_GB):
-    """(spec, model in eval mode, a description of where its weights came from)."""
-    import torch
-
-    from ..nn.build import build
-
-    spec, state = load_spec_or_weights(source, overrides)
-    enforce(spec, max_params, max_activation_gb)
-    described = f"spachc checkpoint {Path(source).name}" if state is not None else f"initialisation (seed {seed})"
-    if weights is not None:
-        if state is not None:
-            raise UserError(f"{source} already holds weights; --weights {weights} would replace them",
-                            code="E902", hint=f"export {weights} directly, or give a spec instead of {source}")
-        state, described = weights_for(spec, weights)
-    torch.manual_seed(seed)
-    model = build(spec, max_params=max_params)
-    if state is not None:
-        model.load_state_dict(state, strict=True)
-    return spec, model.eval(), described
-
-
-def weights_for(spec, weights: Path) -> tuple[dict, str]:
-    """Weights from a spachc .safetensors (its spec must be this spec) or an official .pth."""
-    from ..nn.upstream import from_upstream
-    from ..nn.weights import load_weights_of
-    from .upstream_cmd import load_official_checkpoint
-
-    if is_weights_file(str(weights)):
-        theirs, state = load_weights_of(spec, weights)
-        if state is None:
-            raise UserError(f"{weights} holds weights for spec '{theirs.name}' ({theirs.hash[:12]}), not for "
-                            f"'{spec.name}' ({spec.hash[:12]})", code="E903",
-                            hint=f"export the checkpoint itself: spachc export {weights} ...")
-        return state, f"spachc checkpoint {weights.name}"
-    if weights.suffix in (".pth", ".pt"):
-        return from_upstream(spec, load_official_checkpoint(weights)), f"official checkpoint {weights.name}"
-    raise UserError(f"--weights {weights}: expected a spachc .safetensors file or an official .pth checkpoint",
-                    code="E904")
-
-
-def verify_and_report(verify: bool, run_check) -> None:
-    """Print a verification's figures (raising when it fails), or say it was skipped."""
-    if not verify:
-        out.print("  not verified (--no-verify)", markup=False)
-        return
-    report = run_check()
-    print_report(report)
-    report.raise_if_failed()
-
-
 def print_report(report) -> None:
-    for note in report.notes:
-        out.print(f"  {note}", markup=False)
-    for case in report.cases:
-        out.print(f"  {case.describe()}", markup=False)
-
-
-def export_onnx_file(model, spec, target: Path, options, described: str, verify: bool, seed: int) -> None:
-    from ..export.onnx_export import export_onnx, needs_external_data, temporary_sibling
-    from ..export.verify import verify_onnx
-
-    # Written under a temporary name and renamed once verified: a failed export leaves no file
-    # behind. A graph over 2 GB names its .data file after the .onnx, so it is written in place.
-    in_place = needs_external_data(model, options.dtype)
-    written = target if in_place else temporary_sibling(target, ".onnx")
-    start = time.perf_counter()
-    try:
-        export_onnx(model, spec, written, options, weights=described)
-        elapsed = time.perf_counter() - start
-        shape = f"batch {'dynamic' if options.batch is None else options.batch}, " + (
-            "size dynamic" if options.dynamic_size else f"size {spec.input[0]}x{spec.input[1]}")
-        out.print(f"onnx: {target} ({written.stat().st_size / 2**20:.1f} MiB, opset {options.opset}, {shape}, "
-                  f"{options.dtype}) exported in {elapsed:.1f} s" + (", weights in its .data file" if in_place else ""),
-                  markup=False)
-        verify_and_report(verify, lambda: verify_onnx(written, model, spec, options, seed=seed))
-    except BaseException:
-        written.unlink(missing_ok=True)
-        if in_place:
-            written.with_name(written.name + ".data").unlink(missing_ok=True)
-        raise
-    if not in_place:
-        os.replace(written, target)
-
-
-def export_safetensors_file(model, spec, target: Path, dtype: str, described: str, verify: bool, seed: int) -> None:
-    from ..export.onnx_export import temporary_sibling
-    from ..export.safetensors_export import export_safetensors
-    from ..export.verify import verify_safetensors
-
-    written = temporary_sibling(target, ".safetensors")
-    try:
-        export_safetensors(model, spec, written, dtype, weights=described)
-        stored = len(_stored_names(written))
-        out.print(f"safetensors: {target} ({written.stat().st_size / 2**20:.1f} MiB, {stored} tensors stored, "
-                  f"{len(model.state_dict()) - stored} shared names re-tied on load, {dtype})", markup=False)
-        verify_and_report(verify, lambda: verify_safetensors(written, model, spec, dtype, seed=seed))
-    except BaseException:
-        written.unlink(missing_ok=True)
-        raise
-    os.replace(written, target)
-
-
-def _stored_names(path: Path) -> list[str]:
-    from ..export.safetensors_header import read_header
-
-    return [t.name for t in read_header(path).tensors]
+    """The export report: the model, then each file with its verification figures."""
+    spec = report.spec
+    out.print(f"model {spec.name} (spec {spec.hash[:12]}), {report.params:,} params, weights: {report.weights}",
+              markup=False)
+    for f in report.files:
+        what = f"{f.path} ({f.size_bytes / 2**20:.1f} MiB, {f.details})"
+        if f.kind == "onnx":
+            out.print(f"onnx: {what} exported in {f.seconds:.1f} s"
+                      + (", weights in its .data file" if f.external_data else ""), markup=False)
+        else:
+            out.print(f"safetensors: {what}", markup=False)
+        if f.verification is None:
+            out.print("  not verified (--no-verify)", markup=False)
+            continue
+        for note in f.verification.notes:
+            out.print(f"  {note}", markup=False)
+        for case in f.verification.cases:
+            out.print(f"  {case.describe()}", markup=False)
 
 
 def export_command(
-    source: str = typer.Argument(..., help="A .spach file, a zoo name, or a spachc .safetensors checkpoint."),
-    weights: Path = typer.Option(None, "--weights", help="A spachc .safetensors checkpoint or an official .pth "
-                                 "of the paper's code; without it, the initialisation is exported."),
-    onnx_out: Path = typer.Option(None, "--onnx", help="Write an ONNX file here."),
-    safetensors_out: Path = typer.Option(None, "--safetensors", help="Write a spachc .safetensors file here."),
-    opset: int = typer.Option(18, "--opset", help="ONNX opset (18 or newer)."),
-    batch: str = typer.Option("dynamic", "--batch", help="'dynamic' or a fixed batch size."),
-    dynamic_size: bool = typer.Option(False, "--dynamic-size", help="Let the ONNX input's height and width vary "
-                                      "(specs without mlp stages only)."),
-    dtype: DType = typer.Option(DType.fp32, "--dtype", help="Precision of the exported weights and graph."),
-    verify: bool = typer.Option(True, "--verify/--no-verify", help="Check the files against PyTorch (default on)."),
-    set_: list[str] = typer.Option([], "--set", help=SET_OPTION_HELP),
-    seed: int = typer.Option(0, "--seed", help="Seed of the initial weights (without --weights) and of the test inputs."),
+    source: str = typer.Argument(..., metavar="SPEC", help="A .spach file, a zoo name, or a spachc .safetensors."),
+    onnx_out: Optional[Path] = typer.Option(None, "--onnx", metavar="PATH", help="Write an ONNX file here.",
+                                            show_default=False, rich_help_panel="Output"),
+    safetensors_out: Optional[Path] = typer.Option(None, "--safetensors", metavar="PATH", help="Write a spachc "
+                                                   ".safetensors here.", show_default=False,
+                                                   rich_help_panel="Output"),
+    weights: Optional[Path] = typer.Option(None, "--weights", metavar="PATH", help="Trained weights: .safetensors, "
+                                           "state.pt or the paper's .pth (default: the initialisation).",
+                                           show_default=False),
+    set_: list[str] = typer.Option([], "--set", metavar="K=V", help=SET_OPTION_HELP),
+    opset: int = typer.Option(18, "--opset", metavar="N", help="ONNX opset (18 or newer).", rich_help_panel="ONNX"),
+    batch: str = typer.Option("dynamic", "--batch", metavar="N|dynamic", help="Batch axis.",
+                              rich_help_panel="ONNX"),
+    dynamic_size: bool = typer.Option(False, "--dynamic-size", help="Height and width may vary (no mlp stages).",
+                                      rich_help_panel="ONNX"),
+    dtype: DType = typer.Option(DType.fp32, "--dtype", metavar="fp32|fp16|bf16", help="Precision of the files."),
+    verify: bool = typer.Option(True, "--verify/--no-verify", help="Check the files against PyTorch."),
+    seed: int = typer.Option(0, "--seed", metavar="N", help="Seed of the initial weights and test inputs."),
     max_params: int = max_params_option(),
     max_activation_gb: float = max_activation_option(),
 ) -> None:
-    """Export a model to ONNX and/or safetensors and verify the files against PyTorch."""
-    from ..export.onnx_export import OnnxOptions, check_options
-    from ..export.verify import BF16_UNVERIFIABLE
+    """Export a model to ONNX and/or safetensors, verified against PyTorch."""
+    from ..export.publish import export
 
-    if onnx_out is None and safetensors_out is None:
-        raise UserError("nothing to export", code="E900", hint="pass --onnx OUT.onnx and/or --safetensors OUT.safetensors")
-    for target in (onnx_out, safetensors_out):
-        if target is not None and target.is_dir():
-            raise UserError(f"{target} is a directory; give the file to write", code="E906")
-    options = OnnxOptions(opset=opset, batch=parse_batch(batch), dynamic_size=dynamic_size, dtype=dtype.value)
-    if onnx_out is not None and verify and options.dtype == "bf16":
-        raise UserError(BF16_UNVERIFIABLE, code="E905")
-    spec, model, described = load_model_to_export(source, weights, set_, seed, max_params, max_activation_gb)
-    if onnx_out is not None:
-        check_options(spec, options)
-    params = sum(p.numel() for p in model.parameters())
-    out.print(f"model {spec.name} (spec {spec.hash[:12]}), {params:,} params, weights: {described}", markup=False)
-    if weights is None and not is_weights_file(source):
+    if weights is None and not is_weights_file(source) and (onnx_out or safetensors_out):
         out.print("  no --weights given: exporting the model as initialised, not trained", markup=False)
-    if onnx_out is not None:
-        export_onnx_file(model, spec, onnx_out, options, described, verify, seed)
-    if safetensors_out is not None:
-        export_safetensors_file(model, spec, safetensors_out, dtype.value, described, verify, seed)
+    report = export(source, onnx=onnx_out, safetensors=safetensors_out, weights=weights, overrides=set_,
+                    opset=opset, batch=parse_batch(batch), dynamic_size=dynamic_size, dtype=dtype.value,
+                    verify=verify, seed=seed, max_params=max_params, max_activation_gb=max_activation_gb)
+    print_report(report)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from ..atomic import write_atomically
 from ..lang.frontend import load
 from ..graph import render
 from .common import SET_OPTION_HELP, UserError, err, reports_errors
@@ -18,7 +19,7 @@ SUFFIX_FORMATS = {".mmd": "mermaid", ".mermaid": "mermaid", ".md": "markdown", "
 def write_output(path: Path, text: str) -> None:
     """Write a generated text file, reporting an unwritable path as one message."""
     try:
-        path.write_text(text, encoding="utf-8", newline="\n")
+        write_atomically(path, text.encode("utf-8"), parents=False)
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror}", code="E951") from None
 

@@ -1,27 +1,7 @@
-"""Turning a command's SPEC argument into a Spec (and weights, when it is a weights file)."""
+"""Turning a command's SPEC argument into a Spec (and weights, when it is a weights file):
+the library's dispatch, spachc.nn.sources, under the names the commands use."""
 
 from __future__ import annotations
 
-from ..lang.frontend import load
-from ..lang.ir import Spec
-
-
-def is_weights_file(arg: str) -> bool:
-    return arg.endswith(".safetensors")
-
-
-def load_spec_or_weights(arg: str, overrides: list[str] | None = None) -> tuple[Spec, dict | None]:
-    """A .spach file or zoo name gives (spec, None); a spachc .safetensors gives its
-    embedded spec and its weights. Overrides cannot change a weights file's spec."""
-    if is_weights_file(arg):
-        from ..nn.weights import check_state, load_weights
-
-        if overrides:
-            from .common import UserError
-
-            raise UserError("--set cannot change the spec stored in a weights file", code="E602",
-                            hint="export the spec text, edit it, and build that instead")
-        spec, state = load_weights(arg)
-        check_state(spec, state, arg)
-        return spec, state
-    return load(arg, overrides or ()), None
+from ..lang.frontend import load  # noqa: F401
+from ..sources import is_weights_file, spec_and_weights as load_spec_or_weights  # noqa: F401

@@ -14,7 +14,8 @@ from typing import Optional, get_args
 import typer
 
 from ..lang.limits import enforce
-from .common import SET_OPTION_HELP, UserError, err, max_activation_option, max_params_option, reports_errors
+from .common import (SET_OPTION_HELP, UserError, max_activation_option, max_params_option, print_diagnostics,
+                     reports_errors)
 
 RUNTIME_HELP = {
     "out": "Run folder: checkpoints, metrics.jsonl, curves.png, run.json.",
@@ -76,60 +77,63 @@ def parse_recipe_flags(values: dict[str, str | None]) -> dict[str, object]:
 
 
 def train_command(
-    spec: str = typer.Argument(..., help="A .spach file or a zoo name."),
-    data: str = typer.Option("digits", "--data", help="Image-folder tree (train/<class>/*, val/<class>/*) or "
-                             "a built-in dataset: digits."),
-    out: Path = typer.Option(None, "--out", help=RUNTIME_HELP["out"] + " Default runs/<spec name>."),
-    recipe: str = typer.Option("spach", "--recipe", help="spach (the paper's) or quick (small data)."),
-    device: str = typer.Option("auto", "--device", help=RUNTIME_HELP["device"]),
-    compile_: bool = typer.Option(False, "--compile", help="torch.compile the model."),
-    channels_last: bool = typer.Option(False, "--channels-last", help="Images and convs in channels-last layout."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out exactly where it stopped."),
-    workers: int = typer.Option(2, "--workers", min=0, help=RUNTIME_HELP["workers"]),
-    set_: list[str] = typer.Option([], "--set", help=SET_OPTION_HELP),
-    stop_after: int = typer.Option(None, "--stop-after", min=1, help="Stop (with a checkpoint) after this many "
-                                   "epochs of the schedule; --resume continues."),
-    checkpoint_every: int = typer.Option(0, "--checkpoint-every", min=0, help="Also checkpoint every N steps "
-                                         "(0: at the end of each epoch only)."),
-    log_every: int = typer.Option(50, "--log-every", min=1, help="Without a terminal: print a progress line "
-                                  "every N steps."),
+    spec: Optional[str] = typer.Argument(None, metavar="[SPEC]", help="A .spach file or a zoo name (not needed "
+                                         "with --resume: the run folder has it).", show_default=False),
+    data: Optional[str] = typer.Option(None, "--data", metavar="DATA", help="Image folders (train/<class>/*, "
+                                       "val/<class>/*) or built-in `digits` (the default).", show_default=False),
+    out: Optional[Path] = typer.Option(None, "--out", metavar="DIR", help="Run folder (default runs/<spec name>).",
+                                       show_default=False),
+    recipe: Optional[str] = typer.Option(None, "--recipe", metavar="spach|quick", help="The paper's recipe "
+                                         "(default) or quick, for small data.", show_default=False),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out where it stopped."),
+    device: str = typer.Option("auto", "--device", metavar="auto|cpu|cuda", help=RUNTIME_HELP["device"],
+                               rich_help_panel="Run"),
+    workers: int = typer.Option(2, "--workers", min=0, metavar="N", help=RUNTIME_HELP["workers"],
+                                rich_help_panel="Run"),
+    compile_: bool = typer.Option(False, "--compile", help="torch.compile the model.", rich_help_panel="Run"),
+    channels_last: bool = typer.Option(False, "--channels-last", help="Channels-last images and convs.",
+                                       rich_help_panel="Run"),
+    stop_after: Optional[int] = typer.Option(None, "--stop-after", min=1, metavar="N", help="Stop (with a "
+                                             "checkpoint) after N epochs; --resume continues.",
+                                             show_default=False, rich_help_panel="Run"),
+    checkpoint_every: int = typer.Option(0, "--checkpoint-every", min=0, metavar="N", help="Also checkpoint "
+                                         "every N steps.", rich_help_panel="Run"),
+    log_every: int = typer.Option(50, "--log-every", min=1, metavar="N", help="Progress line every N steps "
+                                  "(no terminal).", rich_help_panel="Run"),
+    set_: list[str] = typer.Option([], "--set", metavar="K=V", help=SET_OPTION_HELP, rich_help_panel="Spec"),
     max_params: int = max_params_option(),
     max_activation_gb: float = max_activation_option(),
     **recipe_flags: Optional[str],
 ) -> None:
-    """Train a spec: the SPACH recipe (or quick) on an image folder or the built-in digits."""
-    from ..lang.frontend import load
-    from ..train import checkpoint as ckpt
+    """Train a spec with the SPACH recipe (or quick) on image folders or the built-in digits."""
     from ..train.data import DataError, open_dataset, worker_error_message
-    from ..train.loop import ResumeRefused, RunOptions, SetupError, Trainer, TrainingError
-    from ..train.recipe import RecipeError, resolve_recipe
+    from ..train.loop import RunOptions, Trainer
+    from ..train.recipe import fit_to_run, resolve_recipe
+    from ..train.run_folder import RunFolder
 
-    resolved = load(spec, set_)
+    flags = parse_recipe_flags(recipe_flags)
+    state = _saved_state(spec, out, resume, set_)
+    resolved = _spec_to_train(spec, state, set_)
     enforce(resolved, max_params, max_activation_gb)
     run_dir = out or Path("runs") / resolved.name
-    flags = parse_recipe_flags(recipe_flags)
+    if state is None and resume and RunFolder(run_dir).has_state():
+        state = RunFolder(run_dir).read_state()
+    if state is not None:  # the run's own recipe rules; flags given now must agree with it
+        chosen = _resumed_recipe(state, flags)
+        data = data or state.get("data", "digits")
+    else:
+        chosen = resolve_recipe(recipe or "spach", flags)
+        chosen, warning = fit_to_run(chosen, recipe or "spach", {k for k, v in flags.items() if v is not None})
+        if warning is not None:
+            print_diagnostics([warning])
     try:
-        chosen = resolve_recipe(recipe, flags)
-        if resume and (run_dir / ckpt.STATE_FILE).exists():
-            chosen = _resumed_recipe(run_dir, flags, recipe)
-        dataset = open_dataset(data)
+        dataset = open_dataset(data or "digits")
         options = RunOptions(out=run_dir, device=device, workers=workers, compile=compile_,
                              channels_last=channels_last, resume=resume, stop_after=stop_after,
                              checkpoint_every=checkpoint_every, log_every=log_every, command=sys.argv[1:])
-        trainer = Trainer(resolved, dataset, chosen, options, max_params)
-        result = trainer.run()
+        result = Trainer(resolved, dataset, chosen, options, max_params).run()
     except DataError as exc:
-        raise UserError(worker_error_message(exc), code="E1001") from None
-    except RecipeError as exc:
-        raise UserError(str(exc), code="E1002") from None
-    except (ResumeRefused, ckpt.CheckpointReadError) as exc:
-        raise UserError(str(exc), code="E1003") from None
-    except SetupError as exc:
-        raise UserError(str(exc), code="E1008") from None
-    except TrainingError as exc:
-        err.print(f"error[{exc.code}]: {exc}" if exc.exit_code != 128 + 2 and exc.exit_code != 128 + 15
-                  else f"stopped[{exc.code}]: {exc}", markup=False)
-        raise typer.Exit(exc.exit_code) from None
+        raise DataError(worker_error_message(exc)) from None
     if result["epochs_done"] < result["epochs"]:
         typer.echo(f"stopped after epoch {result['epochs_done']} of {result['epochs']} as asked; "
                    f"continue with --resume --out {run_dir}")
@@ -139,19 +143,37 @@ def train_command(
                    f"weights in {run_dir}/last.safetensors and {run_dir}/best.safetensors")
 
 
-def _resumed_recipe(run_dir: Path, flags: dict, name: str):
-    """On --resume the run's saved recipe rules; flags given now are applied on top, and the
-    trainer refuses any that disagree with the checkpoint."""
-    import json
+def _saved_state(spec: str | None, out: Path | None, resume: bool, overrides: list[str]) -> dict | None:
+    """With --resume and no SPEC, the run folder's state.pt gives the spec, recipe and data."""
+    from ..train.run_folder import RunFolder
 
-    from ..train.recipe import RecipeError, recipe_from_json, resolve_recipe
+    if spec is not None:
+        return None
+    if not resume or out is None:
+        raise UserError("SPEC is missing", code="E1003",
+                        hint="give a .spach file or zoo name, or continue a run with --resume --out DIR")
+    folder = RunFolder(out)
+    if not folder.has_state():
+        raise UserError(f"{out}: no checkpoint (state.pt) to resume from", code="E1003",
+                        hint="start the run with `spachc train SPEC --out DIR`")
+    return folder.read_state()
 
-    run_file = run_dir / "run.json"
-    if not run_file.exists():
-        return resolve_recipe(name, flags)
-    saved = recipe_from_json(json.dumps(json.loads(run_file.read_text(encoding="utf-8"))["recipe"]))
+
+def _spec_to_train(spec: str | None, state: dict | None, overrides: list[str]):
+    from ..lang.frontend import load, parse
+
+    if spec is not None:
+        return load(spec, overrides)
+    return parse(state["spec_text"], source="state.pt[spec]", overrides=overrides)
+
+
+def _resumed_recipe(state: dict, flags: dict):
+    """The saved recipe with the flags given now on top; the trainer refuses any that differ."""
+    from ..train.recipe import RecipeError, recipe_from_json
+
+    saved = recipe_from_json(state["recipe"])
     try:
-        return saved.model_validate({**saved.model_dump(), **flags})
+        return saved.model_validate({**saved.model_dump(), **{k: v for k, v in flags.items() if v is not None}})
     except ValueError as exc:
         raise RecipeError(f"invalid training recipe: {exc}") from None
 

@@ -2,35 +2,12 @@
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import typer
 
 from ..lang.frontend import load
-from .common import UserError, out, reports_errors
-
-
-def load_official_checkpoint(path: Path) -> dict:
-    """An official `.pth` ({"model": state_dict}), read with weights_only=True: never unpickle code."""
-    import torch
-
-    if not path.is_file():
-        raise UserError(f"{path}: no such file", code="E801")
-    with path.open("rb") as f:
-        magic = f.read(4)
-    if not (magic.startswith(b"PK\x03\x04") or magic[:1] == b"\x80"):  # torch's zip format, or a legacy pickle
-        raise UserError(f"{path}: not a PyTorch checkpoint (neither a torch zip archive nor a pickle)", code="E803")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise UserError(f"{path}: refused to load: it needs more than plain tensors ({exc})".split("\n")[0],
-                        code="E802", hint="only weights_only checkpoints are accepted") from None
-    except (RuntimeError, EOFError, OSError) as exc:
-        raise UserError(f"{path}: not a readable PyTorch checkpoint ({exc})".split("\n")[0], code="E803") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: holds a {type(data).__name__}, not a state_dict", code="E804")
-    return data
+from .common import out, reports_errors
 
 
 def import_upstream_command(
@@ -40,7 +17,7 @@ def import_upstream_command(
 ) -> None:
     """Convert an official checkpoint of the paper's code into a spachc weights file."""
     from ..nn.build import build
-    from ..nn.upstream import from_upstream
+    from ..nn.upstream import from_upstream, load_official_checkpoint
     from ..nn.weights import save_weights
 
     resolved = load(spec)

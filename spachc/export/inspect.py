@@ -9,7 +9,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from ..lang.diagnostics import SpecError
+from ..lang.diagnostics import SpecError, UserError
 from ..lang.frontend import parse
 from .safetensors_header import SafetensorsFileError, read_header
 
@@ -17,8 +17,10 @@ SPEC_KEY = "spachc.spec"
 HASH_KEY = "spachc.spec_hash"
 
 
-class InspectError(ValueError):
+class InspectError(UserError):
     """A file that cannot be inspected; the message names it and says why."""
+
+    code = "E812"
 
 
 def embedded_spec(path: Path, metadata: dict[str, str]) -> dict:
@@ -41,7 +43,7 @@ def describe_safetensors(path: str | Path) -> dict:
     try:
         header = read_header(path)
     except SafetensorsFileError as exc:
-        raise InspectError(str(exc)) from None
+        raise InspectError(str(exc), code=exc.code) from None
     metadata = dict(header.metadata)
     aliases = json.loads(metadata.pop("spachc.aliases", "{}") or "{}")
     spec = embedded_spec(path, metadata)
@@ -61,7 +63,7 @@ def describe_onnx(path: str | Path) -> dict:
 
     path = Path(path)
     if not path.is_file():
-        raise InspectError(f"{path}: no such file")
+        raise InspectError(f"{path}: no such file", code="E811")
     try:
         model = onnx.load(str(path), load_external_data=False)
     except (DecodeError, RuntimeWarning, ValueError) as exc:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ from pathlib import Path
 import torch
 
 from .. import __version__
+from ..lang.diagnostics import UserError
 from ..lang.ir import Spec
 from ..lang.printer import to_text
 
@@ -30,8 +29,10 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-class ExportError(ValueError):
+class ExportError(UserError):
     """An export that cannot be made as asked; the message says why."""
+
+    code = "E907"
 
 
 @dataclass(frozen=True)
@@ -153,18 +154,3 @@ def _quiet_export(*args, **kwargs):
             return torch.onnx.export(*args, **kwargs)
     finally:
         registry_log.setLevel(level)
-
-
-def temporary_sibling(path: Path, suffix: str) -> Path:
-    """A fresh name beside `path`, so the final rename is atomic on the same file system."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
-    os.chmod(name, 0o666 & ~current_umask())  # mkstemp's 0600 would make the published file private
-    return Path(name)
-
-
-def current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

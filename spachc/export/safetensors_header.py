@@ -12,14 +12,18 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..lang.diagnostics import UserError
+
 MAX_HEADER_BYTES = 100 * 2**20
 
 DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
                "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "U32": 4, "U64": 8}
 
 
-class SafetensorsFileError(ValueError):
+class SafetensorsFileError(UserError):
     """A file that is not a whole, well-formed safetensors file; the message names it."""
+
+    code = "E812"
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ def read_header(path: str | Path) -> Header:
     """Parse and check the header of `path`: sizes, byte ranges and the file's length."""
     path = Path(path)
     if not path.is_file():
-        raise SafetensorsFileError(f"{path}: no such file")
+        raise SafetensorsFileError(f"{path}: no such file", code="E811")
     size = path.stat().st_size
     with path.open("rb") as f:
         prefix = f.read(8)

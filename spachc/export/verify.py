@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..lang.diagnostics import UserError
 from ..lang.frontend import parse
 from ..lang.ir import Spec
 from ..lang.printer import to_text
@@ -31,8 +32,10 @@ BF16_UNVERIFIABLE = ("a bf16 ONNX graph cannot be verified here: onnxruntime's C
                      "write it unverified")
 
 
-class VerificationError(ValueError):
+class VerificationError(UserError):
     """The exported file does not reproduce the module; the message says what differed."""
+
+    code = "E908"
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,7 @@ def verify_onnx(path: str | Path, model: torch.nn.Module, spec: Spec, options: O
     """Checker, then onnxruntime vs PyTorch on random inputs; figures in the report."""
     path = Path(path)
     if options.dtype == "bf16":
-        raise VerificationError(BF16_UNVERIFIABLE)
+        raise VerificationError(BF16_UNVERIFIABLE, code="E905")
     check_onnx_file(path)
     session = onnx_session(path)
     dtype = DTYPES[options.dtype]

@@ -16,15 +16,17 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Iterable, Literal
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "stopped"]  # stopped: a run that ended on a signal, saved
 
 
 @dataclass(frozen=True)
 class Source:
-    """A named piece of text that spans point into (a file, a string, a --set value)."""
+    """A named piece of text that spans point into (a file, a string, a --set value).
+    A command-line argument (`argument=True`) is shown as typed in excerpts."""
 
     name: str
     text: str
+    argument: bool = False
 
     def line_text(self, line: int) -> str:
         lines = self.text.splitlines()
@@ -75,6 +77,7 @@ class Diagnostic:
     severity: Severity = "error"
     hint: str | None = None
     notes: tuple[Note, ...] = field(default_factory=tuple)
+    path: str | None = None  # the file a problem is about when no text position fits (missing, a directory)
 
     @property
     def line(self) -> int:
@@ -86,43 +89,60 @@ class Diagnostic:
 
     @property
     def file(self) -> str:
-        return self.span.source.name if self.span else "<unknown>"
+        return self.span.source.name if self.span else (self.path or "<unknown>")
 
     def render(self) -> str:
-        head = f"{self.severity}[{self.code}]: {self.message}"
-        if self.span is not None:  # problems of a whole network (limits) have no place in the text
-            head = f"{self.file}:{self.line}:{self.column}: {head}"
-        out = [head]
-        if self.span is not None:
-            out += _excerpt(self.span)
-        for note in self.notes:
-            where = f" (at {note.span.where()})" if note.span else ""
-            out.append(f"  = note: {note.message}{where}")
-        if self.hint:
-            out.append(f"  = hint: {self.hint}")
-        return "\n".join(out)
+        return render_text(self)
 
     def to_dict(self) -> dict:
-        span = self.span
-        return {
-            "file": self.file,
-            "line": self.line,
-            "column": self.column,
-            "end_line": span.end_line if span else self.line,
-            "end_column": span.end_column if span else self.column,
-            "severity": self.severity,
-            "code": self.code,
-            "message": self.message,
-            "hint": self.hint,
-            "notes": [
-                {"message": n.message, "line": n.span.line if n.span else None,
-                 "column": n.span.column if n.span else None}
-                for n in self.notes
-            ],
-        }
+        return render_dict(self)
+
+
+# --- emitters: the data above rendered as text or JSON (ruff keeps messages as data) ---
+
+def render_text(d: Diagnostic) -> str:
+    head = f"{d.severity}[{d.code}]: {d.message}"
+    if d.span is not None:  # problems of a whole network or a file have no place in a text
+        head = f"{d.span.where()}: {head}"
+    elif d.path is not None:
+        head = f"{d.path}: {head}"
+    out = [head]
+    if d.span is not None:
+        out += _excerpt(d.span)
+    for note in d.notes:
+        where = f" (at {note.span.where()})" if note.span else ""
+        out.append(f"  = note: {note.message}{where}")
+    if d.hint:
+        out.append(f"  = hint: {d.hint}")
+    return "\n".join(out)
+
+
+def render_dict(d: Diagnostic) -> dict:
+    span = d.span
+    return {
+        "file": d.file,
+        "line": d.line,
+        "column": d.column,
+        "end_line": span.end_line if span else d.line,
+        "end_column": span.end_column if span else d.column,
+        "severity": d.severity,
+        "code": d.code,
+        "message": d.message,
+        "hint": d.hint,
+        "notes": [
+            {"message": n.message, "line": n.span.line if n.span else None,
+             "column": n.span.column if n.span else None}
+            for n in d.notes
+        ],
+    }
 
 
 def _excerpt(span: Span) -> list[str]:
+    if span.source.argument:  # `--set heads=0`: the argument as typed, caret under its value
+        shown = span.source.name
+        start = len(shown) - len(span.source.text) + span.column - 1
+        width = max(1, span.end_column - span.column) if span.end_line == span.line else 1
+        return ["  |", f"  | {shown}", "  | " + " " * start + "^" * width]
     text = span.source.line_text(span.line)
     if not text and span.line > len(span.source.text.splitlines()):
         return []
@@ -133,7 +153,15 @@ def _excerpt(span: Span) -> list[str]:
     return [f"{pad} |", f"{span.line} | {text}", f"{pad} | {caret}"]
 
 
-class SpecError(ValueError):
+class DiagnosticError(ValueError):
+    """The one error channel: every failure a user can cause is raised as one of these,
+    carrying `Diagnostic`s (data); commands render them, tracebacks are bugs."""
+
+    diagnostics: tuple[Diagnostic, ...] = ()
+    exit_code: int = 1
+
+
+class SpecError(DiagnosticError):
     """A spec that cannot be used, with every diagnostic that says why."""
 
     def __init__(self, diagnostics: Iterable[Diagnostic]):
@@ -146,6 +174,23 @@ class SpecError(ValueError):
 
     def render(self) -> str:
         return "\n\n".join(d.render() for d in self.diagnostics)
+
+
+class UserError(DiagnosticError):
+    """One coded problem with no place in a spec text (a file, a flag, a run folder).
+    Subclasses name their usual code; `code=` picks another from the registry."""
+
+    code: str = ""
+    severity: Severity = "error"
+
+    def __init__(self, message: str, code: str | None = None, hint: str | None = None,
+                 notes: Iterable[Note] = ()):
+        super().__init__(message)
+        self.code = code or type(self).code
+        if not self.code:
+            raise TypeError(f"{type(self).__name__} raised without a diagnostic code: {message}")
+        self.hint = hint
+        self.diagnostics = (Diagnostic(self.code, message, None, self.severity, hint, tuple(notes)),)
 
 
 def error_at(code: str, message: str, span: Span | None, hint: str | None = None, **kw) -> Diagnostic:

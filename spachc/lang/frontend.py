@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .diagnostics import Diagnostic, Source, Span, SpecError, did_you_mean, error_at
+from .diagnostics import Diagnostic, Source, SpecError, did_you_mean, error_at
 from .ir import Spec
-from .overrides import apply_overrides
+from .overrides import apply_overrides, blame_overrides
 from .parser import MAX_SPEC_BYTES, decode, parse_document
 from .printer import format_document
 from .resolve import Resolved, resolve
@@ -25,27 +25,26 @@ def locate(path_or_name: str | Path) -> Path:
     zoo = zoo_dir() / f"{path_or_name}.spach"
     if isinstance(path_or_name, str) and "/" not in path_or_name and zoo.is_file():
         return zoo
-    where = Source(str(path_or_name), "")
     hint = did_you_mean(str(path_or_name), zoo_names()) or f"zoo specs: {', '.join(zoo_names())}"
-    raise SpecError([error_at("E006", f"no such spec file or zoo name: '{path_or_name}'",
-                              Span.at_offset(where, 0), hint=hint)])
+    # No span: a file that is not there has no line 1 to point at.
+    raise SpecError([error_at("E006", "no such spec file or zoo name", None, hint=hint,
+                              path=str(path_or_name))])
 
 
 def read_source(path_or_name: str | Path) -> Source:
     path = locate(path_or_name)
     if path.is_dir():
-        raise SpecError([error_at("E004", f"'{path}' is a directory, not a spec file",
-                                  Span.at_offset(Source(str(path), ""), 0), hint="pass a .spach file")])
+        raise SpecError([error_at("E004", "is a directory, not a spec file", None,
+                                  hint="pass a .spach file", path=str(path))])
     try:
         size = path.stat().st_size
         if size > MAX_SPEC_BYTES:  # refuse before reading: a spec is never megabytes
             raise SpecError([error_at("E003", f"spec is {size:,} bytes; the limit is {MAX_SPEC_BYTES:,}",
-                                      Span.at_offset(Source(str(path), ""), 0), hint="is this really a .spach file?")])
+                                      None, hint="is this really a .spach file?", path=str(path))])
         with path.open("rb") as f:
             data = f.read(MAX_SPEC_BYTES + 1)
     except OSError as exc:
-        raise SpecError([error_at("E007", f"cannot read '{path}': {exc.strerror}",
-                                  Span.at_offset(Source(str(path), ""), 0))]) from None
+        raise SpecError([error_at("E007", f"cannot read it: {exc.strerror}", None, path=str(path))]) from None
     return decode(data, str(path))
 
 
@@ -55,7 +54,18 @@ def document(text: str, source: str = "<string>", overrides=()) -> Document:
 
 
 def resolve_text(text: str, source: str = "<string>", overrides=()) -> Resolved:
-    return resolve(document(text, source, overrides))
+    return resolve_with(parse_document(Source(source, text)), overrides)
+
+
+def resolve_with(doc: Document, overrides=()) -> Resolved:
+    """Resolve a document with `--set` overrides; what only they break is blamed on them."""
+    if not overrides:
+        return resolve(doc)
+    changed = apply_overrides(doc, overrides)
+    try:
+        return resolve(changed)
+    except SpecError as exc:
+        raise SpecError(blame_overrides(doc, tuple(overrides), exc.diagnostics, resolve)) from None
 
 
 def parse(text: str, source: str = "<string>", overrides=()) -> Spec:
@@ -64,8 +74,7 @@ def parse(text: str, source: str = "<string>", overrides=()) -> Spec:
 
 
 def load_resolved(path_or_name: str | Path, overrides=()) -> Resolved:
-    src = read_source(path_or_name)
-    return resolve(apply_overrides(parse_document(src), overrides) if overrides else parse_document(src))
+    return resolve_with(parse_document(read_source(path_or_name)), overrides)
 
 
 def load(path_or_name: str | Path, overrides=()) -> Spec:

@@ -268,8 +268,10 @@ def _syntax_diagnostic(source: Source, exc: lark.exceptions.UnexpectedInput) -> 
     span = _token_span(source, token)
     word = str(token)
     if token.type == "NAME" and word == "x" and "REPEAT" in expected:
+        count = re.match(r"\s*(\w+)", source.text[span.end_pos:])
+        n = count.group(1) if count else "3"
         return error_at("E104", "a repeat count is written with no space after 'x'", span,
-                        hint="write it as x3, not x 3")
+                        hint=f"write it as x{n}, not x {n}")
     expected_words = [keywords[t] for t in expected if t in keywords]
     if token.type == "NAME" and expected_words:
         if {"conv", "trans", "mlp"} & set(expected_words):

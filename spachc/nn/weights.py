@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
@@ -17,7 +15,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as safetensors_bytes
 
 from .. import __version__
-from ..lang.diagnostics import SpecError
+from ..atomic import write_atomically  # noqa: F401  (re-exported: the one atomic writer)
+from ..lang.diagnostics import SpecError, UserError
 from ..export.safetensors_header import SafetensorsFileError, read_header
 from ..lang.frontend import parse
 from ..lang.ir import Spec
@@ -31,39 +30,10 @@ META_ALIASES = "spachc.aliases"
 META_CHECKSUM = "spachc.sha256"
 
 
-class WeightsError(ValueError):
+class WeightsError(UserError):
     """A weights file that cannot be used, named with the reason."""
 
-
-def write_atomically(path: str | Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename: the old file survives any failure."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would make the published file private
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    code = "E812"
 
 
 def _dedupe(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -120,7 +90,7 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     try:
         return read_header(path).metadata
     except SafetensorsFileError as exc:
-        raise WeightsError(str(exc)) from None
+        raise WeightsError(str(exc), code=exc.code) from None
     except OSError as exc:
         raise WeightsError(f"{path}: cannot read it ({exc.strerror})") from None
 
@@ -129,17 +99,17 @@ def load_weights(path: str | Path) -> tuple[Spec, dict[str, torch.Tensor]]:
     """The spec a spachc weights file carries, and its full state_dict (aliases re-expanded)."""
     path = Path(path)
     if not path.is_file():
-        raise WeightsError(f"{path}: no such file")
+        raise WeightsError(f"{path}: no such file", code="E811")
     metadata = read_metadata(path)
     if META_SPEC not in metadata:
-        raise WeightsError(f"{path}: carries no spachc spec (was it written by spachc?)")
+        raise WeightsError(f"{path}: carries no spachc spec (was it written by spachc?)", code="E813")
     try:
         spec = parse(metadata[META_SPEC], source=f"{path}[{META_SPEC}]")
     except SpecError as exc:
-        raise WeightsError(f"{path}: its embedded spec is invalid:\n{exc}") from None
+        raise WeightsError(f"{path}: its embedded spec is invalid:\n{exc}", code="E814") from None
     if metadata.get(META_HASH) not in (None, spec.hash):
         raise WeightsError(f"{path}: embedded spec hash {metadata[META_HASH][:12]} does not match its "
-                           f"spec text ({spec.hash[:12]}); the file was altered")
+                           f"spec text ({spec.hash[:12]}); the file was altered", code="E814")
     try:
         with safe_open(str(path), framework="pt") as f:
             state = {k: f.get_tensor(k) for k in f.keys()}
@@ -147,10 +117,10 @@ def load_weights(path: str | Path) -> tuple[Spec, dict[str, torch.Tensor]]:
         raise WeightsError(f"{path}: cannot read its tensors ({exc})") from None
     if META_CHECKSUM in metadata and tensors_digest(state) != metadata[META_CHECKSUM]:
         raise WeightsError(f"{path}: its tensor data does not match the checksum written with it: "
-                           "the file is corrupted")
+                           "the file is corrupted", code="E815")
     for alias, target in json.loads(metadata.get(META_ALIASES, "{}")).items():
         if target not in state:
-            raise WeightsError(f"{path}: shared tensor '{alias}' points at missing '{target}'")
+            raise WeightsError(f"{path}: shared tensor '{alias}' points at missing '{target}'", code="E816")
         state[alias] = state[target]
     return spec, state
 
@@ -174,7 +144,8 @@ def check_state(spec: Spec, state: dict[str, torch.Tensor], origin: str) -> None
         elif want.is_floating_point() != got.is_floating_point():
             problems.append(f"{name} has dtype {got.dtype}, the spec needs a {want.dtype} tensor")
     if problems:
-        raise WeightsError(f"{origin}: weights do not match the spec '{spec.name}':\n  " + "\n  ".join(problems[:12]))
+        raise WeightsError(f"{origin}: weights do not match the spec '{spec.name}':\n  " + "\n  ".join(problems[:12]),
+                           code="E816")
 
 
 def load_weights_of(spec: Spec, path: str | Path) -> tuple[Spec, dict[str, torch.Tensor] | None]:

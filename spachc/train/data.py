@@ -14,6 +14,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from ..lang.diagnostics import UserError
 from .transforms import IMAGENET, Normalization
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
@@ -23,8 +24,10 @@ DIGITS_FILE = Path(__file__).resolve().parent.parent / "data" / "digits.csv.gz"
 DIGITS_NORM = Normalization((0.3053,), (0.3760,))
 
 
-class DataError(ValueError):
+class DataError(UserError):
     """Data that cannot be used: a missing split, an empty class, an unreadable image."""
+
+    code = "E1001"
 
 
 def worker_error_message(exc: DataError) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -12,7 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from ..lang.ir import Spec
-from .checkpoint import META_EVAL
+from ..runtime import autocast, worker_init
+from .run_folder import META_EVAL
 from .data import Dataset, EvalShard
 from .distributed import World, sum_across
 from .transforms import EvalTransform, Normalization
@@ -43,15 +43,7 @@ def eval_transform(config: dict) -> EvalTransform:
                          Normalization(tuple(config["mean"]), tuple(config["std"])), config["crop_fraction"])
 
 
-def autocast(device: torch.device, dtype: torch.dtype | None):
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype)
-
-
 def val_loader(dataset: Dataset, config: dict, batch_size: int, workers: int, world: World):
-    from .loop import worker_init
-
     shard = EvalShard(dataset.val, eval_transform(config), world.rank, world.size)
     return torch.utils.data.DataLoader(shard, batch_size=batch_size, shuffle=False, num_workers=workers,
                                        worker_init_fn=worker_init if workers else None)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..lang.diagnostics import Diagnostic, UserError, warning_at
 
 AmpMode = Literal["auto", "bf16", "fp16", "off"]
 
@@ -46,6 +48,16 @@ class Recipe(BaseModel):
     amp: AmpMode = Field("auto", description="mixed precision: auto = bf16 on CUDA, off on CPU")
     seed: int = Field(0, ge=0, description="seed of everything random in the run")
 
+    @field_validator("crop_scale", "crop_ratio")
+    @classmethod
+    def _ordered_range(cls, value: tuple[float, float], info) -> tuple[float, float]:
+        low, high = value
+        if not 0 < low <= high:
+            raise ValueError(f"expected 0 < min <= max, got {low:g},{high:g}")
+        if info.field_name == "crop_scale" and high > 1:
+            raise ValueError(f"an area fraction is at most 1, got {high:g}")
+        return value
+
     def peak_lr(self, total_batch: int) -> float:
         return self.lr if self.lr is not None else self.base_lr * total_batch / self.lr_batch
 
@@ -64,8 +76,10 @@ QUICK = Recipe(
 RECIPES = {"spach": SPACH, "quick": QUICK}
 
 
-class RecipeError(ValueError):
+class RecipeError(UserError):
     """A recipe value that is out of range, named with the flag that set it."""
+
+    code = "E1002"
 
 
 def flag(field: str) -> str:
@@ -82,6 +96,27 @@ def resolve_recipe(name: str, overrides: dict[str, object]) -> Recipe:
     except ValidationError as exc:
         problems = "; ".join(f"{flag(str(e['loc'][0]))}: {e['msg']}" for e in exc.errors())
         raise RecipeError(f"invalid training recipe: {problems}") from None
+
+
+def fit_to_run(recipe: Recipe, name: str, given: set[str]) -> tuple[Recipe, Diagnostic | None]:
+    """A warm-up and cool-down that take the whole run leave no epoch at the peak learning
+    rate (the spach recipe's 20 + 10 epochs in a 5-epoch run never pass 2.6e-5). When the
+    user set neither, both shrink to the named recipe's proportions of its own length;
+    when they set them, they are kept and a warning says so."""
+    if recipe.warmup_epochs + recipe.cooldown_epochs < recipe.epochs:
+        return recipe, None
+    said = (f"warm-up {recipe.warmup_epochs:g} + cool-down {recipe.cooldown_epochs:g} epochs take the whole "
+            f"{recipe.epochs}-epoch run")
+    if given & {"warmup_epochs", "cooldown_epochs"}:
+        return recipe, warning_at("W1001", said + ", so the learning rate never holds its peak", None,
+                                  hint="lower --warmup-epochs / --cooldown-epochs, or raise --epochs")
+    base = RECIPES[name]
+    scale = recipe.epochs / base.epochs
+    fitted = recipe.model_copy(update={"warmup_epochs": round(base.warmup_epochs * scale, 3),
+                                       "cooldown_epochs": round(base.cooldown_epochs * scale, 3)})
+    return fitted, warning_at(
+        "W1001", f"{said}: scaled to {fitted.warmup_epochs:g} + {fitted.cooldown_epochs:g} (the {name} recipe's "
+        f"proportions of {base.epochs} epochs)", None, hint="set --warmup-epochs / --cooldown-epochs to choose")
 
 
 def recipe_from_json(text: str) -> Recipe:

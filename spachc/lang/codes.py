@@ -1,0 +1,119 @@
+"""Every diagnostic code spachc can report, declared once: code, family, one-line meaning.
+
+A code is never reused for another meaning. `tests/test_codes.py` checks this table
+against README's table of codes and against every code written in the source, so a
+new code is added here (one line) and to README's table, and nowhere else is its
+meaning defined. Torch-free: the front end reports codes too.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Code(NamedTuple):
+    code: str
+    family: str
+    meaning: str
+
+
+_TABLE = (
+    Code("E001", "file", "the spec is not UTF-8"),
+    Code("E002", "file", "the spec is empty"),
+    Code("E003", "file", "the spec is too large"),
+    Code("E004", "file", "the path is a directory"),
+    Code("E005", "file", "the file is binary"),
+    Code("E006", "file", "no such spec file or zoo name"),
+    Code("E007", "file", "the file cannot be read"),
+    Code("E100", "syntax", "unexpected character"),
+    Code("E101", "syntax", "unexpected token"),
+    Code("E102", "syntax", "unknown keyword (with the closest word)"),
+    Code("E103", "syntax", "unknown block kind (with the closest word)"),
+    Code("E104", "syntax", "a repeat count written `x 3`"),
+    Code("E105", "syntax", "unexpected end of file"),
+    Code("E106", "syntax", "a second pipeline"),
+    Code("E107", "syntax", "no pipeline"),
+    Code("E108", "syntax", "no `input`"),
+    Code("E109", "syntax", "no `stem`"),
+    Code("E201", "duplicate", "a statement given twice (both places named)"),
+    Code("E202", "duplicate", "an option given twice in one place"),
+    Code("E203", "duplicate", "`hidden` without the conv4 stem"),
+    Code("E301", "value", "not an integer"),
+    Code("E302", "value", "a count or width below 1"),
+    Code("E303", "value", "a ratio or scale <= 0"),
+    Code("E304", "value", "drop_path outside [0, 1)"),
+    Code("E305", "value", "a hidden width of 0"),
+    Code("E306", "value", "a number out of range"),
+    Code("E309", "value", "an IR read from JSON whose derived fields disagree with the rest"),
+    Code("E311", "value", "too many blocks"),
+    Code("E401", "geometry", "input not divisible by the patch"),
+    Code("E402", "geometry", "conv4 patch odd"),
+    Code("E403", "geometry", "odd token grid at a `down`"),
+    Code("E404", "geometry", "heads not dividing dim"),
+    Code("E405", "geometry", "`heads` missing for trans blocks"),
+    Code("E406", "geometry", "first stage without `dim`"),
+    Code("E501", "sharing", "`shared` without exactly one non-conv kind"),
+    Code("E502", "sharing", "conv blocks with `cpe off`"),
+    Code("E601", "override", "`--set`: unknown key or not KEY=VALUE"),
+    Code("E602", "override", "`--set` on a weights file's spec"),
+    Code("E701", "limits", "too many parameters (`--max-params`)"),
+    Code("E702", "limits", "too large an activation for one image (`--max-activation-gb`)"),
+    Code("E801", "upstream", "official checkpoint: no such file"),
+    Code("E802", "upstream", "official checkpoint needs unpickling of code (refused)"),
+    Code("E803", "upstream", "not a PyTorch checkpoint"),
+    Code("E804", "upstream", "not a state_dict, or keys/shapes that do not fit the spec"),
+    Code("E811", "weights", "weights or model file: no such file"),
+    Code("E812", "weights", "weights or model file: truncated, corrupted header, or unreadable"),
+    Code("E813", "weights", "weights file not written by spachc (no spec inside)"),
+    Code("E814", "weights", "weights file whose embedded spec is invalid or was edited (hash)"),
+    Code("E815", "weights", "weights file whose tensor bytes fail the checksum"),
+    Code("E816", "weights", "weights whose tensors do not fit the spec (names, shapes, dtypes)"),
+    Code("E817", "weights", "a spachc training state (state.pt) of another spec"),
+    Code("E900", "export", "nothing to export"),
+    Code("E901", "export", "bad `--batch`"),
+    Code("E902", "export", "`--weights` with a source that already holds weights"),
+    Code("E903", "export", "`--weights` of another spec"),
+    Code("E904", "export", "`--weights` of an unknown kind"),
+    Code("E905", "export", "bf16 ONNX cannot be verified"),
+    Code("E906", "export", "output is a directory"),
+    Code("E907", "export", "an export option the spec cannot take (`--dynamic-size` with mlp, opset)"),
+    Code("E908", "export", "verification failed: the file does not reproduce the module"),
+    Code("E951", "output", "an output file that cannot be written"),
+    Code("E952", "output", "Graphviz `dot` missing or failing (`graph --format svg`)"),
+    Code("E953", "output", "a `REV:path` git cannot read, or the wrong number of specs (`diff`)"),
+    Code("E961", "bench", "bench: --batch-size, --steps, --warmup or --threads out of range"),
+    Code("E962", "bench", "bench: --mode or --amp not one of its choices"),
+    Code("E1001", "training", "data problems, or data and spec that do not fit"),
+    Code("E1002", "training", "a recipe value out of range"),
+    Code("E1003", "training", "resume refused"),
+    Code("E1004", "training", "non-finite loss or weights"),
+    Code("E1005", "training", "a checkpoint write failed"),
+    Code("E1006", "training", "stopped by a signal (a checkpoint was saved)"),
+    Code("E1007", "training", "ranks ended with different weights"),
+    Code("E1008", "training", "device unavailable or unknown, or a batch larger than the data (train, eval, bench)"),
+    Code("E1011", "evaluation", "no weights file"),
+    Code("E1012", "evaluation", "no EMA weights"),
+    Code("E1013", "evaluation", "weights of another spec"),
+    Code("E1014", "evaluation", "not a state_dict"),
+    Code("W101", "warning", "head_dim not a multiple of 8"),
+    Code("W102", "warning", "head_dim above 256"),
+    Code("W103", "warning", "an option with no effect in its stage"),
+    Code("W1001", "warning", "warm-up and cool-down take more epochs than the run"),
+)
+
+CODES: dict[str, Code] = {c.code: c for c in _TABLE}
+
+# Codes that once meant something and are never given a new meaning.
+RETIRED = {
+    "E1015": "eval's device problems; now E1008 like train and bench",
+}
+
+
+def meaning(code: str) -> str:
+    return CODES[code].meaning
+
+
+def duplicates() -> list[str]:
+    """Codes declared more than once (must be none)."""
+    seen: set[str] = set(RETIRED)
+    return [c.code for c in _TABLE if c.code in seen or seen.add(c.code)]
