@@ -52,6 +52,9 @@ def load_weights_for(spec: Spec, path: str | Path, ema: bool = False,
     from .nn.weights import load_weights_of
 
     path = Path(path)
+    if path.suffix != ".safetensors" and path.suffix not in OFFICIAL_SUFFIXES:
+        raise UserError(f"--weights {path}: expected a spachc .safetensors file or an official .pth checkpoint "
+                        f"(or a spachc state.pt)", code="E904")
     if not path.is_file():
         raise UserError(f"{path}: no such weights file", code="E1011")
     if path.suffix == ".safetensors":
@@ -67,8 +70,6 @@ def load_weights_for(spec: Spec, path: str | Path, ema: bool = False,
         if is_state_file(path):
             return _from_training_state(spec, path, ema, own_spec_command)
         return _from_official(spec, path, ema), f"official checkpoint {path.name}"
-    raise UserError(f"--weights {path}: expected a spachc .safetensors file or an official .pth checkpoint "
-                    f"(or a spachc state.pt)", code="E904")
 
 
 def other_spec(path: Path, stored: Spec, spec: Spec, own_spec_command: str | None) -> UserError:

@@ -56,5 +56,12 @@ def _register() -> None:
 _register()
 
 
+def command():
+    """The click command behind `app`, with spachc's help conventions (spachc.cli.help)."""
+    from .help import tidy
+
+    return tidy(typer.main.get_command(app))
+
+
 def main() -> None:
-    app()
+    command()(prog_name="spachc")

@@ -14,25 +14,21 @@ from ..lang.diagnostics import Diagnostic, DiagnosticError, SpecError, UserError
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-SET_OPTION_HELP = (
-    "Override a statement or stage option, e.g. --set classes=10 --set input=32 --set heads=2. "
-    "Keys: model, input, classes, stem, drop_path, dim (first stage), heads, channel_ratio, "
-    "token_ratio, cpe, layerscale, qkv_bias."
-)
+SET_OPTION_HELP = "Override a statement or stage option: classes=10, input=32, heads=2 (docs/overrides.md)."
 
 
 def max_params_option():
     from ..lang.limits import DEFAULT_MAX_PARAMS
 
-    return typer.Option(DEFAULT_MAX_PARAMS, "--max-params",
-                        help="Refuse networks with more parameters (checked before anything is allocated).")
+    return typer.Option(DEFAULT_MAX_PARAMS, "--max-params", metavar="N", rich_help_panel="Limits",
+                        help="Refuse more parameters than this.")
 
 
 def max_activation_option():
     from ..lang.limits import DEFAULT_MAX_ACTIVATION_GB
 
-    return typer.Option(DEFAULT_MAX_ACTIVATION_GB, "--max-activation-gb",
-                        help="Refuse networks whose largest activation for one image exceeds this many GiB.")
+    return typer.Option(DEFAULT_MAX_ACTIVATION_GB, "--max-activation-gb", metavar="GiB", rich_help_panel="Limits",
+                        help="Refuse a larger activation per image.")
 
 
 def print_diagnostics(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic]) -> None:

@@ -57,7 +57,7 @@ def export_command(
                                                    ".safetensors here.", show_default=False,
                                                    rich_help_panel="Output"),
     weights: Optional[Path] = typer.Option(None, "--weights", metavar="PATH", help="Trained weights: .safetensors, "
-                                           "state.pt or the paper's .pth (default: the initialisation).",
+                                           "state.pt or the paper's .pth.",
                                            show_default=False),
     set_: list[str] = typer.Option([], "--set", metavar="K=V", help=SET_OPTION_HELP),
     opset: int = typer.Option(18, "--opset", metavar="N", help="ONNX opset (18 or newer).", rich_help_panel="ONNX"),
@@ -66,8 +66,9 @@ def export_command(
     dynamic_size: bool = typer.Option(False, "--dynamic-size", help="Height and width may vary (no mlp stages).",
                                       rich_help_panel="ONNX"),
     dtype: DType = typer.Option(DType.fp32, "--dtype", metavar="fp32|fp16|bf16", help="Precision of the files."),
-    verify: bool = typer.Option(True, "--verify/--no-verify", help="Check the files against PyTorch."),
-    seed: int = typer.Option(0, "--seed", metavar="N", help="Seed of the initial weights and test inputs."),
+    verify: bool = typer.Option(True, "--verify/--no-verify", help="Check the files against PyTorch.",
+                                rich_help_panel="Output"),
+    seed: int = typer.Option(0, "--seed", metavar="N", help="Seed of initial weights, test inputs."),
     max_params: int = max_params_option(),
     max_activation_gb: float = max_activation_option(),
 ) -> None:

@@ -17,10 +17,10 @@ from ..lang.limits import enforce
 from .common import (SET_OPTION_HELP, UserError, max_activation_option, max_params_option, print_diagnostics,
                      reports_errors)
 
+RECIPE_PANEL = "Recipe (defaults: spach; quick)"
 RUNTIME_HELP = {
-    "out": "Run folder: checkpoints, metrics.jsonl, curves.png, run.json.",
-    "device": "auto, cpu or cuda (under torchrun: the local rank's GPU).",
-    "workers": "DataLoader worker processes decoding and augmenting images.",
+    "device": "Under torchrun: the local rank's GPU.",
+    "workers": "DataLoader processes decoding images.",
 }
 
 
@@ -31,12 +31,10 @@ def _recipe_parameters() -> list[inspect.Parameter]:
     params = []
     for name, info in Recipe.model_fields.items():
         metavar = "A,B" if "tuple" in str(info.annotation) else _metavar(info.annotation)
-        nullable = type(None) in get_args(info.annotation)
-        help_text = (f"{info.description} (spach: {_show(getattr(SPACH, name))}, "
-                     f"quick: {_show(getattr(QUICK, name))})")
-        if nullable:
-            help_text += " ('none' to unset)"
-        option = typer.Option(None, flag(name), help=help_text, metavar=metavar, rich_help_panel="Recipe")
+        spach, quick = _show(getattr(SPACH, name)), _show(getattr(QUICK, name))
+        help_text = f"{info.description} ({spach}" + (")" if spach == quick else f"; {quick})")
+        option = typer.Option(None, flag(name), help=help_text, metavar=metavar, rich_help_panel=RECIPE_PANEL,
+                              show_default=False)
         params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option,
                                         annotation=Optional[str]))
     return params
@@ -45,7 +43,7 @@ def _recipe_parameters() -> list[inspect.Parameter]:
 def _metavar(annotation) -> str:
     text = str(annotation)
     if "Literal" in text:
-        return "|".join(get_args(annotation))
+        return "MODE"
     for word, shown in (("float", "X"), ("int", "N"), ("str", "TEXT")):
         if word in text:
             return shown
@@ -54,7 +52,9 @@ def _metavar(annotation) -> str:
 
 def _show(value) -> str:
     if isinstance(value, tuple):
-        return ",".join(f"{v:g}" for v in value)
+        return ",".join(f"{v:.3g}" for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
     return "none" if value is None else str(value)
 
 
@@ -77,7 +77,7 @@ def parse_recipe_flags(values: dict[str, str | None]) -> dict[str, object]:
 
 
 def train_command(
-    spec: Optional[str] = typer.Argument(None, metavar="[SPEC]", help="A .spach file or a zoo name (not needed "
+    spec: Optional[str] = typer.Argument(None, metavar="SPEC", help="A .spach file or a zoo name (not needed "
                                          "with --resume: the run folder has it).", show_default=False),
     data: Optional[str] = typer.Option(None, "--data", metavar="DATA", help="Image folders (train/<class>/*, "
                                        "val/<class>/*) or built-in `digits` (the default).", show_default=False),
