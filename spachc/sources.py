@@ -22,7 +22,8 @@ OFFICIAL_SUFFIXES = (".pth", ".pt")
 
 
 def is_weights_file(arg: str | Path) -> bool:
-    return str(arg).endswith(".safetensors")
+    """A spachc .safetensors, or a training state.pt (either carries its spec)."""
+    return str(arg).endswith(".safetensors") or (str(arg).endswith(".pt") and Path(arg).is_file())
 
 
 def spec_and_weights(arg: str, overrides=()) -> tuple[Spec, dict | None]:
@@ -38,6 +39,13 @@ def spec_and_weights(arg: str, overrides=()) -> tuple[Spec, dict | None]:
     if overrides:
         raise UserError("--set cannot change the spec stored in a weights file", code="E602",
                         hint="export the spec text, edit it, and build that instead")
+    if arg.endswith(".pt"):
+        from .train.run_folder import read_state, state_spec
+
+        saved = read_state(Path(arg))
+        spec, state = state_spec(saved), saved["model"]
+        check_state(spec, state, arg)
+        return spec, state
     spec, state = load_weights(arg)
     check_state(spec, state, arg)
     return spec, state

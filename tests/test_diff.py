@@ -176,12 +176,12 @@ def test_rev_path_reads_from_git(git_repo):
     assert result.returncode == 1 and "changes  dim 32 -> 24" in result.stdout
     result = run_cli("diff", "HEAD~5:specs/tiny.spach", "specs/tiny.spach", cwd=git_repo)
     assert result.returncode == 2
-    assert result.stderr.startswith("error: HEAD~5:specs/tiny.spach: git cannot read it: fatal:")
+    assert result.stderr.startswith("error[E953]: HEAD~5:specs/tiny.spach: git cannot read it: fatal:")
     result = run_cli("diff", "HEAD:specs/missing.spach", "specs/tiny.spach", cwd=git_repo)
     assert result.returncode == 2 and "does not exist in 'HEAD'" in result.stderr
     result = run_cli("diff", "HEAD:specs", "specs/tiny.spach", cwd=git_repo)
     assert result.returncode == 2
-    assert result.stderr == "error: HEAD:specs: git cannot read it: 'specs' is not a file in HEAD (a directory?)\n"
+    assert result.stderr == "error[E953]: HEAD:specs: git cannot read it: 'specs' is not a file in HEAD (a directory?)\n\n"
 
 
 def test_a_path_on_disk_wins_over_rev_path(git_repo, monkeypatch):

@@ -77,7 +77,7 @@ def test_dot_of_hybrid_s():
 def test_svg_with_graphviz_or_a_clear_message(tmp_path):
     no_dot = run_cli("graph", "hybrid_s", "--format", "svg", env={"PATH": str(tmp_path)})
     assert no_dot.returncode == 1 and no_dot.stdout == ""
-    assert no_dot.stderr.startswith("error: svg needs Graphviz's `dot` program, which is not on PATH")
+    assert no_dot.stderr.startswith("error[E952]: svg needs Graphviz's `dot` program, which is not on PATH")
     assert "--format mermaid" in no_dot.stderr and "Traceback" not in no_dot.stderr
     if shutil.which("dot") is None:
         with pytest.raises(GraphError, match="not on PATH"):

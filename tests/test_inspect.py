@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -80,5 +81,5 @@ def test_inspect_errors_name_the_file(tmp_path, name, content, message):
         path.write_bytes(content)
     result = run_cli("inspect", str(path))
     assert result.returncode == 1
-    assert result.stderr.startswith(f"error: {path}: ")
+    assert re.match(rf"error\[E81[12]\]: {re.escape(str(path))}: ", result.stderr)  # issue 15: coded
     assert message in result.stderr and "Traceback" not in result.stderr

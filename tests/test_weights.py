@@ -127,7 +127,7 @@ def test_build_of_a_broken_file_fails_with_one_message(saved):
     saved.write_bytes(data[:-1])
     result = run_cli("build", str(saved))
     assert result.returncode == 1
-    assert result.stderr.startswith(f"error: {saved}: truncated")
+    assert result.stderr.startswith(f"error[E812]: {saved}: truncated")
     assert "Traceback" not in result.stderr
 
 

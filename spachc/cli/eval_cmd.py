@@ -37,6 +37,7 @@ def eval_command(
     from ..train.data import DataError, check_fit, open_dataset, worker_error_message
     from ..train.distributed import World
     from ..train.evaluate import eval_transform_config, evaluate, saved_eval_config, val_loader
+    from ..train.run_folder import saved_eval_crop
     from .loading import is_weights_file, load_spec_or_weights
 
     resolved, _ = load_spec_or_weights(spec, set_)
@@ -52,7 +53,7 @@ def eval_command(
     target = resolve_device(device, 0)
     config = saved_eval_config(weights) if weights.suffix == ".safetensors" else None
     if config is None or list(config["size"]) != list(resolved.input):
-        config = eval_transform_config(resolved, dataset, 0.875)
+        config = eval_transform_config(resolved, dataset, saved_eval_crop(weights) or 0.875)
     if crop is not None:
         config["crop_fraction"] = crop
     model = build(resolved).to(target)

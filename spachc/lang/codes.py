@@ -61,18 +61,17 @@ _TABLE = (
     Code("E801", "upstream", "official checkpoint: no such file"),
     Code("E802", "upstream", "official checkpoint needs unpickling of code (refused)"),
     Code("E803", "upstream", "not a PyTorch checkpoint"),
-    Code("E804", "upstream", "not a state_dict, or keys/shapes that do not fit the spec"),
+    Code("E804", "upstream", "not a state_dict"),
+    Code("E805", "upstream", "keys or shapes that do not fit the spec"),
     Code("E811", "weights", "weights or model file: no such file"),
     Code("E812", "weights", "weights or model file: truncated, corrupted header, or unreadable"),
     Code("E813", "weights", "weights file not written by spachc (no spec inside)"),
     Code("E814", "weights", "weights file whose embedded spec is invalid or was edited (hash)"),
     Code("E815", "weights", "weights file whose tensor bytes fail the checksum"),
     Code("E816", "weights", "weights whose tensors do not fit the spec (names, shapes, dtypes)"),
-    Code("E817", "weights", "a spachc training state (state.pt) of another spec"),
     Code("E900", "export", "nothing to export"),
     Code("E901", "export", "bad `--batch`"),
     Code("E902", "export", "`--weights` with a source that already holds weights"),
-    Code("E903", "export", "`--weights` of another spec"),
     Code("E904", "export", "`--weights` of an unknown kind"),
     Code("E905", "export", "bf16 ONNX cannot be verified"),
     Code("E906", "export", "output is a directory"),
@@ -82,7 +81,7 @@ _TABLE = (
     Code("E952", "output", "Graphviz `dot` missing or failing (`graph --format svg`)"),
     Code("E953", "output", "a `REV:path` git cannot read, or the wrong number of specs (`diff`)"),
     Code("E961", "bench", "bench: --batch-size, --steps, --warmup or --threads out of range"),
-    Code("E962", "bench", "bench: --mode or --amp not one of its choices"),
+    Code("E962", "bench", "bench: --mode, --device or --amp not one of its choices"),
     Code("E1001", "training", "data problems, or data and spec that do not fit"),
     Code("E1002", "training", "a recipe value out of range"),
     Code("E1003", "training", "resume refused"),
@@ -93,7 +92,7 @@ _TABLE = (
     Code("E1008", "training", "device unavailable or unknown, or a batch larger than the data (train, eval, bench)"),
     Code("E1011", "evaluation", "no weights file"),
     Code("E1012", "evaluation", "no EMA weights"),
-    Code("E1013", "evaluation", "weights of another spec"),
+    Code("E1013", "evaluation", "weights of another spec, with what differs (eval, export --weights)"),
     Code("E1014", "evaluation", "not a state_dict"),
     Code("W101", "warning", "head_dim not a multiple of 8"),
     Code("W102", "warning", "head_dim above 256"),
@@ -105,6 +104,7 @@ CODES: dict[str, Code] = {c.code: c for c in _TABLE}
 
 # Codes that once meant something and are never given a new meaning.
 RETIRED = {
+    "E903": "export --weights of another spec; now E1013 like eval (one weights dispatch)",
     "E1015": "eval's device problems; now E1008 like train and bench",
 }
 

@@ -369,7 +369,7 @@ class Trainer:
 def epoch_line(row: dict, epochs: int, best: bool) -> str:
     """The epoch summary, within 80 columns (`(best)` included) so that it never wraps."""
     ema = f"  ema {row['val_top1_ema']:.2f}%" if "val_top1_ema" in row else ""
-    return (f"epoch {row['epoch']}/{epochs}  train loss {row['train_loss']:.4f}  val {row['val_loss']:.4f}  "
+    return (f"epoch {row['epoch']}/{epochs}  train loss {row['train_loss']:.3f}  val {row['val_loss']:.3f}  "
             f"top-1 {row['val_top1']:.2f}%{ema}" + ("  (best)" if best else ""))
 
 

@@ -84,6 +84,13 @@ def read_state(path: Path, spec: Spec | None = None) -> dict:
     return state
 
 
+def saved_eval_crop(path: Path) -> float | None:
+    """The eval crop a training state's recipe validates with (None: not a training state)."""
+    if path.suffix != ".pt" or not is_state_file(path):
+        return None
+    return json.loads(read_state(path)["recipe"])["eval_crop"]
+
+
 def state_spec(state: dict) -> Spec:
     return parse(state["spec_text"], source="state.pt[spec]")
 
