@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .ir import Spec
-from .syntax import OPTION_ORDER, STATEMENT_ORDER, Comment, Document, Option, Stage, Statement
+from .options import INT_OPTIONS, OPTION_ORDER, STATEMENT_ORDER, STATEMENTS
+from .syntax import Comment, Document, Option, Stage, Statement
 
 _INT = re.compile(r"[+-]?[0-9]+")
 _INT_OPTIONS = {"dim", "heads", "channels", "classes", "patch", "hidden", "count"}
