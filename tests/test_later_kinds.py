@@ -156,3 +156,14 @@ def test_fmt_to_text_and_diff_know_the_later_kinds():
     stage = diff_specs(spec, other).parts[2]
     assert stage.status == "changed" and stage.block_changes == ("changed smlp -> trans x1",)
     assert [(c.field, c.before, c.after) for c in stage.changes] == [("heads", None, 1), ("qkv_bias", None, True)]
+
+
+def test_graph_draws_and_upstream_refuses_the_later_kinds():
+    from spachc.graph import to_mermaid
+    from spachc.nn.upstream import UpstreamMismatch
+
+    spec = make_spec("smlp_sepconv_nonsquare")
+    text = to_mermaid(spec)
+    assert "smlp x2" in text and "grid 8x6" in text and "classDef sepconv" in text and "classDef pool" not in text
+    with pytest.raises(UpstreamMismatch, match="has sepconv, smlp blocks; the paper's reference checkpoints hold only"):
+        spachc.from_upstream(spec, spachc.build(spec).state_dict())
