@@ -183,3 +183,20 @@ def test_the_set_keys_and_the_diff_fields_come_from_the_table():
     assert "shared" not in KEYS and "defaults" not in KEYS
     assert all(k in SET_OPTION_HELP for k in KEYS)
     assert set(STAGE_FIELDS) == set(STAGE_OPTIONS) | {"grid"}
+
+
+def test_the_docs_state_every_kind_option_and_new_code():
+    from spachc.lang.kinds import KINDS
+    from spachc.lang.options import STAGE_OPTIONS
+
+    language = (REPO / "docs" / "LANGUAGE.md").read_text()
+    for name in KINDS:
+        assert f"| `{name}` |" in language, name
+    for name in STAGE_OPTIONS:
+        assert f"| `{name}" in language, name
+    readme = (REPO / "README.md").read_text()
+    for code in ("E008", "E501–E503", "W101–W104", "E108–E109"):
+        assert code in readme, code
+    for line in open(REPO / "README.md").read().splitlines():
+        if line.startswith("| `") and "constant" in line:  # the zoo table: each changed hash says so
+            assert "changed in issue 10" in line, line
