@@ -200,3 +200,36 @@ def test_the_docs_state_every_kind_option_and_new_code():
     for line in open(REPO / "README.md").read().splitlines():
         if line.startswith("| `") and "constant" in line:  # the zoo table: each changed hash says so
             assert "changed in issue 10" in line, line
+
+
+def test_the_front_end_has_no_import_cycles():
+    """Every `from .x import` in spachc/lang (and the package root), function-level ones
+    included and TYPE_CHECKING ones excluded, forms an acyclic graph."""
+    import ast
+
+    root = REPO / "spachc"
+    graph: dict[str, set[str]] = {}
+    for path in [root / "__init__.py", root / "_version.py", *sorted((root / "lang").glob("*.py"))]:
+        parts = list(path.relative_to(REPO).with_suffix("").parts)
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        tree = ast.parse(path.read_text())
+        typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+                       and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}
+        deps = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level and id(node) not in typing_only:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+                deps.add(target)
+                deps.update(f"{target}.{a.name}" for a in node.names)
+        graph[name] = deps
+
+    def reaches(start: str, goal: str, seen: set) -> bool:
+        for dep in graph.get(start, ()):
+            if dep == goal or (dep not in seen and dep in graph and not seen.add(dep) and reaches(dep, goal, seen)):
+                return True
+        return False
+
+    assert len(graph) > 15
+    assert [m for m in graph if reaches(m, m, set())] == []
