@@ -1,4 +1,9 @@
-"""Text to `syntax.Document`, with syntax errors as diagnostics users can act on."""
+"""Text to `syntax.Document`, with syntax errors as diagnostics users can act on.
+
+Lark parses with the grammar in grammar/spach.lark; `_ToSyntax`, a Lark `Transformer` with one
+method per named grammar rule, turns the tree into syntax nodes that keep every span. A
+post-lexer reads registered block kinds (kinds.py) as KIND tokens, so the grammar lists none.
+"""
 
 from __future__ import annotations
 
