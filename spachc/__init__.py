@@ -11,14 +11,16 @@ The front end (parse, load, to_text, summary, check) never imports torch; `build
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402
 
 from .lang.diagnostics import Diagnostic, SpecError  # noqa: E402
 from .lang.frontend import check, load, parse  # noqa: E402
 from .lang.ir import Spec, spec_hash  # noqa: E402
 from .lang.printer import to_text  # noqa: E402
 from .lang.summary import Summary, summary  # noqa: E402
-from . import export  # noqa: E402  (a callable package: spachc.export(...) publishes verified files)
+import importlib as _importlib  # noqa: E402
+
+export = _importlib.import_module(f"{__name__}.export")  # a callable package: spachc.export(...) publishes verified files
 
 __all__ = [
     "Diagnostic", "Spec", "SpecError", "Summary", "build", "check", "export", "from_upstream", "load", "load_model",

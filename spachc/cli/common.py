@@ -9,13 +9,13 @@ from typing import Callable
 import typer
 from rich.console import Console
 
-from ..lang.overrides import KEYS
 from ..lang.diagnostics import Diagnostic, DiagnosticError, SpecError, UserError, render_text  # noqa: F401
+from ..lang.options import set_help
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-SET_OPTION_HELP = "Override a statement or stage option, e.g. input=32. Keys: " + ", ".join(KEYS) + "."
+SET_OPTION_HELP = set_help()  # the keys come from the options table
 
 
 def max_params_option():

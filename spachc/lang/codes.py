@@ -25,6 +25,7 @@ _TABLE = (
     Code("E005", "file", "the file is binary"),
     Code("E006", "file", "no such spec file or zoo name"),
     Code("E007", "file", "the file cannot be read"),
+    Code("E008", "file", "a command given neither a SPEC nor `-e TEXT` (or both to `build`)"),
     Code("E100", "syntax", "unexpected character"),
     Code("E101", "syntax", "unexpected token"),
     Code("E102", "syntax", "unknown keyword (with the closest word)"),
@@ -33,8 +34,6 @@ _TABLE = (
     Code("E105", "syntax", "unexpected end of file"),
     Code("E106", "syntax", "a second pipeline"),
     Code("E107", "syntax", "no pipeline"),
-    Code("E108", "syntax", "no `input`"),
-    Code("E109", "syntax", "no `stem`"),
     Code("E201", "duplicate", "a statement given twice (both places named)"),
     Code("E202", "duplicate", "an option given twice in one place"),
     Code("E203", "duplicate", "`hidden` without the conv4 stem"),
@@ -54,6 +53,7 @@ _TABLE = (
     Code("E406", "geometry", "first stage without `dim`"),
     Code("E501", "sharing", "`shared` without exactly one non-conv kind"),
     Code("E502", "sharing", "conv blocks with `cpe off`"),
+    Code("E503", "sharing", "`shared` with a parameter-free kind (pool, shift)"),
     Code("E601", "override", "`--set`: unknown key or not KEY=VALUE"),
     Code("E602", "override", "`--set` on a weights file's spec"),
     Code("E701", "limits", "too many parameters (`--max-params`)"),
@@ -75,7 +75,7 @@ _TABLE = (
     Code("E904", "export", "`--weights` of an unknown kind"),
     Code("E905", "export", "bf16 ONNX cannot be verified"),
     Code("E906", "export", "output is a directory"),
-    Code("E907", "export", "an export option the spec cannot take (`--dynamic-size` with mlp, opset)"),
+    Code("E907", "export", "an export option the spec cannot take (`--dynamic-size` with a grid-tied kind, opset)"),
     Code("E908", "export", "verification failed: the file does not reproduce the module"),
     Code("E951", "output", "an output file that cannot be written"),
     Code("E952", "output", "Graphviz `dot` missing or failing (`graph --format svg`)"),
@@ -97,6 +97,7 @@ _TABLE = (
     Code("W101", "warning", "head_dim not a multiple of 8"),
     Code("W102", "warning", "head_dim above 256"),
     Code("W103", "warning", "an option with no effect in its stage"),
+    Code("W104", "warning", "`shift` with dim < 12 (moves nothing)"),
     Code("W1001", "warning", "warm-up and cool-down take more epochs than the run"),
 )
 
@@ -104,6 +105,8 @@ CODES: dict[str, Code] = {c.code: c for c in _TABLE}
 
 # Codes that once meant something and are never given a new meaning.
 RETIRED = {
+    "E108": "no `input` (issue 10: `input` has a default)",
+    "E109": "no `stem` (issue 10: `stem` has a default)",
     "E903": "export --weights of another spec; now E1013 like eval (one weights dispatch)",
     "E1015": "eval's device problems; now E1008 like train and bench",
 }
