@@ -157,8 +157,8 @@ def _saved_state(spec: str | None, out: Path | None, resume: bool, overrides: li
     if spec is not None:
         return None
     if not resume or out is None:
-        raise UserError("SPEC is missing", code="E1003",
-                        hint="give a .spach file or zoo name, or continue a run with --resume --out DIR")
+        raise UserError("give a SPEC to train, or --resume --out DIR to continue a run", code="E008",
+                        hint="e.g. spachc train hybrid_s --data DATA, or spachc train --resume --out runs/hybrid_s")
     folder = RunFolder(out)
     if not folder.has_state():
         raise UserError(f"{out}: no checkpoint (state.pt) to resume from", code="E1003",

@@ -25,7 +25,7 @@ _TABLE = (
     Code("E005", "file", "the file is binary"),
     Code("E006", "file", "no such spec file or zoo name"),
     Code("E007", "file", "the file cannot be read"),
-    Code("E008", "file", "a command given neither a SPEC nor `-e TEXT` (or both to `build`)"),
+    Code("E008", "file", "a command given neither a SPEC nor `-e TEXT` (or both to `build`; train: nor --resume)"),
     Code("E100", "syntax", "unexpected character"),
     Code("E101", "syntax", "unexpected token"),
     Code("E102", "syntax", "unknown keyword (with the closest word)"),
