@@ -17,6 +17,7 @@
 #   digits_eval     spachc eval of the trained weights on the GPU
 #   digits_export   spachc export to ONNX and safetensors (verified against onnxruntime)
 #   digits_predict  spachc predict on PNG files, where the command exists
+#   profile         benchmarks/profile_step.py: the compiled training step's GPU time by kernel kind
 #   summary         benchmarks/gpu_report.py summary: OUT_DIR/summary.json
 #
 # Files written to OUT_DIR (the device returns at most 8, 16 MiB each):
@@ -68,12 +69,14 @@ if [[ $DRY == 1 ]]; then
     MODEL_SET=(--set dim=16 --set input=32)
     TRAIN_BATCH=2 INFER_BATCH=4 STEPS=(--steps 2 --warmup 1) COMPILE=()
     REF_ARGS=(--amps bf16 --steps 1 --warmup 1)
+    PROFILE_STEPS=(--steps 1 --warmup 1)
     DIGITS=(--epochs 1 --batch-size 64 --set input=16 --workers 0)
 else
     DEVICE=cuda
     MODEL_SET=()
     TRAIN_BATCH=128 INFER_BATCH=256 STEPS=(--steps 20 --warmup 5) COMPILE=(--compile)
     REF_ARGS=(--amps bf16 off --steps 10 --warmup 3)
+    PROFILE_STEPS=(--steps 3 --warmup 3)
     DIGITS=(--epochs 3 --batch-size 32 --workers 4 --compile)
 fi
 export SPACHC_TEST_DEVICE=$DEVICE
@@ -159,6 +162,11 @@ predict_section() {
     fi
 }
 section digits_predict 60 bash -c "$(declare -f predict_section); PY='$PY' WORK='$WORK' RUN='$RUN' predict_section"
+
+# Last, with what is left of the budget: where the compiled training step's GPU time goes (the
+# inductor cache from bench_train makes its compilation short).
+section profile 90 "$PY" benchmarks/profile_step.py --model hybrid_s "${MODEL_SET[@]}" --device "$DEVICE" --mode train \
+    --amp bf16 "${COMPILE[@]}" --batch "$TRAIN_BATCH" "${PROFILE_STEPS[@]}" --json "$WORK/profile.json"
 
 ONLY="" BUDGET=$((SECONDS - START + 60)) section summary 60 "$PY" benchmarks/gpu_report.py summary "$OUT" "$WORK"
 echo "gpu_check done in $((SECONDS - START))s; files in $OUT: $(ls "$OUT" | tr '\n' ' ')"

@@ -140,6 +140,7 @@ def summarise(out: Path, work: Path) -> dict:
         "digits": {"val_top1_per_epoch": [m.get("val_top1") for m in metrics],
                    "eval_top1": (digits["eval"] or {}).get("top1") if isinstance(digits["eval"], dict) else None,
                    "exported": digits["exported"]},
+        "profile": read_json(work / "profile.json"),
         "env": next((json.loads(line) for line in (out / "log.txt").read_text(errors="replace").splitlines()
                      if line.startswith('{"python"')), None),
     }

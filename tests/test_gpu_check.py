@@ -19,7 +19,7 @@ from test_train_support import REPO
 pytestmark = pytest.mark.slow
 
 SECTIONS = ["env", "pytest", "bench_train", "bench_infer", "reference", "digits_train", "digits_eval",
-            "digits_export", "digits_predict"]  # then the summary, which writes summary.json
+            "digits_export", "digits_predict", "profile"]  # then the summary, which writes summary.json
 RETURNED = {"summary.json", "log.txt", "pytest.txt", "bench.jsonl", "reference.json", "digits.json", "curves.png"}
 CUDA_TESTS = 2 * len(SPECS) + 2  # every block kind in fp32 and bf16, the torchrun run, the export
 
@@ -70,5 +70,6 @@ def test_dry_run_runs_every_section_on_cpu(tmp_path):
     assert digits["eval"]["images"] == 355 and digits["eval"]["top1"] > 20.0  # learned: chance is 10%
     assert digits["exported"] == ["digits.onnx", "digits.safetensors"]
     assert files["curves.png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert summary["profile"]["mode"] == "train" and summary["profile"]["total_ms"] > 0
     log = files["log.txt"].read_text()
     assert "=== [summary] ok" in log and "gpu_check done" in log
