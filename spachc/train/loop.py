@@ -93,7 +93,7 @@ def resolve_device(name: str, world_local_rank: int) -> torch.device:
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError("--device cuda: no CUDA device is available (use --device cpu or auto)")
+            raise SetupError("--device cuda: no CUDA device is available (use --device cpu or auto)")
         torch.cuda.set_device(world_local_rank)
         return torch.device("cuda", world_local_rank)
     if name != "cpu":
