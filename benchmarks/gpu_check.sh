@@ -42,7 +42,7 @@
 # everything but the GPU itself is exercised on CPU; tests/test_gpu_check.py runs it in CI.
 #
 # Environment: PYTHON (default python3), GPU_CHECK_BUDGET_S (overall budget, default 420 s),
-# GPU_CHECK_ONLY (comma-separated section names: rerun just those; summary always runs).
+# GPU_CHECK_ONLY (comma-separated section names: rerun just those; env and summary always run).
 
 set -u -o pipefail
 
@@ -124,22 +124,34 @@ env_section() {
         'python': platform.python_version(), 'torch': torch.__version__, 'cuda': torch.version.cuda,
         'cuda_available': c, 'spachc': spachc.__version__,
         'device_name': torch.cuda.get_device_name(0) if c else None}))" || return 1
+    echo "C compiler (Triton builds its launcher with it): $(command -v cc gcc | head -n 1)"
     if [[ $DEVICE == cuda ]]; then
         nvidia-smi || true
         "$PY" -c "import torch; assert torch.cuda.is_available(), 'torch sees no CUDA device'" || return 1
     fi
 }
 
-section env 60 bash -c "$(declare -f env_section); PY='$PY' WORK='$WORK' DEVICE='$DEVICE' env_section"
+ONLY="" section env 60 bash -c "$(declare -f env_section); PY='$PY' WORK='$WORK' DEVICE='$DEVICE' env_section"
 # The env section may have installed wheels: later sections see them too.
 [[ -f "$WORK/site_path" ]] && export PYTHONPATH="$PYTHONPATH:$(cat "$WORK/site_path")"
 
 section pytest 150 bash -o pipefail -c "'$PY' -m pytest -q -p no:cacheprovider -m cuda tests/test_cuda.py 2>&1 | tee '$OUT/pytest.txt'"
 
-section bench_train 210 bash -c "'$PY' -m spachc bench hybrid_s ${MODEL_SET[*]} --device $DEVICE --mode train --amp bf16 \
-    ${COMPILE[*]} --batch-size $TRAIN_BATCH ${STEPS[*]} --json > '$WORK/bench_train.json'"
-section bench_infer 150 bash -c "'$PY' -m spachc bench hybrid_s ${MODEL_SET[*]} --device $DEVICE --mode infer --amp bf16 \
-    ${COMPILE[*]} --batch-size $INFER_BATCH ${STEPS[*]} --json > '$WORK/bench_infer.json'"
+# bench MODE BATCH CAP: spachc bench hybrid_s, compiled on the GPU; if that fails (a compiler
+# missing on the machine, an inductor error), the same bench again without --compile, so that
+# the run still brings back figures (its JSON says compile false).
+bench() {
+    local mode=$1 batch=$2 cap=$3
+    section "bench_$mode" "$cap" bash -c "'$PY' -m spachc bench hybrid_s ${MODEL_SET[*]} --device $DEVICE --mode $mode \
+        --amp bf16 ${COMPILE[*]} --batch-size $batch ${STEPS[*]} --json > '$WORK/bench_$mode.json'"
+    if [[ ${#COMPILE[@]} -gt 0 ]] && ! tail -n 1 "$WORK/sections.jsonl" | grep -q '"status": "ok"' \
+            && tail -n 1 "$WORK/sections.jsonl" | grep -q "\"bench_$mode\""; then
+        section "bench_${mode}_eager" 60 bash -c "'$PY' -m spachc bench hybrid_s ${MODEL_SET[*]} --device $DEVICE --mode $mode \
+            --amp bf16 --batch-size $batch ${STEPS[*]} --json > '$WORK/bench_$mode.json'"
+    fi
+}
+bench train "$TRAIN_BATCH" 210
+bench infer "$INFER_BATCH" 150
 section reference 120 "$PY" benchmarks/reference_speed.py --model hybrid_s "${MODEL_SET[@]}" --device "$DEVICE" \
     --infer-batch "$INFER_BATCH" --train-batch "$TRAIN_BATCH" "${REF_ARGS[@]}" --json "$OUT/reference.json"
 
