@@ -35,7 +35,8 @@
 #     unpacks them there: a wheel is a zip file) and puts that folder on PYTHONPATH.
 #   - spachc is not installed: PYTHONPATH=<repo> and `python3 -m spachc ...` run it from the
 #     checkout (grammar/ and specs/ are found beside the package).
-#   Device command:  bash benchmarks/gpu_check.sh "$OUT"      (carry [".whl"], timeout_s 540)
+#   Device command:  bash benchmarks/gpu_check.sh "$OUT"      (carry [".whl"], timeout_s 480)
+# Exit status: 0 when every section passed, 1 otherwise; OUT_DIR/summary.json says which.
 #
 # --dry-run: the same sections with device cpu and tiny sizes (hybrid_s at input 32 and dim 16,
 # 1 digits epoch at input 16, no --compile: inductor's CPU compile takes minutes here), so that
@@ -63,6 +64,7 @@ export PYTHONUNBUFFERED=1 PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
 : > "$OUT/log.txt"
 : > "$WORK/sections.jsonl"
 exec > >(tee -a "$OUT/log.txt") 2>&1
+TEE_PID=$!
 
 if [[ $DRY == 1 ]]; then
     DEVICE=cpu
@@ -183,3 +185,9 @@ section profile 90 "$PY" benchmarks/profile_step.py --model hybrid_s "${MODEL_SE
 ONLY="" BUDGET=$((SECONDS - START + 60)) section summary 60 "$PY" benchmarks/gpu_report.py summary "$OUT" "$WORK"
 echo "gpu_check done in $((SECONDS - START))s; files in $OUT: $(ls "$OUT" | tr '\n' ' ')"
 rm -rf "$WORK"
+# Exit 0 only when every section passed (a missing predict command counts as passed).
+"$PY" -c "import json, sys; sys.exit(0 if json.load(open(sys.argv[1]))['all_ok'] else 1)" "$OUT/summary.json"
+rc=$?
+exec >&- 2>&-
+wait "$TEE_PID" 2>/dev/null  # log.txt complete before the device collects OUT_DIR
+exit $rc
