@@ -32,18 +32,21 @@ pytestmark = pytest.mark.cuda
 
 DEVICE_ENV = "SPACHC_TEST_DEVICE"
 
-# Tolerances, against CPU fp32 on the same weights and inputs. Errors are relative: logits as
-# max|a-b| / max|b|, gradients as ||a-b|| / ||b|| per parameter tensor (fp32) or over all
-# parameters together (bf16).
-# - fp32: the numerics rule (1e-5) for logits; other kernels sum in other orders, and a
-#   gradient accumulates more such sums, hence 1e-4 per gradient tensor. (CPU fp32 against
-#   fp64 for these specs: logits <= 2.3e-7, gradient tensors <= 1.8e-6.)
-# - bf16 autocast: 8-bit mantissas in every matmul and conv input (unit roundoff 2^-9 = 0.2%).
-#   CPU bf16 autocast against CPU fp32 for these specs: logits <= 5.8e-3, all gradients
-#   together <= 1.7e-2 (conv4's BatchNorm); the bounds leave 3-5x that for the GPU's other
-#   kernels (flash attention, cuDNN). Single gradient tensors reach 1e-1, so none is bounded alone.
+# Tolerances, against CPU fp32 on the same weights and inputs. Logit errors are max|a-b| / max|b|.
+# Gradient errors are ||a-b|| / ||b|| per parameter tensor in fp32, with ||b|| floored at 1e-3 of
+# the largest gradient tensor's norm: some gradients vanish in exact arithmetic (a LayerNorm bias
+# before the pool or smlp mixer, which cancel constants) and are pure rounding noise in any
+# precision. In bf16 the error is taken over all gradients together.
+# - fp32: the numerics rule (1e-5) for logits; other kernels sum in other orders, and a gradient
+#   accumulates more such sums, hence 1e-4. (CPU fp32 against fp64 for these specs: logits
+#   <= 5.3e-7, gradients <= 3.4e-6 on that scale.)
+# - bf16 autocast: 8-bit significands in every matmul and conv input (unit roundoff 2^-8 = 0.4%).
+#   CPU bf16 autocast against CPU fp32 for these specs: logits <= 1.0e-2, all gradients together
+#   <= 1.7e-2 (conv4's BatchNorm); the bounds leave 3-5x that for the GPU's other kernels
+#   (flash attention, cuDNN) and stay far below the O(1) error of a wrong kernel.
 FP32_LOGITS, FP32_GRAD = 1e-5, 1e-4
-BF16_LOGITS, BF16_GRAD = 3e-2, 5e-2
+BF16_LOGITS, BF16_GRAD = 5e-2, 5e-2
+VANISHING = 1e-3
 
 
 @pytest.fixture(scope="module")
@@ -103,11 +106,14 @@ def test_forward_backward_on_device_match_cpu_fp32(kind, precision, device, exac
     assert logits.device.type == device
     assert logits.dtype == (torch.bfloat16 if amp else torch.float32)  # autocast did apply
     assert ref_logits.abs().max() > 0.1  # randomised weights: a comparison that can fail
-    assert grads.keys() == ref_grads.keys() and all(g.abs().max() > 0 for g in ref_grads.values())
+    # Every parameter got a gradient (p.grad is None would have raised), and they are not all tiny.
+    assert grads.keys() == ref_grads.keys() and max(g.abs().max() for g in ref_grads.values()) > 0.1
     logit_error = max_rel(logits.detach().float().cpu(), ref_logits.detach())
     if amp is None:
         assert logit_error <= FP32_LOGITS
-        grad_errors = {name: l2_rel(grads[name], ref_grads[name]) for name in ref_grads}
+        floor = VANISHING * max(torch.linalg.vector_norm(g).item() for g in ref_grads.values())
+        grad_errors = {name: (torch.linalg.vector_norm(grads[name] - g) / max(torch.linalg.vector_norm(g).item(), floor)
+                              ).item() for name, g in ref_grads.items()}
         worst = max(grad_errors, key=grad_errors.get)
         assert grad_errors[worst] <= FP32_GRAD, f"{worst}: {grad_errors[worst]:.2e}"
     else:
