@@ -31,7 +31,7 @@ from ..nn.build import build
 from ..nn.layers import DropPath
 from ..runtime import amp_dtype, autocast, resolve_device, worker_init
 from .data import Dataset, EpochSampler, TransformedSplit, check_fit
-from .distributed import gather_strings, init_world, shutdown, sum_across, world_from_env
+from .distributed import backend, gather_strings, init_world, shutdown, sum_across, world_from_env
 from .evaluate import eval_transform_config, evaluate, val_loader
 from .mix import Mixer, soft_target_cross_entropy
 from .progress import TrainProgress
@@ -360,7 +360,7 @@ class Trainer:
         return {"command": self.opt.command, "spec": to_text(self.spec), "spec_hash": self.spec.hash,
                 "recipe": json.loads(self.recipe.to_json()), "data": self.data.name, "world_size": self.world.size,
                 "total_batch": self.total_batch, "peak_lr": self.peak_lr, "device": str(self.device),
-                "amp": str(self.amp).removeprefix("torch.") if self.amp else "off",
+                "backend": backend(self.world), "amp": str(self.amp).removeprefix("torch.") if self.amp else "off",
                 "steps_per_epoch": self.steps_per_epoch}
 
 
