@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from ..precision import PRECISION_HELP, PRECISIONS
 from .common import SET_OPTION_HELP, UserError, out, reports_errors
 
 
@@ -56,9 +57,12 @@ def eval_command(
     crop: float = typer.Option(None, "--eval-crop", help="Resize to input/crop then centre-crop; default: the "
                                "value saved in the weights, else 0.875."),
     set_: list[str] = typer.Option([], "--set", help=SET_OPTION_HELP),
+    dtype: str = typer.Option("fp32", "--dtype", help="Precision to evaluate in: " + PRECISION_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Evaluate weights on the validation split: top-1, top-5, loss, images/s."""
+    if dtype not in PRECISIONS:
+        raise UserError(f"--dtype '{dtype}' is not one of: {', '.join(PRECISIONS)}", code="E1016")
     import torch
 
     from ..nn.build import build
@@ -86,6 +90,9 @@ def eval_command(
         config["crop_fraction"] = crop
     model = build(resolved).to(target)
     model.load_state_dict({k: v.to(target) for k, v in state.items()}, strict=True)
+    from ..nn.precision import for_inference
+
+    model, precision = for_inference(model, dtype, target)
     loader = val_loader(dataset, config, batch_size, workers, World())
     try:
         result = evaluate(model, loader, target, World())
@@ -93,11 +100,11 @@ def eval_command(
         raise UserError(worker_error_message(exc), code="E1001") from None
     report = {"spec": resolved.name, "spec_hash": resolved.hash, "weights": str(weights), "data": dataset.name,
               "ema": ema, "top1": result.top1, "top5": result.top5, "loss": result.loss, "images": result.images,
-              "images_per_second": result.images_per_second, "device": str(target)}
+              "images_per_second": result.images_per_second, "device": str(target), "precision": precision}
     if as_json:
         out.print_json(json.dumps(report))
         return
-    out.print(f"{resolved.name} on {dataset.name} ({result.images} validation images, {target})")
+    out.print(f"{resolved.name} on {dataset.name} ({result.images} validation images, {target}, {precision})")
     out.print(f"top-1 {result.top1:.2f}%   top-5 {result.top5:.2f}%   loss {result.loss:.4f}   "
               f"{result.images_per_second:,.0f} images/s")
 
