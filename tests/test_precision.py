@@ -77,3 +77,48 @@ def test_eval_and_bench_report_the_precision_they_used(trained_digits, tmp_path)
     assert json.loads(proc.stdout)["precision"] == "bf16"
     proc = run_cli("eval", str(weights), "--weights", str(weights), "--dtype", "fp16")
     assert proc.returncode == 1 and "error[E1016]: --dtype 'fp16' is not one of: fp32, bf16, auto" in proc.stderr
+
+
+def test_amp_auto_rule_for_training():
+    from spachc.train.loop import amp_dtype
+
+    hardware = bool(_flags() & {"amx_bf16", "avx512_bf16"})
+    cpu = torch.device("cpu")
+    big = spachc_macs("trans_ms_xxs") * 8  # 5 GMACs a step: bf16 autocast measured faster
+    small = spachc_macs("digits_small") * 32  # 41 MMACs a step: bf16 autocast measured slower
+    assert amp_dtype("auto", cpu, big) == (torch.bfloat16 if hardware else None)
+    assert amp_dtype("auto", cpu, small) is None
+    assert amp_dtype("bf16", cpu, small) == torch.bfloat16 and amp_dtype("off", cpu, big) is None
+
+
+def spachc_macs(name: str) -> int:
+    import spachc
+
+    from conftest import REPO
+
+    path = REPO / "benchmarks" / f"{name}.spach"
+    return spachc.summary(spachc.load(str(path) if path.exists() else name)).macs
+
+
+def test_bf16_autocast_training_follows_the_fp32_loss_curve(tmp_path):
+    """Two epochs on the digits, same seed, fp32 vs bf16 autocast: the per-epoch losses and
+    accuracies stay close (measured: losses within 1e-3, top-1 within 0.3 points)."""
+    from trained_digits import SPEC_TEXT
+
+    spec = tmp_path / "digits_lowp.spach"
+    spec.write_text(SPEC_TEXT)
+    curves = {}
+    for amp in ("off", "bf16"):
+        out = tmp_path / amp
+        proc = run_cli("train", str(spec), "--data", "digits", "--recipe", "quick", "--epochs", "2",
+                       "--batch-size", "64", "--lr", "3e-3", "--warmup-epochs", "1", "--workers", "0",
+                       "--device", "cpu", "--amp", amp, "--out", str(out), "--log-every", "1000")
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads((out / "run.json").read_text())["amp"] == {"off": "off", "bf16": "bfloat16"}[amp]
+        curves[amp] = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert len(curves["off"]) == len(curves["bf16"]) == 2
+    for fp32, bf16 in zip(curves["off"], curves["bf16"]):
+        assert fp32["train_loss"] != bf16["train_loss"]  # bf16 really ran
+        assert abs(fp32["train_loss"] - bf16["train_loss"]) <= 0.02
+        assert abs(fp32["val_loss"] - bf16["val_loss"]) <= 0.02
+        assert abs(fp32["val_top1"] - bf16["val_top1"]) <= 2.0
