@@ -88,7 +88,10 @@ def print_report(report) -> None:
         out.print(f"  {case.describe()}", markup=False)
 
 
-def export_onnx_file(model, spec, target: Path, options, described: str, verify: bool, seed: int) -> None:
+def export_onnx_file(model, spec, target: Path, options, described: str, verify: bool, seed: int,
+                     int8: tuple[str, float] | None = None) -> None:
+    """`int8` = (calibration data, minimum top-1 agreement): the fp32 graph is made and verified
+    first, then quantized and gated (spachc/export/int8.py); only the int8 file is published."""
     from ..export.onnx_export import export_onnx, needs_external_data, temporary_sibling
     from ..export.verify import verify_onnx
 
@@ -106,6 +109,10 @@ def export_onnx_file(model, spec, target: Path, options, described: str, verify:
                   f"{options.dtype}) exported in {elapsed:.1f} s" + (", weights in its .data file" if in_place else ""),
                   markup=False)
         verify_and_report(verify, lambda: verify_onnx(written, model, spec, options, seed=seed))
+        if int8 is not None:
+            write_int8(written, target, spec, options, *int8)
+            written.unlink()
+            return
     except BaseException:
         written.unlink(missing_ok=True)
         if in_place:
@@ -113,6 +120,24 @@ def export_onnx_file(model, spec, target: Path, options, described: str, verify:
         raise
     if not in_place:
         os.replace(written, target)
+
+
+def write_int8(fp32_file: Path, target: Path, spec, options, data: str, min_agreement: float) -> None:
+    from ..export.int8 import Int8Error, make_int8
+    from ..export.onnx_export import temporary_sibling
+
+    int8_file = temporary_sibling(target, ".int8.onnx")
+    start = time.perf_counter()
+    try:
+        report = make_int8(fp32_file, int8_file, spec, data, options.batch, min_agreement)
+    except Int8Error as exc:
+        raise UserError(str(exc), code=exc.code,
+                        hint="calibrate on images like the ones the model will see, or lower --min-agreement"
+                        if exc.code == "E907" else None) from None
+    out.print(f"int8: {target} ({int8_file.stat().st_size / 2**20:.1f} MiB, static QDQ, per-channel weights) "
+              f"quantized and checked in {time.perf_counter() - start:.1f} s", markup=False)
+    out.print(f"  {report.describe()}", markup=False)
+    os.replace(int8_file, target)
 
 
 def export_safetensors_file(model, spec, target: Path, dtype: str, described: str, verify: bool, seed: int) -> None:
@@ -150,6 +175,13 @@ def export_command(
     dynamic_size: bool = typer.Option(False, "--dynamic-size", help="Let the ONNX input's height and width vary "
                                       "(specs without mlp stages only)."),
     dtype: DType = typer.Option(DType.fp32, "--dtype", help="Precision of the exported weights and graph."),
+    int8: bool = typer.Option(False, "--int8", help="Write the ONNX file quantized to int8 (static, per-channel, "
+                              "QDQ), calibrated on --calibrate DATA and checked on its held-out images."),
+    calibrate: str = typer.Option(None, "--calibrate", help="With --int8: an image-folder tree or built-in dataset; "
+                                  "its train split calibrates, its val split checks."),
+    min_agreement: float = typer.Option(0.99, "--min-agreement", help="With --int8: the smallest share of "
+                                        "held-out images where int8 and fp32 agree on the top-1 class; below "
+                                        "it the file is not written."),
     verify: bool = typer.Option(True, "--verify/--no-verify", help="Check the files against PyTorch (default on)."),
     set_: list[str] = typer.Option([], "--set", help=SET_OPTION_HELP),
     seed: int = typer.Option(0, "--seed", help="Seed of the initial weights (without --weights) and of the test inputs."),
@@ -165,6 +197,13 @@ def export_command(
     for target in (onnx_out, safetensors_out):
         if target is not None and target.is_dir():
             raise UserError(f"{target} is a directory; give the file to write", code="E906")
+    if int8 and (onnx_out is None or calibrate is None or dtype != DType.fp32 or not verify):
+        raise UserError("--int8 quantizes the ONNX file from fp32 and gates it on real images", code="E908",
+                        hint="pass --onnx OUT.onnx --calibrate DATA, without --dtype or --no-verify")
+    if (calibrate is not None or min_agreement != 0.99) and not int8:
+        raise UserError("--calibrate and --min-agreement apply to --int8 only", code="E908")
+    if not 0.0 < min_agreement <= 1.0:
+        raise UserError(f"--min-agreement {min_agreement}: expected a share in (0, 1]", code="E908")
     options = OnnxOptions(opset=opset, batch=parse_batch(batch), dynamic_size=dynamic_size, dtype=dtype.value)
     if onnx_out is not None and verify and options.dtype == "bf16":
         raise UserError(BF16_UNVERIFIABLE, code="E905")
@@ -176,7 +215,8 @@ def export_command(
     if weights is None and not is_weights_file(source):
         out.print("  no --weights given: exporting the model as initialised, not trained", markup=False)
     if onnx_out is not None:
-        export_onnx_file(model, spec, onnx_out, options, described, verify, seed)
+        export_onnx_file(model, spec, onnx_out, options, described, verify, seed,
+                         (calibrate, min_agreement) if int8 else None)
     if safetensors_out is not None:
         export_safetensors_file(model, spec, safetensors_out, dtype.value, described, verify, seed)
 
