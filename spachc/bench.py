@@ -67,6 +67,7 @@ class BenchReport:
     steps: int
     matmul_gflops: float  # dense matmul rate measured in this run, same device and dtype
     matmul_size: int
+    matmul_dtype: str  # "fp32", "bf16" or "fp16": bf16 for bf16 inference, else the autocast dtype
     torch_version: str
     spachc_version: str
     results: list[ModeResult]
@@ -274,5 +275,7 @@ def benchmark(spec: Spec, *, state: dict | None = None, batch_size: int = 8, mod
         input_shape=[batch_size, spec.channels, *spec.input], batch_size=batch_size, device=str(dev),
         device_name=device_name(dev), threads=torch.get_num_threads(), precision=precision, amp=amp, compile=compile,
         channels_last=channels_last, warmup=warmup, steps=steps, matmul_gflops=matmul_gflops,
-        matmul_size=matmul_size, torch_version=torch.__version__, spachc_version=__version__, results=results,
+        matmul_size=matmul_size,
+        matmul_dtype={torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[matmul_dtype],
+        torch_version=torch.__version__, spachc_version=__version__, results=results,
     )

@@ -77,14 +77,8 @@ def bench_command(
         return
     out.print(render(report))
     out.print(f"MACs {report.macs:,} per image ({report.macs / 1e9:.3f} G); params {report.params:,}; "
-              f"dense matmul {report.matmul_gflops:.1f} GFLOP/s ({report.matmul_size}² {matmul_dtype(report)})")
+              f"dense matmul {report.matmul_gflops:.1f} GFLOP/s ({report.matmul_size}² {report.matmul_dtype})")
 
-
-def matmul_dtype(report) -> str:
-    """The dtype the matmul yardstick ran in (spachc/bench.py picks it)."""
-    if report.precision == "bf16" and all(r.mode == "infer" for r in report.results):
-        return "bf16"
-    return report.amp if report.amp != "off" else "fp32"
 
 
 def register(app: typer.Typer) -> None:
