@@ -1,14 +1,15 @@
 """spachc against its peers, in one alternating run on the same weights (CPU).
 
     .venv/bin/python benchmarks/peers.py --models hybrid_s --threads 2 --rounds 7
-    .venv/bin/python benchmarks/peers.py --models conv_ms_xxs mlp_ms_xxs trans_ms_xxs --no-compile
+    .venv/bin/python benchmarks/peers.py --models conv_ms_xxs mlp_ms_xxs trans_ms_xxs --compiled
 
 Peers, each given the same random weights (benchmarks/compare.py's `randomise`) and the same
 batch of images:
 - `reference fp32`: tests/reference_spach.py, the paper-style implementation;
 - `spachc fp32`: the eager module; `spachc bf16`: weights stored in bf16 (spachc/nn/precision.py);
 - `spachc fp32 compiled` / `spachc bf16 compiled`: torch.compile (inductor) with freezing
-  (weights folded and pre-packed for oneDNN), unless `--no-compile`;
+  (weights folded and pre-packed for oneDNN), for the precisions given to `--compiled`
+  (default bf16; fp32 compiled measured slower than fp32 eager, see RESULTS.md);
 - `onnxruntime fp32` / `onnxruntime int8`: the ONNX export (fixed batch) and its static int8 QDQ
   quantization (spachc/export/int8.py; calibrated here on random images: a speed figure only);
 - `openvino fp32` / `openvino bf16`: the same ONNX file in OpenVINO's CPU plugin, if OpenVINO is
@@ -120,8 +121,9 @@ def peers_for(name: str, args, workdir: Path) -> tuple[dict, torch.Tensor, int]:
     runners = {"reference fp32": torch_runner(reference_from_spachc(spec, model).eval()),
                "spachc fp32": torch_runner(model),
                "spachc bf16": torch_runner(LowPrecisionNet(copy.deepcopy(model)))}
-    if args.compile:
+    if "fp32" in args.compiled:
         runners["spachc fp32 compiled"] = compiled(copy.deepcopy(model), images)
+    if "bf16" in args.compiled:
         runners["spachc bf16 compiled"] = compiled(LowPrecisionNet(copy.deepcopy(model)), images)
     fp32_onnx, int8_onnx = workdir / f"{name}.onnx", workdir / f"{name}.int8.onnx"
     export_onnx(model, spec, fp32_onnx, OnnxOptions(batch=args.batch))
@@ -179,7 +181,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--compiled", nargs="*", default=["bf16"], choices=("fp32", "bf16"),
+                        help="precisions to also run through torch.compile (minutes each on 2 cores)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     flags = cpu_flags()
