@@ -307,6 +307,8 @@ class Trainer:
                     "steps_per_epoch": self.steps_per_epoch}
         if not (self.opt.resume and existing):
             self._write(lambda: ckpt.save_text(self.run_dir / "run.json", json.dumps(run_info, indent=2) + "\n"))
+        self.progress.say(f"{self.device}, {torch.get_num_threads()} threads per process, precision "
+                          + ("fp32" if self.amp is None else f"{run_info['amp']} autocast (--amp {self.recipe.amp})"))
         if self.world.distributed:
             from torch.nn.parallel import DistributedDataParallel
 
