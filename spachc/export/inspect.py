@@ -13,8 +13,7 @@ from ..lang.diagnostics import SpecError
 from ..lang.frontend import parse
 from .safetensors_header import SafetensorsFileError, read_header
 
-SPEC_KEY = "spachc.spec"
-HASH_KEY = "spachc.spec_hash"
+from ..metadata import ALIASES, SPEC as SPEC_KEY, SPEC_HASH as HASH_KEY  # noqa: E402
 
 
 class InspectError(ValueError):
@@ -43,7 +42,7 @@ def describe_safetensors(path: str | Path) -> dict:
     except SafetensorsFileError as exc:
         raise InspectError(str(exc)) from None
     metadata = dict(header.metadata)
-    aliases = json.loads(metadata.pop("spachc.aliases", "{}") or "{}")
+    aliases = json.loads(metadata.pop(ALIASES, "{}") or "{}")
     spec = embedded_spec(path, metadata)
     metadata.pop(SPEC_KEY, None)
     tensors = [{"name": t.name, "dtype": t.dtype, "shape": list(t.shape), "numel": t.numel}

@@ -22,13 +22,9 @@ from ..export.safetensors_header import SafetensorsFileError, read_header
 from ..lang.frontend import parse
 from ..lang.ir import Spec
 from ..lang.printer import to_text
-
-META_SPEC = "spachc.spec"
-META_HASH = "spachc.spec_hash"
-META_VERSION = "spachc.version"
-META_DTYPE = "spachc.dtype"
-META_ALIASES = "spachc.aliases"
-META_CHECKSUM = "spachc.sha256"
+# The metadata keys are declared once, in spachc.metadata.
+from ..metadata import ALIASES as META_ALIASES, CHECKSUM as META_CHECKSUM, DTYPE as META_DTYPE  # noqa: E402
+from ..metadata import SPEC as META_SPEC, SPEC_HASH as META_HASH, VERSION as META_VERSION  # noqa: E402
 
 
 class WeightsError(ValueError):
