@@ -48,6 +48,8 @@ RESIZE_RULE = ("resize the shorter side to round(max(H, W) / crop_pct), keeping 
 class MetadataError(ValueError):
     """Recorded preprocessing or labels that cannot be read; the message names the file."""
 
+    code = "E1212"
+
 
 @dataclass(frozen=True)
 class Preprocessing:

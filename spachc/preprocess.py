@@ -21,6 +21,8 @@ FILTERS = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BIL
 class ImageReadError(ValueError):
     """An image file that cannot be decoded; the message names it."""
 
+    code = "E1221"
+
 
 def read_image(path: str | Path) -> Image.Image:
     try:

@@ -31,7 +31,7 @@ def render_summary(s: Summary) -> Table:
 
 
 def build_command(
-    spec: str = typer.Argument(..., help="A .spach file, a zoo name, or a spachc .safetensors file."),
+    spec: str = typer.Argument(..., help="A .spach file, a zoo name, a spachc .safetensors file or a model folder."),
     set_: list[str] = typer.Option([], "--set", help=SET_OPTION_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the IR and the counts as JSON."),
     output: Path = typer.Option(None, "-o", "--output", help="Write the initialised weights to this .safetensors."),

@@ -99,8 +99,23 @@ def _numel(dims) -> int:
     return n
 
 
+def describe_folder(path: str | Path) -> dict:
+    """A model folder: its model.safetensors described, with the folder's config.json beside."""
+    from ..folder import FolderError, model_file, read_config
+
+    try:
+        config = read_config(path)
+    except FolderError as exc:
+        raise InspectError(str(exc)) from None
+    info = describe_safetensors(model_file(path))
+    info["folder"] = {"path": str(path), "config": config}
+    return info
+
+
 def describe(path: str | Path) -> dict:
-    """Dispatch on the file's extension: .safetensors or .onnx."""
+    """Dispatch on the file's extension: .safetensors or .onnx; or a model folder."""
+    if Path(path).is_dir():
+        return describe_folder(path)
     suffix = Path(path).suffix
     if suffix == ".safetensors":
         return describe_safetensors(path)
