@@ -201,3 +201,12 @@ def test_exported_backbone_matches_pytorch_in_onnxruntime_at_two_sizes(tmp_path)
     onnx.save(proto, str(tmp_path / "old.onnx"))
     info = model_info(tmp_path / "old.onnx", spec)
     assert info.note and info.preprocessing.mean == meta.IMAGENET_MEAN
+
+
+def test_metadata_preprocessing_and_folder_modules_never_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, spachc.metadata, spachc.preprocess, spachc.folder, spachc.lang.sizes; "
+            "sys.exit('torch' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
