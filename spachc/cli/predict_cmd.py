@@ -30,7 +30,11 @@ def onnx_model_spec(path: Path):
     from ..lang.frontend import parse
 
     proto = onnx.load(str(path), load_external_data=False)
-    text = {p.key: p.value for p in proto.metadata_props}.get(meta.SPEC)
+    props = {p.key: p.value for p in proto.metadata_props}
+    text = props.get(meta.SPEC)
+    if meta.FEATURES in props:
+        raise UserError(f"{path}: a backbone graph (exported with --features) has no logits to classify with",
+                        code="E1222", hint="export the model without --features")
     if text is None:
         raise UserError(f"{path}: carries no spachc spec; predict needs an ONNX file exported by spachc",
                         code="E1222")
@@ -45,7 +49,19 @@ def torch_logits(model, batch: np.ndarray) -> np.ndarray:
 
 
 def onnx_logits(session, batch: np.ndarray) -> np.ndarray:
-    return session.run(["logits"], {"images": batch})[0].astype(np.float64)
+    """Logits from the graph, in its input dtype; a graph of fixed batch size N runs N at a
+    time, the last group padded with zeros."""
+    entry = session.get_inputs()[0]
+    dtype = np.float16 if entry.type == "tensor(float16)" else np.float32
+    fixed = entry.shape[0] if isinstance(entry.shape[0], int) else None
+    if fixed is None:
+        return session.run(["logits"], {"images": batch.astype(dtype)})[0].astype(np.float64)
+    parts = []
+    for start in range(0, len(batch), fixed):
+        group = batch[start:start + fixed]
+        padded = np.concatenate([group, np.zeros((fixed - len(group), *group.shape[1:]), group.dtype)])
+        parts.append(session.run(["logits"], {"images": padded.astype(dtype)})[0][:len(group)])
+    return np.concatenate(parts).astype(np.float64)
 
 
 def predict_command(
