@@ -69,9 +69,8 @@ def eval_command(
     from ..train.distributed import World
     from ..train.evaluate import eval_transform_config, evaluate, saved_eval_config, val_loader
     from ..train.loop import SetupError, resolve_device
-    from .loading import load_spec_or_weights
-
     from ..folder import model_file
+    from .loading import load_spec_or_weights
 
     resolved, _ = load_spec_or_weights(spec, set_)
     if weights is None:
