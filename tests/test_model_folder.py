@@ -210,3 +210,29 @@ def test_metadata_preprocessing_and_folder_modules_never_import_torch():
     code = ("import sys, spachc.metadata, spachc.preprocess, spachc.folder, spachc.lang.sizes; "
             "sys.exit('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_zero_head_verification_is_not_vacuous(tmp_path):
+    """An untrained model's logits are all 0; the probe head must still catch a wrong graph."""
+    from onnx import numpy_helper
+
+    from spachc.export.onnx_export import OnnxOptions, export_onnx
+    from spachc.export.verify import verify_onnx
+
+    spec = spachc.parse(DIGITS_SPEC)
+    torch.manual_seed(0)
+    model = spachc.build(spec).eval()
+    options = OnnxOptions(batch=2)
+    path = export_onnx(model, spec, tmp_path / "zero.onnx", options)
+    report = verify_onnx(path, model, spec, options)
+    probes = [c for c in report.cases if "probe head" in c.note]
+    assert report.ok and probes and all(c.max_abs_logit > 0 for c in probes)
+    assert all(c.max_abs_logit == 0 for c in report.cases if c not in probes)
+    # Damage a weight before the head: the logits stay 0, only the probe can see it.
+    proto = onnx.load(str(path))
+    target = next(t for t in proto.graph.initializer if t.name.startswith("stages.") and len(t.dims) > 1)
+    target.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(target) + 0.5, target.name))
+    onnx.save(proto, str(tmp_path / "damaged.onnx"))
+    damaged = verify_onnx(tmp_path / "damaged.onnx", model, spec, options)
+    failed = [c for c in damaged.cases if not c.ok]
+    assert failed and all("probe head" in c.note for c in failed)
