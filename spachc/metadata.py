@@ -41,8 +41,11 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 DEFAULT_CROP_PCT = 0.875
 INTERPOLATIONS = ("bicubic", "bilinear", "nearest")
-RESIZE_RULE = ("resize the shorter side to round(max(H, W) / crop_pct), keeping the aspect ratio, "
-               "with the `interpolation` filter; then take the centred H x W crop")
+# The one resize rule spachc implements (spachc.preprocess.resize_center_crop), named in the record
+# so that a reader knows which it is: timm's transforms floor the size, spachc rounds it.
+RESIZE_MODES = {"shorter_side_round": "resize the shorter side to round(max(H, W) / crop_pct), keeping the "
+                                      "aspect ratio, with the `interpolation` filter; then take the centred "
+                                      "H x W crop"}
 
 
 class MetadataError(ValueError):
@@ -54,7 +57,7 @@ class MetadataError(ValueError):
 @dataclass(frozen=True)
 class Preprocessing:
     """How an image file becomes the network's input, exactly as `spachc eval` does it:
-    convert to `channels` (L or RGB), resize the shorter side (RESIZE_RULE), centre-crop to
+    convert to `channels` (L or RGB), resize the shorter side (RESIZE_MODES), centre-crop to
     `input_size` (H, W), scale to [0, 1], subtract `mean` and divide by `std` per channel."""
 
     input_size: tuple[int, int]
@@ -64,6 +67,7 @@ class Preprocessing:
     crop_pct: float = DEFAULT_CROP_PCT
     interpolation: str = "bicubic"
     crop_mode: str = "center"
+    resize_mode: str = "shorter_side_round"
 
     def __post_init__(self):
         if len(self.mean) != self.channels or len(self.std) != self.channels:
@@ -72,6 +76,9 @@ class Preprocessing:
         if self.interpolation not in INTERPOLATIONS:
             raise MetadataError(f"preprocessing: unknown interpolation '{self.interpolation}' "
                                 f"(known: {', '.join(INTERPOLATIONS)})")
+        if self.resize_mode not in RESIZE_MODES or self.crop_mode != "center":
+            raise MetadataError(f"preprocessing: resize_mode '{self.resize_mode}' with crop_mode '{self.crop_mode}' "
+                                f"is not implemented (known: {', '.join(RESIZE_MODES)} with center)")
         if not 0 < self.crop_pct <= 1 or any(s <= 0 for s in self.std):
             raise MetadataError("preprocessing: crop_pct must lie in (0, 1] and every std be positive")
 
@@ -79,9 +86,10 @@ class Preprocessing:
         return replace(self, crop_pct=crop_pct)
 
     def to_cfg(self) -> dict:
-        """timm's pretrained_cfg fields (input_size is C, H, W there)."""
+        """timm's pretrained_cfg fields (input_size is C, H, W there), and spachc's resize_mode."""
         return {"input_size": [self.channels, *self.input_size], "mean": list(self.mean), "std": list(self.std),
-                "interpolation": self.interpolation, "crop_pct": self.crop_pct, "crop_mode": self.crop_mode}
+                "interpolation": self.interpolation, "crop_pct": self.crop_pct, "crop_mode": self.crop_mode,
+                "resize_mode": self.resize_mode}
 
     @classmethod
     def from_cfg(cls, cfg: dict) -> "Preprocessing":
@@ -89,7 +97,7 @@ class Preprocessing:
             channels, h, w = (int(v) for v in cfg["input_size"])
             return cls((h, w), channels, tuple(float(v) for v in cfg["mean"]), tuple(float(v) for v in cfg["std"]),
                        float(cfg.get("crop_pct", DEFAULT_CROP_PCT)), str(cfg.get("interpolation", "bicubic")),
-                       str(cfg.get("crop_mode", "center")))
+                       str(cfg.get("crop_mode", "center")), str(cfg.get("resize_mode", "shorter_side_round")))
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, MetadataError):
                 raise
