@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from .lang.frontend import load, parse
+from .lang.frontend import parse
 from .lang.ir import Spec, Stage
 from .lang.parser import decode
 from .lang.resources import zoo_names
