@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from . import metadata as meta
 from .lang.diagnostics import SpecError
 from .lang.frontend import parse

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import typer
 
-from ..lang.frontend import check
-from .common import print_diagnostics
+from ..lang.frontend import check, check_text
+from .common import UserError, print_diagnostics, reports_errors
 
 
 class Format(str, Enum):
@@ -19,13 +19,20 @@ class Format(str, Enum):
 
 
 def check_command(
-    specs: list[Path] = typer.Argument(..., help="Spec files or zoo names.", show_default=False),
+    specs: list[Path] = typer.Argument(None, help="Spec files or zoo names.", show_default=False),
     format: Format = typer.Option(Format.text, "--format", help="text for people, json for editors."),
+    exprs: list[str] = typer.Option([], "-e", "--expr", help="A spec as text (repeatable), like python -c."),
 ) -> None:
     """Validate specs; every diagnostic goes to stderr (or stdout as JSON). Exit 1 on any error."""
+    specs = specs or []
+    if not specs and not exprs:
+        raise UserError("give at least one SPEC or -e TEXT", code="E008",
+                        hint="e.g. spachc check hybrid_s, or spachc check -e 'stage conv x2 dim 96'")
     all_diagnostics = []
     for spec in specs:
         all_diagnostics += check(str(spec))
+    for text in exprs:
+        all_diagnostics += check_text(text)
     errors = sum(d.severity == "error" for d in all_diagnostics)
     warnings = len(all_diagnostics) - errors
     if format is Format.json:
@@ -34,10 +41,10 @@ def check_command(
     else:
         print_diagnostics(all_diagnostics)
         verdict = "ok" if not errors else "failed"
-        sys.stderr.write(f"{verdict}: {len(specs)} spec(s) checked, {errors} error(s), {warnings} warning(s)\n")
+        sys.stderr.write(f"{verdict}: {len(specs) + len(exprs)} spec(s) checked, {errors} error(s), {warnings} warning(s)\n")
     if errors:
         raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("check")(check_command)
+    app.command("check")(reports_errors(check_command))

@@ -73,10 +73,28 @@ def load(path_or_name: str | Path, overrides=()) -> Spec:
     return load_resolved(path_or_name, overrides).spec
 
 
+def states(path_or_name: str | Path, keyword: str, overrides=()) -> bool:
+    """Whether the spec (with its --set overrides) writes `keyword` itself rather than
+    leaving it to its default: `train` fits an unwritten `classes` to the data."""
+    doc = parse_document(read_source(path_or_name))
+    return doc.statement(keyword) is not None or any(o.split("=")[0].strip() == keyword for o in overrides)
+
+
 def check(path_or_name: str | Path) -> list[Diagnostic]:
     """Every diagnostic (errors and warnings) for one spec file."""
     try:
         return list(load_resolved(path_or_name).warnings)
+    except SpecError as exc:
+        return list(exc.diagnostics)
+
+
+EXPR_SOURCE = "<-e>"  # the name diagnostics give a spec passed as text on the command line
+
+
+def check_text(text: str, source: str = EXPR_SOURCE) -> list[Diagnostic]:
+    """Every diagnostic for spec text (`spachc check -e TEXT`)."""
+    try:
+        return list(resolve_text(text, source).warnings)
     except SpecError as exc:
         return list(exc.diagnostics)
 

@@ -2,18 +2,17 @@
 
 The token grid is computed from each input at run time, so a spec runs at any height and
 width that its stem and downsamples divide exactly: multiples of the total stride
-(patch × 2^(stages-1)), non-square included. Grid-tied kinds are the exception: an `mlp`
-block's token-mixing weights are sized for exactly the spec's token count, so a spec with one
-accepts only its own input size. Refusals are coded diagnostics that say why.
+(patch × 2^(stages-1)), non-square included. Grid-tied kinds (`grid_tied` in the kind
+registry: mlp, smlp) are the exception: their weights are sized for exactly the spec's token
+grid, so a spec with one accepts only its own input size. Refusals are coded diagnostics that
+say why.
 """
 
 from __future__ import annotations
 
 from .diagnostics import Diagnostic, SpecError, error_at
 from .ir import Spec
-
-# Kinds whose weights depend on the number of tokens, so their stage's grid is fixed.
-GRID_TIED_KINDS = ("mlp",)
+from .kinds import KINDS
 
 
 def total_stride(spec: Spec) -> int:
@@ -21,9 +20,14 @@ def total_stride(spec: Spec) -> int:
     return spec.stem.patch * 2 ** (len(spec.stages) - 1)
 
 
-def tied_stages(spec: Spec) -> list[int]:
-    """1-based numbers of the stages with grid-tied blocks."""
-    return [i + 1 for i, stage in enumerate(spec.stages) if any(stage.has(k) for k in GRID_TIED_KINDS)]
+def tied_stages(spec: Spec) -> list[tuple[int, str]]:
+    """(1-based stage number, kind) for each stage with grid-tied blocks (its first such kind)."""
+    tied = []
+    for i, stage in enumerate(spec.stages):
+        kinds = [k for k in stage.kinds if KINDS[k].grid_tied]
+        if kinds:
+            tied.append((i + 1, kinds[0]))
+    return tied
 
 
 def any_size(spec: Spec) -> bool:
@@ -45,11 +49,14 @@ def input_problem(spec: Spec, shape: tuple[int, ...]) -> Diagnostic | None:
         return None
     tied = tied_stages(spec)
     if tied:
-        stage = spec.stages[tied[0] - 1]
+        index, kind = tied[0]
+        stage = spec.stages[index - 1]
+        others = ", ".join(k for k, v in KINDS.items() if not v.grid_tied)
         return error_at(
-            "E1201", f"{spec.name} accepts only {size} input, not {h}x{w}: stage {tied[0]} has mlp blocks, whose "
-            f"token-mixing weights are sized for exactly {stage.tokens} tokens ({stage.grid[0]}x{stage.grid[1]})", None,
-            hint=f"resize the images to {size}, or use a spec without mlp stages (conv, trans) for other sizes")
+            "E1201", f"{spec.name} accepts only {size} input, not {h}x{w}: stage {index} has {kind} blocks, whose "
+            f"weights are sized for exactly {stage.tokens} tokens ({stage.grid[0]}x{stage.grid[1]})", None,
+            hint=f"resize the images to {size}, or use kinds that are not tied to the grid ({others}) "
+                 "for other sizes")
     stride = total_stride(spec)
     if h % stride or w % stride or h < stride or w < stride:
         down_h, down_w = max(stride, h // stride * stride), max(stride, w // stride * stride)
