@@ -49,6 +49,8 @@ COMMAND_MODULES = (
     "inspect_cmd",
     "train_cmd",
     "eval_cmd",
+    "save_cmd",
+    "predict_cmd",
     "diff_cmd",
     "graph_cmd",
     "schema_cmd",

@@ -39,7 +39,7 @@ def render(report) -> Table:
 
 
 def bench_command(
-    spec: str = typer.Argument(..., help="A .spach file, a zoo name, or a spachc .safetensors file."),
+    spec: str = typer.Argument(..., help="A .spach file, a zoo name, a spachc .safetensors file or a model folder."),
     set_: list[str] = typer.Option([], "--set", help=SET_OPTION_HELP),
     batch_size: int = typer.Option(8, "--batch-size", "-b", help="Images per step."),
     mode: str = typer.Option("infer", "--mode", help="infer, train (forward+backward+AdamW step) or both."),
