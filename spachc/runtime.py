@@ -36,10 +36,12 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     return torch.device("cpu")
 
 
-def amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype of a mode: `auto` is bf16 on CUDA and off on CPU."""
+def amp_dtype(mode: str, device: torch.device, macs_per_step: int = 0) -> torch.dtype | None:
+    """The autocast dtype of a mode: `auto` follows spachc/precision.py's rule (bf16 where it pays)."""
     if mode == "auto":
-        return torch.bfloat16 if device.type == "cuda" else None
+        from .precision import training_autocast
+
+        return torch.bfloat16 if training_autocast(device, macs_per_step) else None
     return {"bf16": torch.bfloat16, "fp16": torch.float16, "off": None}[mode]
 
 

@@ -22,8 +22,12 @@ OFFICIAL_SUFFIXES = (".pth", ".pt")
 
 
 def is_weights_file(arg: str | Path) -> bool:
-    """A spachc .safetensors, or a training state.pt (either carries its spec)."""
-    return str(arg).endswith(".safetensors") or (str(arg).endswith(".pt") and Path(arg).is_file())
+    """A spachc .safetensors, a model folder (its model.safetensors) or a training state.pt:
+    each carries its spec."""
+    from .folder import is_model_folder
+
+    return (str(arg).endswith(".safetensors") or is_model_folder(arg)
+            or (str(arg).endswith(".pt") and Path(arg).is_file()))
 
 
 def spec_and_weights(arg: str, overrides=()) -> tuple[Spec, dict | None]:
@@ -46,7 +50,9 @@ def spec_and_weights(arg: str, overrides=()) -> tuple[Spec, dict | None]:
         spec, state = state_spec(saved), saved["model"]
         check_state(spec, state, arg)
         return spec, state
-    spec, state = load_weights(arg)
+    from .folder import model_file
+
+    spec, state = load_weights(model_file(arg))
     check_state(spec, state, arg)
     return spec, state
 
@@ -59,7 +65,9 @@ def load_weights_for(spec: Spec, path: str | Path, ema: bool = False,
     when it holds weights of another spec (`{path}` is filled in)."""
     from .nn.weights import load_weights_of
 
-    path = Path(path)
+    from .folder import model_file
+
+    path = model_file(path)
     if path.suffix != ".safetensors" and path.suffix not in OFFICIAL_SUFFIXES:
         raise UserError(f"--weights {path}: expected a spachc .safetensors file or an official .pth checkpoint "
                         f"(or a spachc state.pt)", code="E904")

@@ -1,5 +1,5 @@
 """Turning a command's SPEC argument into a Spec (and weights, when it is a weights file):
-the library's dispatch, spachc.nn.sources, under the names the commands use."""
+the library's dispatch, spachc.sources, under the names the commands use."""
 
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from ..lang.diagnostics import UserError
 from ..lang.ir import Spec
 from ..lang.printer import to_text
+from ..lang.summary import summary
 from ..nn.build import build
 from ..nn.layers import DropPath
 from ..runtime import amp_dtype, autocast, resolve_device, worker_init
@@ -105,7 +106,7 @@ class Trainer:
         if self.device.type == "cpu" and self.world.distributed:
             local = int(os.environ.get("LOCAL_WORLD_SIZE", self.world.size))
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // local))
-        self.amp = amp_dtype(recipe.amp, self.device)
+        self.amp = amp_dtype(recipe.amp, self.device, summary(spec).macs * recipe.batch_size)
         self.progress = TrainProgress(recipe.epochs, options.log_every, enabled=self.world.is_main)
 
         torch.manual_seed(recipe.seed)
@@ -266,8 +267,11 @@ class Trainer:
                 self.folder.write_logs(self.history)
         elif self.opt.resume:
             self.progress.say(f"{self.folder.path}: no checkpoint yet, starting from the beginning")
+        info = self.run_info()
         if not resuming:
-            self.folder.write_json("run.json", self.run_info())
+            self.folder.write_json("run.json", info)
+        self.progress.say(f"{self.device}, {torch.get_num_threads()} threads per process, precision "
+                          + ("fp32" if self.amp is None else f"{info['amp']} autocast (--amp {self.recipe.amp})"))
         if self.world.distributed:
             from torch.nn.parallel import DistributedDataParallel
 

@@ -45,7 +45,7 @@ class Recipe(BaseModel):
     eval_crop: float = Field(0.875, gt=0, le=1, description="eval: centre crop of input/eval_crop")
     drop_path: float | None = Field(None, ge=0, lt=1, description="stochastic depth (none: the spec's)")
     ema_decay: float | None = Field(0.99996, gt=0, lt=1, description="EMA decay per step (none: off)")
-    amp: AmpMode = Field("auto", description="auto (CUDA bf16), bf16, fp16, off")
+    amp: AmpMode = Field("auto", description="auto (bf16 where it pays: spachc/precision.py), bf16, fp16, off")
     seed: int = Field(0, ge=0, description="seed of all randomness")
 
     @field_validator("crop_scale", "crop_ratio")

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from .. import metadata as meta
 from ..atomic import write_atomically
 from ..lang.diagnostics import UserError
 from ..lang.frontend import parse
@@ -37,8 +38,6 @@ from .plot import curves_png
 STATE_FILE = "state.pt"
 STATE_FORMAT = "spachc-train-state"
 STATE_VERSION = 1
-META_EVAL = "spachc.eval_transform"
-META_EPOCH = "spachc.epoch"
 
 
 class CheckpointReadError(UserError):
@@ -119,9 +118,10 @@ class RunFolder:
         """Write state.pt: the commit point of a checkpoint."""
         self._write(self.state_path, lambda: _state_bytes(state))
 
-    def export_weights(self, name: str, models, spec: Spec, eval_config: dict, epoch: int) -> None:
-        """`NAME.safetensors` (and `NAME.ema.safetensors`) for eval and export."""
-        extra = {META_EVAL: json.dumps(eval_config, sort_keys=True), META_EPOCH: str(epoch)}
+    def export_weights(self, name: str, models, spec: Spec, info: meta.ModelInfo, epoch: int) -> None:
+        """`NAME.safetensors` (and `NAME.ema.safetensors`) for eval, export and predict: with what
+        using them needs, the eval preprocessing and the class names (spachc.metadata)."""
+        extra = {**meta.model_info_entries(info), meta.EPOCH: str(epoch)}
         for model, suffix in models:
             path = self.path / f"{name}{suffix}.safetensors"
             self._write(path, None, lambda m=model, p=path: save_weights(m, spec, p, extra=extra))
