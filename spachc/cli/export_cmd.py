@@ -61,7 +61,7 @@ def info_to_export(source: str, weights: Path | None, spec):
     from ..metadata import ModelInfo, default_preprocessing
 
     origin = str(weights) if weights is not None else source
-    if is_weights_file(origin):
+    if is_weights_file(origin) and not origin.endswith(".pt"):  # a training state.pt records none
         return model_info(origin, spec)
     pre = default_preprocessing(spec.input, spec.channels)
     return ModelInfo(pre, note=f"no recorded preprocessing with {origin}; writing the defaults: {pre.describe()}")

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageEnhance, ImageOps
 
+from ..lang.diagnostics import UserError
 from ..metadata import Preprocessing
 from ..preprocess import prepare, resize_center_crop, to_mode  # noqa: F401  (resize_center_crop: re-exported)
 
@@ -110,6 +111,12 @@ RAND_OPS_INCREASING = (
 )
 
 
+class RandAugmentError(UserError):
+    """A --randaugment policy that cannot be read (a recipe value)."""
+
+    code = "E1002"
+
+
 @dataclass(frozen=True)
 class RandAugment:
     """`rand-m9-mstd0.5-inc1`: `layers` ops drawn uniformly, each applied with probability 0.5
@@ -124,15 +131,15 @@ class RandAugment:
     def parse(cls, policy: str) -> "RandAugment":
         parts = policy.split("-")
         if parts[0] != "rand":
-            raise ValueError(f"RandAugment policy '{policy}' must start with 'rand-' (e.g. rand-m9-mstd0.5-inc1)")
+            raise RandAugmentError(f"RandAugment policy '{policy}' must start with 'rand-' (e.g. rand-m9-mstd0.5-inc1)")
         values = {"magnitude": 9.0, "magnitude_std": 0.5, "layers": 2}
         for part in parts[1:]:
             match = re.fullmatch(r"(mstd|m|n|inc)([0-9.]+)", part)
             if not match:
-                raise ValueError(f"RandAugment policy '{policy}': cannot read '{part}' (known: mM, nN, mstdS, inc1)")
+                raise RandAugmentError(f"RandAugment policy '{policy}': cannot read '{part}' (known: mM, nN, mstdS, inc1)")
             key, number = match.groups()
             if key == "inc" and number != "1":
-                raise ValueError(f"RandAugment policy '{policy}': only the increasing ops (inc1) are implemented")
+                raise RandAugmentError(f"RandAugment policy '{policy}': only the increasing ops (inc1) are implemented")
             if key != "inc":
                 values[{"m": "magnitude", "mstd": "magnitude_std", "n": "layers"}[key]] = float(number)
         return cls(values["magnitude"], values["magnitude_std"], int(values["layers"]))
