@@ -179,30 +179,34 @@ def _stored_names(path: Path) -> list[str]:
 
 
 def export_command(
-    source: str = typer.Argument(..., help="A .spach file, a zoo name, a spachc .safetensors checkpoint or a model folder."),
-    weights: Path = typer.Option(None, "--weights", help="A spachc .safetensors checkpoint or an official .pth "
-                                 "of the paper's code; without it, the initialisation is exported."),
-    onnx_out: Path = typer.Option(None, "--onnx", help="Write an ONNX file here."),
-    safetensors_out: Path = typer.Option(None, "--safetensors", help="Write a spachc .safetensors file here."),
-    opset: int = typer.Option(18, "--opset", help="ONNX opset (18 or newer)."),
-    batch: str = typer.Option("dynamic", "--batch", help="'dynamic' or a fixed batch size."),
-    dynamic_size: bool = typer.Option(False, "--dynamic-size", help="Let the ONNX input's height and width vary "
-                                      "(specs without mlp stages only; on by default with --features)."),
-    features: bool = typer.Option(False, "--features", help="Export the backbone: one output per stage (stage1, "
-                                  "stage2, ...; block1, ... for a single-stage model) instead of logits."),
-    out_indices: str = typer.Option(None, "--out-indices", help="With --features: which stages, e.g. 0,1,2,3 "
-                                    "(timm's out_indices; default all)."),
-    dtype: DType = typer.Option(DType.fp32, "--dtype", help="Precision of the exported weights and graph."),
-    int8: bool = typer.Option(False, "--int8", help="Write the ONNX file quantized to int8 (static, per-channel, "
-                              "QDQ), calibrated on --calibrate DATA and checked on its held-out images."),
-    calibrate: str = typer.Option(None, "--calibrate", help="With --int8: an image-folder tree or built-in dataset; "
-                                  "its train split calibrates, its val split checks."),
-    min_agreement: float = typer.Option(0.99, "--min-agreement", help="With --int8: the smallest share of "
-                                        "held-out images where int8 and fp32 agree on the top-1 class; below "
-                                        "it the file is not written."),
-    verify: bool = typer.Option(True, "--verify/--no-verify", help="Check the files against PyTorch (default on)."),
-    set_: list[str] = typer.Option([], "--set", help=SET_OPTION_HELP),
-    seed: int = typer.Option(0, "--seed", help="Seed of the initial weights (without --weights) and of the test inputs."),
+    source: str = typer.Argument(..., metavar="SPEC", help="A .spach file, a zoo name, a spachc .safetensors or "
+                                 "a model folder."),
+    weights: Path = typer.Option(None, "--weights", metavar="PATH", help="Trained weights: .safetensors, "
+                                 "state.pt or the paper's .pth.", show_default=False),
+    onnx_out: Path = typer.Option(None, "--onnx", metavar="PATH", help="Write an ONNX file here.",
+                                  show_default=False, rich_help_panel="Output"),
+    safetensors_out: Path = typer.Option(None, "--safetensors", metavar="PATH", help="Write a spachc "
+                                         ".safetensors here.", show_default=False, rich_help_panel="Output"),
+    verify: bool = typer.Option(True, "--verify/--no-verify", help="Check the files against PyTorch.",
+                                rich_help_panel="Output"),
+    opset: int = typer.Option(18, "--opset", metavar="N", help="ONNX opset (18 or newer).", rich_help_panel="ONNX"),
+    batch: str = typer.Option("dynamic", "--batch", metavar="N|dynamic", help="Batch axis.",
+                              rich_help_panel="ONNX"),
+    dynamic_size: bool = typer.Option(False, "--dynamic-size", help="Height and width may vary (default with "
+                                      "--features).", rich_help_panel="ONNX"),
+    features: bool = typer.Option(False, "--features", help="The backbone: one output per stage.",
+                                  rich_help_panel="ONNX"),
+    out_indices: str = typer.Option(None, "--out-indices", metavar="I,J", help="With --features: which stages.",
+                                    show_default=False, rich_help_panel="ONNX"),
+    int8: bool = typer.Option(False, "--int8", help="Quantize the ONNX file to int8 (static QDQ).",
+                              rich_help_panel="int8"),
+    calibrate: str = typer.Option(None, "--calibrate", metavar="DATA", help="Images: train split calibrates, val "
+                                  "checks.", show_default=False, rich_help_panel="int8"),
+    min_agreement: float = typer.Option(0.99, "--min-agreement", metavar="P", help="Least top-1 agreement with "
+                                        "fp32.", rich_help_panel="int8"),
+    dtype: DType = typer.Option(DType.fp32, "--dtype", metavar="fp32|fp16|bf16", help="Precision of the files."),
+    set_: list[str] = typer.Option([], "--set", metavar="K=V", help=SET_OPTION_HELP),
+    seed: int = typer.Option(0, "--seed", metavar="N", help="Seed of initial weights, test inputs."),
     max_params: int = max_params_option(),
     max_activation_gb: float = max_activation_option(),
 ) -> None:

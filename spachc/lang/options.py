@@ -122,5 +122,5 @@ SET_KEYS: tuple[str, ...] = (tuple(k for k, s in STATEMENTS.items() if s.settabl
 
 def set_help() -> str:
     """The --set help text, listing every key the table marks settable."""
-    return ("Override a statement or stage option, e.g. --set classes=10 --set input=32 --set heads=2. "
-            "Keys: " + ", ".join(f"{k} (first stage)" if k == "dim" else k for k in SET_KEYS) + ".")
+    return ("Override a statement or option, e.g. input=32. Keys: "
+            + ", ".join(f"{k} (first stage)" if k == "dim" else k for k in SET_KEYS) + ".")
