@@ -78,7 +78,7 @@ def parse_recipe_flags(values: dict[str, str | None]) -> dict[str, object]:
 def train_command(
     spec: str = typer.Argument(..., help="A .spach file or a zoo name."),
     data: str = typer.Option("digits", "--data", help="Image-folder tree (train/<class>/*, val/<class>/*) or "
-                             "a built-in dataset: digits."),
+                             "a built-in dataset: digits or animals."),
     out: Path = typer.Option(None, "--out", help=RUNTIME_HELP["out"] + " Default runs/<spec name>."),
     recipe: str = typer.Option("spach", "--recipe", help="spach (the paper's) or quick (small data)."),
     device: str = typer.Option("auto", "--device", help=RUNTIME_HELP["device"]),
