@@ -45,6 +45,7 @@ COMMAND_MODULES = (
     "graph_cmd",
     "schema_cmd",
     "bench_cmd",
+    "sweep_cmd",
 )
 
 
