@@ -18,14 +18,15 @@ from pydantic import BaseModel, ConfigDict, computed_field
 
 from .lang.frontend import load, parse
 from .lang.ir import Spec, Stage
+from .lang.options import OPTION_ORDER
 from .lang.parser import decode
 from .lang.resources import zoo_names
 from .lang.summary import Summary, summary
 
 Status = Literal["same", "changed", "added", "removed"]
-STAGE_FIELDS = ("dim", "grid", "heads", "channel_ratio", "token_ratio", "cpe", "layerscale", "qkv_bias", "shared")
+STAGE_FIELDS = ("dim", "grid") + tuple(o for o in OPTION_ORDER if o != "dim")  # from the options table
 STEM_FIELDS = ("kind", "patch", "hidden")
-MODEL_FIELDS = ("input", "channels", "drop_path")
+MODEL_FIELDS = ("input", "channels", "drop_path", "drop_path_schedule")
 ALIGN_LIMIT = 4096  # longer block lists are compared by counts per kind, not aligned
 
 

@@ -12,10 +12,11 @@ import subprocess
 from dataclasses import dataclass
 
 from .lang.ir import Spec, Stage
+from .lang.kinds import KINDS
 from .lang.summary import summary
 
 FORMATS = ("mermaid", "markdown", "dot", "svg")
-KIND_COLOURS = {"conv": "#dbeafe", "trans": "#fde68a", "mlp": "#bbf7d0"}
+KIND_COLOURS = {name: k.colour for name, k in KINDS.items()}  # from the kind registry
 
 
 class GraphError(ValueError):
@@ -26,7 +27,7 @@ class GraphError(ValueError):
 class Node:
     id: str
     lines: tuple[str, ...]
-    role: str  # input, stem, conv, trans, mlp, down, head
+    role: str  # input, stem, a block kind, down, head
     shared: bool = False
 
 
@@ -84,11 +85,9 @@ def _group_nodes(index: int, stage: Stage) -> tuple[Node, ...]:
     nodes = []
     for j, group in enumerate(stage.groups, start=1):
         lines = [f"{group.kind} x{group.repeat}"]
-        if group.kind == "trans":
-            lines.append(f"heads {stage.heads}, head_dim {stage.head_dim}")
-        if group.kind == "mlp":
-            lines.append(f"token hidden {stage.token_hidden}")
-        shared = stage.shared and group.kind != "conv"
+        if (detail := KINDS[group.kind].detail(stage)) is not None:
+            lines.append(detail)
+        shared = stage.shared and KINDS[group.kind].mixer
         if shared:
             lines.append("one shared mixer")
         if not stage.cpe:
@@ -122,8 +121,10 @@ def to_mermaid(spec: Spec) -> str:
         else:
             lines.append(f"  {_mermaid_node(item)}")
     lines.append("  " + " --> ".join(pic.chain()))
+    used = {g.kind for stage in spec.stages for g in stage.groups}
     for role, colour in KIND_COLOURS.items():
-        lines.append(f"  classDef {role} fill:{colour},stroke:#334155")
+        if KINDS[role].paper or role in used:  # the paper's three always, as before; later kinds where drawn
+            lines.append(f"  classDef {role} fill:{colour},stroke:#334155")
     lines.append("  classDef down fill:#e2e8f0,stroke:#334155")
     lines.append("  classDef input fill:#ffffff,stroke:#334155")
     lines.append("  classDef stem fill:#ffffff,stroke:#334155")

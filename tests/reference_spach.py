@@ -14,6 +14,7 @@ spachc's resolver, so the comparison with spachc's compiled model stays independ
 from __future__ import annotations
 
 import torch
+from reference_mixers import later_mixer
 from torch import nn
 
 LN_EPS = 1e-6
@@ -209,7 +210,7 @@ class ReferenceSpach(nn.Module):
                 return Attention(dim, stage.heads, bool(stage.qkv_bias))
             if kind == "mlp":
                 return SpatialMlp(tokens, int(tokens * stage.token_ratio))
-            return None
+            return later_mixer(kind, dim, grid)  # pool, shift, smlp, sepconv (reference_mixers.py)
 
         kinds = [g.kind for g in stage.groups for _ in range(g.repeat)]
         shared = spatial(next(k for k in kinds if k != "conv")) if stage.shared else None

@@ -14,7 +14,8 @@ from spachc.export.safetensors_export import export_safetensors
 from spachc.export.verify import FP32_TOLERANCE, VerificationError, verify_onnx, verify_safetensors
 from spachc.nn.weights import read_metadata
 
-DYNAMIC_SIZE = {"conv": True, "trans": True, "mlp": False, "shared": True, "conv4": True}
+DYNAMIC_SIZE = {"conv": True, "trans": True, "mlp": False, "shared": True, "conv4": True,
+                "pool_shift": True, "sepconv": True, "smlp": False}
 
 
 @pytest.mark.parametrize("kind", list(SPECS))
@@ -84,6 +85,12 @@ def test_mlp_stage_cannot_be_exported_with_a_dynamic_size(tmp_path):
     with pytest.raises(ExportError, match=r"stage 2 of 't_mlp' has mlp blocks.*exactly 16 tokens \(4x4\)"):
         export_onnx(model, spec, tmp_path / "x.onnx", OnnxOptions(dynamic_size=True))
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_smlp_stage_cannot_be_exported_with_a_dynamic_size(tmp_path):
+    spec, model = random_model("smlp")
+    with pytest.raises(ExportError, match=r"stage 2 of 't_smlp' has smlp blocks.*exactly 16 tokens \(4x4\)"):
+        export_onnx(model, spec, tmp_path / "x.onnx", OnnxOptions(dynamic_size=True))
 
 
 def test_verification_catches_a_graph_that_computes_something_else(tmp_path):

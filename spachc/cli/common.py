@@ -10,15 +10,12 @@ import typer
 from rich.console import Console
 
 from ..lang.diagnostics import Diagnostic, SpecError
+from ..lang.options import set_help
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-SET_OPTION_HELP = (
-    "Override a statement or stage option, e.g. --set classes=10 --set input=32 --set heads=2. "
-    "Keys: model, input, classes, stem, drop_path, dim (first stage), heads, channel_ratio, "
-    "token_ratio, cpe, layerscale, qkv_bias."
-)
+SET_OPTION_HELP = set_help()  # the keys come from the options table
 
 
 def max_params_option():

@@ -21,6 +21,7 @@ import torch
 
 from .. import __version__
 from ..lang.ir import Spec
+from ..lang.kinds import KINDS
 from ..lang.printer import to_text
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -61,11 +62,12 @@ def check_options(spec: Spec, options: OnnxOptions) -> None:
     if options.dtype not in DTYPES:
         raise ExportError(f"unknown dtype '{options.dtype}': choose one of {', '.join(DTYPES)}")
     if options.dynamic_size:
-        fixed = [i + 1 for i, stage in enumerate(spec.stages) if stage.has("mlp")]
+        fixed = [(i + 1, k) for i, stage in enumerate(spec.stages) for k in stage.kinds if KINDS[k].grid_tied]
         if fixed:
-            stage = spec.stages[fixed[0] - 1]
+            index, kind = fixed[0]
+            stage = spec.stages[index - 1]
             raise ExportError(
-                f"--dynamic-size: stage {fixed[0]} of '{spec.name}' has mlp blocks, whose token-mixing "
+                f"--dynamic-size: stage {index} of '{spec.name}' has {kind} blocks, whose token-mixing "
                 f"weights are sized for exactly {stage.tokens} tokens ({stage.grid[0]}x{stage.grid[1]}), "
                 f"so its input must stay {spec.input[0]}x{spec.input[1]}")
 

@@ -15,8 +15,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .kinds import KIND_NAMES
+
 IR_VERSION = 1
-Kind = Literal["conv", "trans", "mlp"]
+Kind = Literal[KIND_NAMES]  # every kind of the registry (kinds.py)
 
 
 class _Frozen(BaseModel):
@@ -94,6 +96,14 @@ class Spec(_Frozen):
         return tuple(b for s in self.stages for b in s.blocks)
 
     @property
+    def drop_path_schedule(self) -> str:
+        """`constant` or `linear`, read from the blocks' rates (they carry it, and the hash
+        covers them); with rate 0 both schedules are the same network, called linear."""
+        blocks = self.blocks
+        constant = self.drop_path > 0 and bool(blocks) and blocks[0].drop_path == self.drop_path
+        return "constant" if constant else "linear"
+
+    @property
     def output_grid(self) -> tuple[int, int]:
         return self.stages[-1].grid
 
@@ -127,8 +137,11 @@ def halve(grid: tuple[int, int]) -> tuple[int, int]:
     return grid[0] // 2, grid[1] // 2
 
 
-def drop_path_rates(rate: float, depth: int) -> list[float]:
-    """Linear from 0 at the first block to `rate` at the last (LANGUAGE.md)."""
+def drop_path_rates(rate: float, depth: int, schedule: str = "linear") -> list[float]:
+    """Linear from 0 at the first block to `rate` at the last, or `rate` in every block
+    (`constant`, the paper's single-stage models) (LANGUAGE.md)."""
+    if schedule == "constant":
+        return [rate] * depth
     if depth <= 1:
         return [0.0] * depth
     return [rate * i / (depth - 1) for i in range(depth)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .counts import total_cost
 from .diagnostics import SpecError, error_at
 from .ir import Spec
+from .kinds import KINDS
 
 DEFAULT_MAX_PARAMS = 2_000_000_000
 DEFAULT_MAX_ACTIVATION_GB = 8.0
@@ -30,10 +31,8 @@ def activation_bytes(spec: Spec) -> int:
     for stage in spec.stages:
         width = max(stage.dim, stage.channel_hidden)
         biggest = max(biggest, stage.tokens * width)
-        if stage.has("trans"):
-            biggest = max(biggest, stage.tokens * stage.tokens * (stage.heads or 1))
-        if stage.has("mlp"):
-            biggest = max(biggest, stage.token_hidden * stage.dim)
+        for kind in stage.kinds:
+            biggest = max(biggest, KINDS[kind].activation(stage))
     h, w = spec.input
     biggest = max(biggest, h * w * spec.channels)
     return 4 * biggest

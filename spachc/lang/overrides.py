@@ -1,6 +1,7 @@
 """`--set KEY=VALUE`: one place that defines what can be overridden and how.
 
-An override replaces a top-level statement (`input=32`, `classes=10`,
+The keys are the rows of the options table (options.py) marked settable. An override
+replaces a top-level statement (`input=32`, `classes=10`,
 `stem=conv4 patch 4`) or sets a stage option for every stage (`heads=2`,
 `channel_ratio=3`, `cpe=off`); `dim=N` sets the first stage's width. The value is
 parsed with the spec grammar, so it is checked exactly like text in a file.
@@ -11,12 +12,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .diagnostics import Source, Span, SpecError, did_you_mean, error_at
+from .options import SET_KEYS as KEYS
 from .parser import parse_override
 from .syntax import Document, Option, Statement
-
-STATEMENT_KEYS = ("model", "input", "classes", "stem", "drop_path")
-STAGE_KEYS = ("dim", "heads", "channel_ratio", "token_ratio", "cpe", "layerscale", "qkv_bias")
-KEYS = STATEMENT_KEYS + STAGE_KEYS
 
 HELP = (
     "override a statement or stage option, e.g. --set classes=10 --set input=32 --set heads=2; "

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cache
 
 import lark
-from lark import Token, Tree
+from lark import Token, Transformer, v_args
 
 from .diagnostics import Diagnostic, Source, Span, SpecError, did_you_mean, error_at
+from .kinds import KINDS, describe_kinds
+from .options import OPTION_ORDER, STATEMENT_ORDER
 from .resources import grammar_text
-from .syntax import BLOCK_KINDS, OPTION_ORDER, STATEMENT_ORDER, Comment, Document, Group, Option, Stage, Statement, Value
+from .syntax import Comment, Document, Group, Option, Stage, Statement, Value
 
 MAX_SPEC_BYTES = 1_000_000
 
@@ -33,6 +35,7 @@ def _lark() -> lark.Lark:
         lexer="basic",
         propagate_positions=True,
         maybe_placeholders=False,
+        postlex=_KindWords(),
         start=["start", "override"],
     )
 
@@ -75,7 +78,8 @@ def parse_document(source: Source) -> Document:
         tree = _lark().parse(source.text, start="start")
     except lark.exceptions.UnexpectedInput as exc:
         raise SpecError([_syntax_diagnostic(source, exc)]) from None
-    return _build_document(source, tree, tuple(comments))
+    statements, pipelines = _ToSyntax(source).transform(tree)
+    return Document(source, tuple(statements), tuple(pipelines), tuple(comments))
 
 
 def _has_code(source: Source, comments: list[Comment]) -> bool:
@@ -95,9 +99,7 @@ def parse_override(source: Source) -> Statement | Option:
             d = replace(d, message=f"expected the end of the value, found '{exc.token}'", hint="one --set sets one thing: "
                         "write each override as its own --set KEY=VALUE")
         raise SpecError([d]) from None
-    if tree.data == "option":
-        return _option(source, tree)
-    return _statement(source, tree)
+    return _ToSyntax(source).transform(tree)
 
 
 _COMMENT = re.compile(r"#[^\n]*")
@@ -111,99 +113,141 @@ def _scan_comments(source: Source) -> list[Comment]:
 
 # --- parse tree to Document -------------------------------------------------------------
 
+class _KindWords:
+    """Post-lexer: a NAME that names a registered block kind becomes a KIND token, so the
+    grammar never lists kinds (adding one is a registry entry, kinds.py)."""
+
+    always_accept = ("NAME",)
+
+    def process(self, stream):
+        for token in stream:
+            if token.type == "NAME" and token.value in KINDS:
+                token = Token.new_borrow_pos("KIND", token.value, token)
+            yield token
+
+
 def _token_span(source: Source, token: Token) -> Span:
     return Span(source, token.line, token.column, token.end_line, token.end_column,
                 token.start_pos, token.end_pos)
 
 
-def _tree_span(source: Source, tree: Tree) -> Span:
-    m = tree.meta
-    return Span(source, m.line, m.column, m.end_line, m.end_column, m.start_pos, m.end_pos)
-
-
-def _value(source: Source, node: Token | Tree) -> Value:
-    if isinstance(node, Tree):  # kind, stem_kind, switch: one keyword token inside
-        node = node.children[0]
-    return Value(str(node), _token_span(source, node))
-
-
-def _option(source: Source, tree: Tree) -> Option:
-    key, *rest = tree.children
-    value = _value(source, rest[0]) if rest else None
-    return Option(str(key), value, _tree_span(source, tree), _token_span(source, key))
-
-
-def _statement(source: Source, tree: Tree) -> Statement:
-    key = tree.children[0]
-    keyword = str(key)
-    parts = tree.children[1:]
-    args: list[Option] = []
-    if keyword == "defaults":
-        args = [_option(source, p) for p in parts]
-    elif keyword == "stem":
-        pending = None
-        for part in parts:
-            if isinstance(part, Tree):  # stem_kind
-                v = _value(source, part)
-                args.append(Option("kind", v, v.span, v.span))
-            elif part.type in ("PATCH", "HIDDEN"):
-                pending = part
-            else:
-                v = _value(source, part)
-                args.append(Option(str(pending), v, _join(_token_span(source, pending), v.span),
-                                   _token_span(source, pending)))
-    elif keyword == "input":
-        v = _value(source, parts[0])
-        args.append(Option("size", v, v.span, v.span))
-        if len(parts) == 3:
-            c = _value(source, parts[2])
-            args.append(Option("channels", c, _join(_token_span(source, parts[1]), c.span),
-                               _token_span(source, parts[1])))
-    else:
-        role = {"model": "name", "classes": "count", "drop_path": "rate"}[keyword]
-        v = _value(source, parts[0])
-        args.append(Option(role, v, v.span, v.span))
-    return Statement(keyword, tuple(args), _tree_span(source, tree), _token_span(source, key))
+def _meta_span(source: Source, meta) -> Span:
+    return Span(source, meta.line, meta.column, meta.end_line, meta.end_column, meta.start_pos, meta.end_pos)
 
 
 def _join(a: Span, b: Span) -> Span:
     return Span(a.source, a.line, a.column, b.end_line, b.end_column, a.start_pos, b.end_pos)
 
 
-def _stage(source: Source, tree: Tree, down: Tree | None) -> Stage:
-    key = tree.children[0]
-    groups, options = [], []
-    for child in tree.children[1:]:
-        if isinstance(child, Tree) and child.data == "group":
-            kind, repeat = child.children
-            groups.append(Group(_value(source, kind), _value(source, repeat), _tree_span(source, child)))
-        elif isinstance(child, Tree) and child.data == "option":
-            options.append(_option(source, child))
-    span = _tree_span(source, tree)
-    down_span = _token_span(source, down.children[1]) if down is not None else None
-    line_span = _join(_tree_span(source, down), span) if down is not None else span
-    return Stage(tuple(groups), tuple(options), span, _token_span(source, key), down_span, line_span)
+@dataclass(frozen=True)
+class _Down:
+    span: Span  # `-> down ->`
+    keyword: Span  # `down`
 
 
-def _pipeline(source: Source, tree: Tree) -> tuple[Stage, ...]:
-    stages, down = [], None
-    for child in tree.children:
-        if child.data == "down":
-            down = child
-        else:
-            stages.append(_stage(source, child, down))
+@v_args(meta=True)
+class _ToSyntax(Transformer):
+    """The parse tree to `syntax` nodes, one method per named grammar rule (spach.lark),
+    bottom-up: each method receives its children already transformed."""
+
+    def __init__(self, source: Source):
+        super().__init__()
+        self.source = source
+
+    def _span(self, meta) -> Span:
+        return _meta_span(self.source, meta)
+
+    def _value(self, token: Token) -> Value:
+        return Value(str(token), _token_span(self.source, token))
+
+    def _arg(self, name: str, key: Token, value: Value) -> Option:
+        """`key value` inside a statement, e.g. `patch 4`: spans from the key to the value."""
+        key_span = _token_span(self.source, key)
+        return Option(name, value, _join(key_span, value.span), key_span)
+
+    def _positional(self, name: str, value: Value) -> Option:
+        return Option(name, value, value.span, value.span)
+
+    def _statement(self, meta, key: Token, args) -> Statement:
+        return Statement(str(key), tuple(args), self._span(meta), _token_span(self.source, key))
+
+    # single-keyword rules: their one token as a Value
+    def kind(self, meta, children) -> Value:
+        return self._value(children[0])
+
+    stem_kind = switch = schedule = model_name = kind
+
+    def group(self, meta, children) -> Group:
+        kind, repeat = children
+        return Group(kind, self._value(repeat), self._span(meta))
+
+    def option(self, meta, children) -> Option:
+        key, *value = children
+        value = value[0] if value else None
+        if isinstance(value, Token):
+            value = self._value(value)
+        return Option(str(key), value, self._span(meta), _token_span(self.source, key))
+
+    def down(self, meta, children) -> _Down:
+        return _Down(self._span(meta), _token_span(self.source, children[1]))
+
+    def stage(self, meta, children) -> Stage:
+        key, *rest = children
+        groups = tuple(c for c in rest if isinstance(c, Group))
+        options = tuple(c for c in rest if isinstance(c, Option))
+        return Stage(groups, options, self._span(meta), _token_span(self.source, key))
+
+    def pipeline(self, meta, children) -> tuple[Stage, ...]:
+        stages, down = [], None
+        for child in children:
+            if isinstance(child, _Down):
+                down = child
+                continue
+            if down is not None:
+                child = replace(child, down=down.keyword, line_span=_join(down.span, child.span))
+            stages.append(child)
             down = None
-    return tuple(stages)
+        return tuple(stages)
 
+    def model_stmt(self, meta, children) -> Statement:
+        key, name = children
+        return self._statement(meta, key, [self._positional("name", name)])
 
-def _build_document(source: Source, tree: Tree, comments: tuple[Comment, ...]) -> Document:
-    statements, pipelines = [], []
-    for child in tree.children:
-        if child.data == "pipeline":
-            pipelines.append(_pipeline(source, child))
-        else:
-            statements.append(_statement(source, child))
-    return Document(source, tuple(statements), tuple(pipelines), comments)
+    def input_stmt(self, meta, children) -> Statement:
+        key, size, *channels = children
+        args = [self._positional("size", self._value(size))]
+        if channels:
+            args.append(self._arg("channels", channels[0], self._value(channels[1])))
+        return self._statement(meta, key, args)
+
+    def classes_stmt(self, meta, children) -> Statement:
+        key, count = children
+        return self._statement(meta, key, [self._positional("count", self._value(count))])
+
+    def stem_stmt(self, meta, children) -> Statement:
+        key, *rest = children
+        args = []
+        if rest and isinstance(rest[0], Value):
+            args.append(self._positional("kind", rest.pop(0)))
+        for word, number in zip(rest[::2], rest[1::2]):  # `patch P`, `hidden H`
+            args.append(self._arg(str(word), word, self._value(number)))
+        return self._statement(meta, key, args)
+
+    def defaults_stmt(self, meta, children) -> Statement:
+        key, *options = children
+        return self._statement(meta, key, options)
+
+    def drop_path_stmt(self, meta, children) -> Statement:
+        key, rate, *schedule = children
+        args = [self._positional("rate", self._value(rate))]
+        if schedule:
+            args.append(self._positional("schedule", schedule[0]))
+        return self._statement(meta, key, args)
+
+    def start(self, meta, children) -> tuple[list[Statement], list[tuple[Stage, ...]]]:
+        statements = [c for c in children if isinstance(c, Statement)]
+        pipelines = [c for c in children if isinstance(c, tuple)]
+        return statements, pipelines
 
 
 # --- syntax errors ----------------------------------------------------------------------
@@ -212,9 +256,9 @@ def _describe_expected(expected: set[str]) -> str:
     keywords = _keyword_of_terminal()
     words = {keywords.get(t, t) for t in expected}
     parts: list[str] = []
-    kinds = [k for k in BLOCK_KINDS if k in words]
+    kinds = list(KINDS) if "KIND" in expected else []
     if kinds:
-        parts.append("a block kind: " + _or(kinds))
+        parts.append("a block kind: " + describe_kinds())
     statements = [s for s in STATEMENT_ORDER if s in words]
     options = [o for o in OPTION_ORDER if o in words]
     if options and len(options) > 2:
@@ -271,10 +315,10 @@ def _syntax_diagnostic(source: Source, exc: lark.exceptions.UnexpectedInput) -> 
         return error_at("E104", "a repeat count is written with no space after 'x'", span,
                         hint="write it as x3, not x 3")
     expected_words = [keywords[t] for t in expected if t in keywords]
+    if token.type == "NAME" and "KIND" in expected:
+        return error_at("E103", f"unknown block kind '{word}'", span,
+                        hint=did_you_mean(word, KINDS) or "expected a block kind: " + describe_kinds())
     if token.type == "NAME" and expected_words:
-        if {"conv", "trans", "mlp"} & set(expected_words):
-            return error_at("E103", f"unknown block kind '{word}'", span,
-                            hint=did_you_mean(word, BLOCK_KINDS) or "expected a block kind: conv, trans or mlp")
         hint = did_you_mean(word, expected_words) or f"expected {_describe_expected(expected)}"
         return error_at("E102", f"unknown keyword '{word}'", span, hint=hint)
     found = f"'{word}'" if word else token.type

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .ir import Spec
-from .syntax import OPTION_ORDER, STATEMENT_ORDER, Comment, Document, Option, Stage, Statement
+from .options import (DEFAULT_CHANNELS, DEFAULT_CONV4_HIDDEN, INT_OPTIONS, OPTION_ORDER, STAGE_OPTIONS,
+                      STATEMENT_ORDER, STATEMENTS, default_heads)
+from .syntax import Comment, Document, Option, Stage, Statement
 
 _INT = re.compile(r"[+-]?[0-9]+")
-_INT_OPTIONS = {"dim", "heads", "channels", "classes", "patch", "hidden", "count"}
+_INT_OPTIONS = INT_OPTIONS | {arg for st in STATEMENTS.values() for arg in st.int_args}
 
 
 def format_number(x: float) -> str:
@@ -45,7 +47,7 @@ def _option_text(opt: Option) -> str:
     if opt.value is None:
         return opt.name
     text = opt.value.text
-    if text in ("on", "off") or opt.name in ("kind", "name"):
+    if text in ("on", "off") or opt.name in ("kind", "name", "schedule"):
         return f"{opt.name} {text}"
     return f"{opt.name} {_number_text(text, opt.name in _INT_OPTIONS)}"
 
@@ -75,6 +77,9 @@ def statement_text(st: Statement) -> str:
     value = st.args[0].value.text
     if st.keyword == "model":
         return f"model {value}"
+    if st.keyword == "drop_path":
+        schedule = st.arg("schedule")
+        return f"drop_path {_number_text(value, False)}" + (f" {schedule.value.text}" if schedule else "")
     return f"{st.keyword} {_number_text(value, st.keyword == 'classes')}"
 
 
@@ -154,27 +159,25 @@ def _attach_comments(doc: Document, units: list[_Unit]) -> list[str]:
 
 # --- to_text: an IR, printed minimally --------------------------------------------------
 
-_BUILTIN = {"channel_ratio": 2.0, "token_ratio": 0.5, "cpe": True, "layerscale": 1e-4, "qkv_bias": True}
-_FACTORABLE = ("heads", "channel_ratio", "token_ratio", "cpe", "layerscale", "qkv_bias")
+_FACTORABLE = tuple(n for n, o in STAGE_OPTIONS.items() if n not in ("dim", "shared"))
 
 
 def _relevant(stage, name: str) -> bool:
-    if name in ("heads", "qkv_bias"):
-        return stage.has("trans")
-    if name == "token_ratio":
-        return stage.has("mlp")
-    if name == "layerscale":
-        return stage.kinds != ("conv",)
-    return True
+    return STAGE_OPTIONS[name].applies(stage.kinds)
+
+
+def _builtin(spec: Spec, name: str):
+    return default_heads(spec.stages[0].dim) if name == "heads" else STAGE_OPTIONS[name].default
 
 
 def _value_text(name: str, value) -> str:
-    if name in ("cpe", "qkv_bias"):
+    kind = STAGE_OPTIONS[name].type
+    if kind == "switch":
         return f"{name} {'on' if value else 'off'}"
-    if name == "layerscale" and value is None:
-        return "layerscale off"
-    if name == "heads":
-        return f"heads {value}"
+    if kind == "number_or_off" and value is None:
+        return f"{name} off"
+    if kind == "int":
+        return f"{name} {value}"
     return f"{name} {format_number(value)}"
 
 
@@ -182,16 +185,17 @@ def to_text(spec: Spec) -> str:
     """Canonical text of an IR; parsing it gives back the same IR."""
     h, w = spec.input
     lines = [f"model {spec.name}", f"input {h if h == w else f'{h}x{w}'}"
-             + (f" channels {spec.channels}" if spec.channels != 3 else ""), f"classes {spec.classes}"]
+             + (f" channels {spec.channels}" if spec.channels != DEFAULT_CHANNELS else ""), f"classes {spec.classes}"]
     stem = f"stem {spec.stem.kind} patch {spec.stem.patch}"
-    if spec.stem.kind == "conv4" and spec.stem.hidden != 64:
+    if spec.stem.kind == "conv4" and spec.stem.hidden != DEFAULT_CONV4_HIDDEN:
         stem += f" hidden {spec.stem.hidden}"
     lines.append(stem)
     defaults = _factor_defaults(spec)
     if defaults:
         lines.append("defaults " + " ".join(_value_text(k, defaults[k]) for k in _FACTORABLE if k in defaults))
     if spec.drop_path:
-        lines.append(f"drop_path {format_number(spec.drop_path)}")
+        schedule = spec.drop_path_schedule
+        lines.append(f"drop_path {format_number(spec.drop_path)}" + (" constant" if schedule == "constant" else ""))
     lines.append("")
     previous_dim = None
     for i, stage in enumerate(spec.stages):
@@ -203,7 +207,7 @@ def to_text(spec: Spec) -> str:
             if not _relevant(stage, name):
                 continue
             value = getattr(stage, name)
-            baseline = defaults.get(name, _BUILTIN.get(name))
+            baseline = defaults.get(name, _builtin(spec, name))
             if value != baseline:
                 options.append(_value_text(name, value))
         if stage.shared:
@@ -222,6 +226,6 @@ def _factor_defaults(spec: Spec) -> dict:
     out = {}
     for name in _FACTORABLE:
         values = [getattr(s, name) for s in spec.stages if _relevant(s, name)]
-        if values and all(v == values[0] for v in values) and values[0] != _BUILTIN.get(name):
+        if values and all(v == values[0] for v in values) and values[0] != _builtin(spec, name):
             out[name] = values[0]
     return out

@@ -10,15 +10,15 @@ from pathlib import PurePath
 
 from .diagnostics import Diagnostic, Note, Span, SpecError, error_at, warning_at
 from .ir import Group, Spec, Stage, Stem, drop_path_rates, expand_blocks, halve, stem_grid
+from .kinds import KINDS
+from .options import (DEFAULT_CHANNELS, DEFAULT_CLASSES, DEFAULT_CONV4_HIDDEN, DEFAULT_INPUT, STAGE_OPTIONS,
+                      default_heads, default_patch)
 from .rules import check
 from .syntax import Document, Option, Statement, Value
 from .syntax import Stage as StageNode
 
 MAX_BLOCKS = 100_000
 NAME_PATTERN = re.compile(r"[A-Za-z_](?:[A-Za-z0-9_.+]|-(?!>))*")
-
-BUILTIN_OPTIONS = {"channel_ratio": 2.0, "token_ratio": 0.5, "cpe": True, "layerscale": 1e-4,
-                   "qkv_bias": True, "shared": False}
 
 
 @dataclass
@@ -75,20 +75,27 @@ def resolve(doc: Document) -> Resolved:
     stage_nodes = _the_pipeline(doc, out)
     out.raise_if_failed()
 
-    top = _resolve_top(doc, statements, sources, out)
+    top = _resolve_top(doc, statements, len(stage_nodes), sources, out)
     defaults = _options(statements.get("defaults").args if "defaults" in statements else (), "defaults", out)
     stages = _resolve_stages(stage_nodes, defaults, top, sources, out)
     out.raise_if_failed()
 
+    schedule = top.pop("schedule")
     draft = Spec.model_construct(stages=tuple(stages), **top)
     for v in check(draft):
         span = sources.span_for(v.path)
+        hint = v.hint
+        if v.code == "E404" and v.path[-1] == "heads" and v.path not in sources.spans:
+            first = stages[0].dim
+            hint = (f"the default heads is max(1, first stage's dim {first} // 32) = {default_heads(first)}; "
+                    f"write `heads N` here or in `defaults` ({v.hint})")
         if v.severity == "error":
-            out.error(v.code, v.message, span, hint=v.hint)
+            out.error(v.code, v.message, span, hint=hint)
         else:
             out.warning(v.code, v.message, span, hint=v.hint)
     out.raise_if_failed()
     spec = Spec.model_validate(draft.model_dump())
+    assert spec.drop_path_schedule == schedule or not spec.drop_path
     return Resolved(spec, sources, tuple(sorted(out.diagnostics, key=_position)))
 
 
@@ -161,28 +168,29 @@ def _options(options: tuple[Option, ...], where: str, out: _Collector) -> dict[s
 
 
 def _option_value(opt: Option, out: _Collector):
-    name, value = opt.name, opt.value
-    if name == "shared":
+    """The written value, read as the options table says its type is."""
+    kind, value = STAGE_OPTIONS[opt.name].type, opt.value
+    if kind == "flag":
         return True
-    if name in ("cpe", "qkv_bias"):
+    if kind == "switch":
         return _switch(value)
-    if name == "layerscale" and value.text == "off":
+    if kind == "number_or_off" and value.text == "off":
         return None
-    if name in ("dim", "heads"):
-        return _int(value, name, out)
-    return _float(value, name, out)
+    if kind == "int":
+        return _int(value, opt.name, out)
+    return _float(value, opt.name, out)
 
 
 # --- top level ------------------------------------------------------------------------
 
-def _resolve_top(doc: Document, statements: dict[str, Statement], sources: SourceMap, out: _Collector) -> dict:
-    top: dict = {"name": _default_name(doc.source.name), "classes": 1000, "channels": 3, "drop_path": 0.0}
+def _resolve_top(doc: Document, statements: dict[str, Statement], n_stages: int, sources: SourceMap,
+                 out: _Collector) -> dict:
+    top: dict = {"name": _default_name(doc.source.name), "classes": DEFAULT_CLASSES, "channels": DEFAULT_CHANNELS,
+                 "drop_path": 0.0, "schedule": "linear"}
     if "model" in statements:
         top["name"] = statements["model"].args[0].value.text
     if "input" not in statements:
-        out.error("E108", "the spec has no `input` statement", Span.at_offset(doc.source, 0),
-                  hint="add e.g. `input 224`")
-        top["input"] = (1, 1)
+        top["input"] = (DEFAULT_INPUT, DEFAULT_INPUT)
     else:
         st = statements["input"]
         size = st.arg("size").value
@@ -196,10 +204,13 @@ def _resolve_top(doc: Document, statements: dict[str, Statement], sources: Sourc
         sources[("classes",)] = count.span
         top["classes"] = _int(count, "classes", out)
     if "drop_path" in statements:
-        rate = statements["drop_path"].args[0].value
+        st = statements["drop_path"]
+        rate = st.arg("rate").value
         sources[("drop_path",)] = rate.span
         top["drop_path"] = _float(rate, "drop_path", out)
-    top["stem"] = _resolve_stem(statements.get("stem"), sources, out)
+        if st.arg("schedule") is not None:
+            top["schedule"] = st.arg("schedule").value.text
+    top["stem"] = _resolve_stem(statements.get("stem"), n_stages, sources, out)
     return top
 
 
@@ -219,10 +230,9 @@ def _size(value: Value, out: _Collector) -> tuple[int, int]:
     return (side, side) if side is not None else (1, 1)
 
 
-def _resolve_stem(st: Statement | None, sources: SourceMap, out: _Collector) -> Stem:
+def _resolve_stem(st: Statement | None, n_stages: int, sources: SourceMap, out: _Collector) -> Stem:
     if st is None:
-        out.error("E109", "the spec has no `stem` statement", sources.fallback, hint="add e.g. `stem patch 4`")
-        return Stem.model_construct(kind="conv1", patch=1, hidden=None)
+        return Stem.model_construct(kind="conv1", patch=default_patch(n_stages), hidden=None)
     sources[("stem",)] = st.key_span
     kind = st.arg("kind").value.text if st.arg("kind") else "conv1"
     patch = st.arg("patch")
@@ -236,7 +246,7 @@ def _resolve_stem(st: Statement | None, sources: SourceMap, out: _Collector) -> 
                       hint="write `stem conv4 patch P hidden H`, or drop `hidden`")
         hidden_value = _int(hidden.value, "hidden", out)
     elif kind == "conv4":
-        hidden_value = 64
+        hidden_value = DEFAULT_CONV4_HIDDEN
     return Stem.model_construct(kind=kind, patch=_int(patch.value, "patch", out) or 1, hidden=hidden_value)
 
 
@@ -250,7 +260,7 @@ def _resolve_stages(nodes: tuple[StageNode, ...], defaults: dict[str, Option], t
         out.error("E311", f"the network has {depth:,} blocks; the limit is {MAX_BLOCKS:,}", nodes[0].key_span)
     if out.failed:
         return []
-    rates = drop_path_rates(top["drop_path"] or 0.0, depth)
+    rates = drop_path_rates(top["drop_path"] or 0.0, depth, top["schedule"])
     input_ok = all(isinstance(v, int) and v > 0 for v in top["input"]) and top["stem"].patch > 0
     grid = stem_grid(top["input"], top["stem"].patch) if input_ok else (0, 0)
     stages, dim, used = [], None, 0
@@ -260,7 +270,7 @@ def _resolve_stages(nodes: tuple[StageNode, ...], defaults: dict[str, Option], t
             sources[("stages", i, "down")] = node.down
         own = _options(node.options, f"stage {i + 1}", out)
         settings = {}
-        for name in BUILTIN_OPTIONS.keys() | {"dim", "heads"}:
+        for name in STAGE_OPTIONS:
             chosen = own.get(name) or defaults.get(name)
             if chosen is not None:
                 sources[("stages", i, name)] = chosen.span
@@ -268,8 +278,12 @@ def _resolve_stages(nodes: tuple[StageNode, ...], defaults: dict[str, Option], t
         if "dim" in settings and settings["dim"] is None:  # written but invalid: already reported
             settings["dim"] = 1
         dim = _stage_dim(settings.get("dim"), dim, i, node, out)
+        if "heads" not in settings and stages:  # the default: from the first stage's width
+            settings["heads"] = default_heads(stages[0].dim)
+        elif "heads" not in settings:
+            settings["heads"] = default_heads(dim)
         sources[("stages", i)] = node.key_span
-        _warn_unused(node, own, groups, out)
+        _warn_unused(own, groups, out)
         stage = _stage(groups, dim, grid, settings, rates[used:used + sum(g.repeat for g in groups)])
         used += sum(g.repeat for g in groups)
         stages.append(stage)
@@ -281,7 +295,7 @@ def _groups(node: StageNode, i: int, sources: SourceMap, out: _Collector) -> tup
     for j, g in enumerate(node.groups):
         sources[("stages", i, "groups", j)] = g.span
         sources[("stages", i, "groups", j, "repeat")] = g.repeat.span
-        if g.kind.text == "trans" and ("stages", i, "groups") not in sources.spans:
+        if "heads" in KINDS[g.kind.text].options and ("stages", i, "groups") not in sources.spans:
             sources[("stages", i, "groups")] = g.span
         repeat = int(g.count_text) if len(g.count_text) <= 9 else MAX_BLOCKS + 1
         if repeat > MAX_BLOCKS:
@@ -300,19 +314,23 @@ def _stage_dim(given: int | None, previous: int | None, i: int, node: StageNode,
 
 
 def _stage(groups: tuple[Group, ...], dim: int, grid: tuple[int, int], settings: dict, rates: list[float]) -> Stage:
-    kinds = {g.kind for g in groups}
-    value = {name: settings.get(name, default) for name, default in BUILTIN_OPTIONS.items()}
-    has_mixer = kinds != {"conv"}
-    token_ratio = value["token_ratio"] if "mlp" in kinds else None
+    """Options from the stage, `defaults` or the table; an option that cannot act in this
+    stage (options.py scope) is None, so that equal networks have equal IRs."""
+    kinds = tuple(dict.fromkeys(g.kind for g in groups))
+    value = {}
+    for name, opt in STAGE_OPTIONS.items():
+        chosen = settings.get(name, opt.default)
+        value[name] = chosen if opt.applies(kinds) else None
     channel_ratio = value["channel_ratio"] or 0.0
+    token_ratio = value["token_ratio"]
     return Stage.model_construct(
         groups=groups, dim=dim, grid=grid,
-        heads=settings.get("heads") if "trans" in kinds else None,
+        heads=value["heads"],
         channel_ratio=channel_ratio,
         token_ratio=token_ratio,
         cpe=value["cpe"],
-        layerscale=value["layerscale"] if has_mixer else None,
-        qkv_bias=value["qkv_bias"] if "trans" in kinds else None,
+        layerscale=value["layerscale"],
+        qkv_bias=value["qkv_bias"],
         shared=value["shared"],
         channel_hidden=int(dim * channel_ratio),
         token_hidden=int(grid[0] * grid[1] * token_ratio) if token_ratio is not None else None,
@@ -320,13 +338,14 @@ def _stage(groups: tuple[Group, ...], dim: int, grid: tuple[int, int], settings:
     )
 
 
-_NEEDS = {"heads": "trans", "qkv_bias": "trans", "token_ratio": "mlp"}
-
-
-def _warn_unused(node: StageNode, own: dict[str, Option], groups: tuple[Group, ...], out: _Collector) -> None:
+def _warn_unused(own: dict[str, Option], groups: tuple[Group, ...], out: _Collector) -> None:
     kinds = {g.kind for g in groups}
-    for name, kind in _NEEDS.items():
-        if name in own and kind not in kinds:
-            out.warning("W103", f"`{name}` has no effect in a stage without {kind} blocks", own[name].span)
-    if "layerscale" in own and kinds == {"conv"}:
-        out.warning("W103", "`layerscale` has no effect in a stage of conv blocks only", own["layerscale"].span)
+    for name, opt in own.items():
+        if opt_def := STAGE_OPTIONS.get(name):
+            if opt_def.applies(kinds):
+                continue
+            if opt_def.scope == "mixer":
+                out.warning("W103", f"`{name}` has no effect in a stage of conv blocks only", opt.span)
+            elif opt_def.scope == "kind":
+                out.warning("W103", f"`{name}` has no effect in a stage without {' or '.join(opt_def.kinds)} blocks",
+                            opt.span)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
 from .ir import drop_path_rates, halve, stem_grid
+from .kinds import KINDS
+from .options import STAGE_OPTIONS
 
 if TYPE_CHECKING:
     from .ir import Spec, Stage
@@ -71,13 +73,20 @@ def _check_stage(spec: "Spec", i: int, stage: "Stage") -> Iterator[Violation]:
     if stage.layerscale is not None and stage.layerscale <= 0:
         yield Violation("E303", f"layerscale must be greater than 0, got {stage.layerscale:g}",
                         at + ("layerscale",), hint="write `layerscale off` to disable it")
-    if stage.has("trans"):
+    if STAGE_OPTIONS["heads"].applies(stage.kinds):
         yield from _check_heads(stage, at)
-    non_conv = [k for k in stage.kinds if k != "conv"]
+    non_conv = [k for k in stage.kinds if KINDS[k].mixer]
     if stage.shared and len(non_conv) != 1:
         found = "only conv blocks" if not non_conv else "kinds " + " and ".join(non_conv)
         yield Violation("E501", f"`shared` needs exactly one non-conv block kind in the stage; it has {found}",
                         at + ("shared",), hint="conv blocks have no spatial mixer to share")
+    elif stage.shared and KINDS[non_conv[0]].parameter_free:
+        yield Violation("E503", f"`shared` with {non_conv[0]} blocks shares nothing: {non_conv[0]} has no parameters",
+                        at + ("shared",), hint="drop `shared`")
+    if stage.has("shift") and stage.dim < 12:
+        yield Violation("W104", f"shift moves dim // 12 = 0 channels at dim {stage.dim}: the mixer is the identity",
+                        at + ("groups", next(j for j, g in enumerate(stage.groups) if g.kind == "shift")),
+                        hint="shift needs dim >= 12", severity="warning")
     if not stage.cpe and stage.has("conv"):
         yield Violation("E502", "conv blocks with `cpe off` mix nothing spatially", at + ("cpe",),
                         hint="keep `cpe on` in stages with conv blocks, or use trans or mlp blocks")
@@ -134,7 +143,8 @@ def _check_derived(spec: "Spec") -> Iterator[Violation]:
     """Derived fields must be what the primary fields imply (matters for IR read from JSON)."""
     if any(v.code in ("E401", "E403") for v in _check_geometry(spec)) or spec.stem.patch < 1:
         return
-    rates = iter(drop_path_rates(spec.drop_path, sum(g.repeat for s in spec.stages for g in s.groups)))
+    depth = sum(g.repeat for s in spec.stages for g in s.groups)
+    rates = iter(drop_path_rates(spec.drop_path, depth, spec.drop_path_schedule))
     grid = stem_grid(spec.input, spec.stem.patch)
     for i, stage in enumerate(spec.stages):
         at = ("stages", i)
@@ -153,8 +163,7 @@ def _check_derived(spec: "Spec") -> Iterator[Violation]:
         blocks = [(b.kind, b.drop_path) for b in stage.blocks]
         if blocks != [(k, next(rates)) for k in kinds]:
             yield Violation("E309", "blocks do not match the groups and drop_path", at + ("blocks",))
-        for field, needed in (("heads", "trans"), ("qkv_bias", "trans"), ("token_ratio", "mlp")):
-            if getattr(stage, field) is not None and not stage.has(needed):
-                yield Violation("E309", f"{field} is set but the stage has no {needed} blocks", at + (field,))
-        if stage.kinds == ("conv",) and (stage.layerscale is not None):
-            yield Violation("E309", "layerscale is set but the stage has no spatial mixer", at + ("layerscale",))
+        for name, opt in STAGE_OPTIONS.items():  # options that cannot act are normalised to None
+            if opt.scope != "stage" and getattr(stage, name) is not None and not opt.applies(stage.kinds):
+                needed = "a spatial mixer" if opt.scope == "mixer" else " or ".join(opt.kinds) + " blocks"
+                yield Violation("E309", f"{name} is set but the stage has no {needed}", at + (name,))

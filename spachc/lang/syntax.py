@@ -11,11 +11,6 @@ from dataclasses import dataclass
 
 from .diagnostics import Source, Span
 
-STATEMENT_ORDER = ("model", "input", "classes", "stem", "defaults", "drop_path")
-OPTION_ORDER = ("dim", "heads", "channel_ratio", "token_ratio", "cpe", "layerscale", "qkv_bias", "shared")
-BLOCK_KINDS = ("conv", "trans", "mlp")
-STEM_KINDS = ("conv1", "conv4")
-
 
 @dataclass(frozen=True)
 class Value:
@@ -37,7 +32,7 @@ class Option:
 class Statement:
     """A top-level statement. `args` holds its parts as options: input's `size` and
     `channels`, stem's `kind`, `patch` and `hidden`, model's `name`, classes' `count`,
-    drop_path's `rate`, and the options of `defaults`."""
+    drop_path's `rate` and `schedule`, and the options of `defaults`."""
 
     keyword: str
     args: tuple[Option, ...]

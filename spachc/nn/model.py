@@ -6,25 +6,19 @@ import torch
 from torch import nn
 
 from ..lang.ir import Spec, Stage
-from .layers import LN_EPS, Attention, ConvStem, Downsample, MixingBlock, PatchStem, TokenMLP, grid_to_tokens
-
-
-def make_mixer(stage: Stage, kind: str) -> nn.Module | None:
-    if kind == "trans":
-        return Attention(stage.dim, stage.heads, bool(stage.qkv_bias))
-    if kind == "mlp":
-        return TokenMLP(stage.tokens, stage.token_hidden)
-    return None
+from ..lang.kinds import KINDS
+from .layers import LN_EPS, ConvStem, Downsample, MixingBlock, PatchStem, grid_to_tokens
+from .mixers import make_mixer
 
 
 class SpachStage(nn.Module):
     def __init__(self, stage: Stage, previous: Stage | None):
         super().__init__()
         self.downsample = Downsample(previous.dim, stage.dim) if previous is not None else None
-        shared = make_mixer(stage, next(k for k in stage.kinds if k != "conv")) if stage.shared else None
+        shared = make_mixer(stage, next(k for k in stage.kinds if KINDS[k].mixer)) if stage.shared else None
         self.blocks = nn.ModuleList(
             MixingBlock(stage.dim, stage.channel_hidden,
-                        (shared if shared is not None else make_mixer(stage, b.kind)) if b.kind != "conv" else None,
+                        (shared if shared is not None else make_mixer(stage, b.kind)) if KINDS[b.kind].mixer else None,
                         stage.cpe, stage.layerscale, b.drop_path)
             for b in stage.blocks
         )
