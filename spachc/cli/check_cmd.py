@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from ..lang.frontend import check
+from ..lang.frontend import check_with_census
 from .common import print_diagnostics
 
 
@@ -23,9 +23,12 @@ def check_command(
     format: Format = typer.Option(Format.text, "--format", help="text for people, json for editors."),
 ) -> None:
     """Validate specs; every diagnostic goes to stderr (or stdout as JSON). Exit 1 on any error."""
-    all_diagnostics = []
+    all_diagnostics, spaces = [], []
     for spec in specs:
-        all_diagnostics += check(str(spec))
+        diagnostics, census = check_with_census(str(spec))
+        all_diagnostics += diagnostics
+        if census is not None:
+            spaces.append(f"{spec}: {census_text(census)}")
     errors = sum(d.severity == "error" for d in all_diagnostics)
     warnings = len(all_diagnostics) - errors
     if format is Format.json:
@@ -33,10 +36,23 @@ def check_command(
         sys.stdout.write("\n")
     else:
         print_diagnostics(all_diagnostics)
+        for line in spaces:
+            sys.stdout.write(line + "\n")
         verdict = "ok" if not errors else "failed"
         sys.stderr.write(f"{verdict}: {len(specs)} spec(s) checked, {errors} error(s), {warnings} warning(s)\n")
     if errors:
         raise typer.Exit(1)
+
+
+def census_text(c) -> str:
+    """One line on what a design space holds, exact or estimated."""
+    if c.exact:
+        return (f"a design space of {c.combinations:,} combinations: {c.valid:,} valid, {c.distinct:,} distinct "
+                f"architectures (by spec hash), {c.distinct_meeting:,} of them meet `where`")
+    share = lambda k: f"{k / c.draws:.1%}"  # noqa: E731
+    return (f"a design space of {c.combinations:,} combinations (too many to enumerate; estimated from {c.draws:,} "
+            f"random ones): {share(c.valid)} valid, {share(c.meeting)} valid and meeting `where`, "
+            f"{c.distinct_meeting:,} distinct architectures meeting it among those drawn")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,6 +1,6 @@
-"""`spachc sweep new|run|report`: design-space studies (spachc/sweep/).
+"""`spachc sweep sample|new|run|report`: design-space studies (spachc/sweep/, spachc/lang/space.py).
 
-`run` trains every (sample, seed) of a study with one recipe, safe to kill and to run as many
+`sample` draws a study from a space (torch-free); `new` makes one of hand-picked specs; `run` trains every (sample, seed) of a study with one recipe, safe to kill and to run as many
 workers or shards at once; `report` turns the run folders into a table and plots.
 """
 
@@ -21,6 +21,59 @@ sweep_app = typer.Typer(name="sweep", help="Design-space studies: sample a space
 
 def _study_error(exc) -> UserError:
     return UserError(str(exc), code=exc.code, hint=exc.hint)
+
+
+def _locate_space(name: str) -> Path:
+    """A space file, or a bundled space by name (`battle`)."""
+    from ..lang.resources import space_names, spaces_dir
+
+    path = Path(name)
+    if path.exists() or "/" in name or name.endswith(".spach"):
+        return path
+    if name in space_names():
+        return spaces_dir() / f"{name}.spach"
+    return path  # the front end reports the missing file (E006)
+
+
+def sample_command(
+    space: str = typer.Argument(..., help="A .spach design space, or a bundled one: battle."),
+    n: int = typer.Option(..., "-n", min=1, help="How many distinct architectures to draw."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the draw: the same seed gives the same study."),
+    out_dir: Path = typer.Option(..., "-o", "--out", help="The study folder to create."),
+    max_draws: int = typer.Option(None, "--max-draws", min=1, help="Give up after this many random draws "
+                                  "(default max(50 n, 5000)); spaces small enough to enumerate need none."),
+) -> None:
+    """Draw N distinct architectures uniformly from a space (meeting its `where`) into a study."""
+    import time
+
+    from ..lang.frontend import load_space
+    from ..lang.printer import to_text
+    from ..lang.space import TooFew, choices_of, dimensions, sample
+    from ..sweep.study import StudyError, write_study
+
+    path = _locate_space(space)
+    doc = load_space(path)
+    started = time.perf_counter()
+    try:
+        outcomes, how = sample(doc, n, seed, max_draws)
+    except TooFew as exc:
+        raise UserError(str(exc), code="E1207") from None
+    dims = dimensions(doc)
+    base = outcomes[0].spec.name if outcomes else "sample"
+    samples = []
+    for i, o in enumerate(outcomes):
+        spec = o.spec.model_copy(update={"name": f"{base}_s{i:04d}"})
+        samples.append({"text": to_text(spec), "hash": spec.hash, "choices": choices_of(dims, o.picks),
+                        "params": o.params, "macs": o.macs, "name": spec.name})
+    extra = {**how, "dimensions": {d.label: list(d.texts) for d in dims}}
+    try:
+        write_study(out_dir, samples, space_name=path.stem, space_text=doc.source.text, seed=seed,
+                    sampler=how.pop("sampler"), extra={k: v for k, v in extra.items() if k != "sampler"})
+    except StudyError as exc:
+        raise _study_error(exc) from None
+    out.print(f"{out_dir}: {len(samples)} architecture(s) from {path} (seed {seed}, {how['draws']:,} draws of "
+              f"{how['combinations']:,} combinations, {time.perf_counter() - started:.1f}s); train them with "
+              f"`spachc sweep run {out_dir} --data DATA`")
 
 
 def new_command(
@@ -141,6 +194,7 @@ def report_command(study_dir: Path = typer.Argument(..., help="The study folder.
 
 
 def register(app: typer.Typer) -> None:
+    sweep_app.command("sample")(reports_errors(sample_command))
     sweep_app.command("new")(reports_errors(new_command))
     sweep_app.command("run", context_settings={"max_content_width": 120})(
         reports_errors(_with_recipe_flags(run_command)))

@@ -75,10 +75,26 @@ def load(path_or_name: str | Path, overrides=()) -> Spec:
 
 def check(path_or_name: str | Path) -> list[Diagnostic]:
     """Every diagnostic (errors and warnings) for one spec file."""
+    return check_with_census(path_or_name)[0]
+
+
+def check_with_census(path_or_name: str | Path):
+    """Diagnostics, and for a design space its census (space.Census; None for a plain spec)."""
+    from .space import check_space, is_space
+
     try:
-        return list(load_resolved(path_or_name).warnings)
+        doc = parse_document(read_source(path_or_name))
+        if is_space(doc):
+            census, diagnostics = check_space(doc)
+            return sorted(diagnostics, key=lambda d: (d.line, d.column)), census
+        return list(resolve(doc).warnings), None
     except SpecError as exc:
-        return list(exc.diagnostics)
+        return list(exc.diagnostics), None
+
+
+def load_space(path_or_name: str | Path) -> Document:
+    """A design space (or a plain spec: a space of one) as a parsed Document."""
+    return parse_document(read_source(path_or_name))
 
 
 def fmt_text(text: str, source: str = "<string>") -> str:
