@@ -98,4 +98,14 @@ def load_space(path_or_name: str | Path) -> Document:
 
 
 def fmt_text(text: str, source: str = "<string>") -> str:
-    return format_document(parse_document(Source(source, text)))
+    from .space import dimensions, is_space
+
+    doc = parse_document(Source(source, text))
+    if is_space(doc):  # the canonical form covers networks; a space is kept as its author wrote it
+        dims = dimensions(doc)
+        span = dims[0].items[0].span if dims and dims[0].items else Span.at_offset(doc.source, 0)
+        raise SpecError([error_at("E169", "fmt does not rewrite design spaces (files with choices); "
+                                  "this one is left as written", span,
+                                  hint="`spachc check` validates it; the specs `spachc sweep sample` writes "
+                                  "are in canonical form")])
+    return format_document(doc)
