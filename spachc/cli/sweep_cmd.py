@@ -164,8 +164,9 @@ def run_command(
             raise UserError(str(exc), code="E1008") from None
         raise
     except TrainingError as exc:
+        stopped = str(exc).replace("; continue with --resume", "")
         err.print(f"error[{exc.code}]: {exc}" if exc.exit_code not in (128 + 2, 128 + 15)
-                  else f"stopped[{exc.code}]: {exc}; run the same `spachc sweep run` again to continue", markup=False)
+                  else f"stopped[{exc.code}]: {stopped}; run the same `spachc sweep run` again to continue", markup=False)
         raise typer.Exit(exc.exit_code) from None
     out.print(f"sweep: trained {counts['trained']} run(s), {counts['skipped_done']} already finished, "
               f"{counts['held_elsewhere']} held by other workers, {counts['failed']} diverged")
