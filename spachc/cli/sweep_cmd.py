@@ -168,6 +168,10 @@ def run_command(
         err.print(f"error[{exc.code}]: {exc}" if exc.exit_code not in (128 + 2, 128 + 15)
                   else f"stopped[{exc.code}]: {stopped}; run the same `spachc sweep run` again to continue", markup=False)
         raise typer.Exit(exc.exit_code) from None
+    from ..train.distributed import world_from_env
+
+    if not world_from_env().is_main:  # under torchrun, rank 0 speaks for the job
+        return
     out.print(f"sweep: trained {counts['trained']} run(s), {counts['skipped_done']} already finished, "
               f"{counts['held_elsewhere']} held by other workers, {counts['failed']} diverged")
 

@@ -156,12 +156,8 @@ def measure_throughput(spec, device: str) -> dict:
 
 def run_study(study: Study, settings: Settings, options: SweepOptions) -> dict:
     """Train this worker's share of the study; returns counts of what happened."""
-    from ..lang.frontend import load
-    from ..lang.limits import DEFAULT_MAX_PARAMS, enforce
     from ..train.data import limited, open_dataset
-    from ..train.distributed import world_from_env
-    from ..train.loop import NonFiniteLoss, RunOptions, Trainer
-    from ..train.recipe import Recipe
+    from ..train.distributed import shutdown, world_from_env
 
     dataset = limited(open_dataset(settings.data), settings.limit_train, settings.limit_val)
     every = units(study, settings.seeds)
@@ -176,6 +172,20 @@ def run_study(study: Study, settings: Settings, options: SweepOptions) -> dict:
     plan = [u for u in mine if not finished(study, u)] if world.distributed else mine
     counts["skipped_done"] = len(mine) - len(plan)
     progress.report()
+    try:
+        _train_plan(study, plan, dataset, settings, options, world, progress, counts)
+    finally:
+        shutdown(world)  # the runs leave the process group up (keep_world); one job, one group
+    return counts
+
+
+def _train_plan(study, plan, dataset, settings, options, world, progress, counts) -> None:
+    from ..lang.frontend import load
+    from ..lang.limits import DEFAULT_MAX_PARAMS, enforce
+    from ..train.loop import NonFiniteLoss, RunOptions, Trainer
+    from ..train.recipe import Recipe
+
+    say = progress.say
     for unit in plan:
         if options.max_runs is not None and counts["trained"] >= options.max_runs:
             break
@@ -204,7 +214,7 @@ def run_study(study: Study, settings: Settings, options: SweepOptions) -> dict:
             recipe = Recipe.model_validate({**settings.recipe, "seed": unit.seed})
             trainer = Trainer(spec, dataset, recipe, RunOptions(
                 out=out, device=options.device, workers=options.workers, resume=True,
-                log_every=options.log_every, command=options.command), max_params=DEFAULT_MAX_PARAMS)
+                log_every=options.log_every, command=options.command, keep_world=True), max_params=DEFAULT_MAX_PARAMS)
             epoch_before, started = trainer.epoch, time.perf_counter()
             try:
                 trainer.run()
@@ -225,7 +235,6 @@ def run_study(study: Study, settings: Settings, options: SweepOptions) -> dict:
             if claim is not None:
                 claim.release()
         progress.report()
-    return counts
 
 
 def _log_session(out: Path, epoch_before: int, epoch_after: int, seconds: float) -> None:

@@ -84,6 +84,7 @@ class RunOptions:
     checkpoint_every: int = 0
     log_every: int = 50
     command: list[str] = field(default_factory=list)
+    keep_world: bool = False  # leave the process group up after the run (a sweep trains several in one job)
 
 
 # --- small pieces ----------------------------------------------------------------------------
@@ -327,7 +328,8 @@ class Trainer:
         result = {"epochs_done": self.epoch, "epochs": self.recipe.epochs, "best_top1": self.best_top1,
                   "last": self.history[-1] if self.history else None, "weights_sha256_per_rank": digests}
         self._write(lambda: ckpt.save_text(self.run_dir / "result.json", json.dumps(result, indent=2) + "\n"))
-        shutdown(self.world)
+        if not self.opt.keep_world:
+            shutdown(self.world)
         return result
 
     def _loader(self):
