@@ -11,7 +11,7 @@ The front end (parse, load, to_text, summary, check) never imports torch; `build
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402
 
 from .lang.diagnostics import Diagnostic, SpecError  # noqa: E402
 from .lang.frontend import check, load, parse  # noqa: E402

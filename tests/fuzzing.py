@@ -21,7 +21,8 @@ from spachc.lang.summary import summary
 
 KEYWORDS = ["model", "input", "channels", "classes", "stem", "conv1", "conv4", "patch", "hidden", "defaults",
             "drop_path", "stage", "down", "->", ",", "conv", "trans", "mlp", "dim", "heads", "channel_ratio",
-            "token_ratio", "cpe", "layerscale", "qkv_bias", "shared", "on", "off"]
+            "token_ratio", "cpe", "layerscale", "qkv_bias", "shared", "on", "off", "pool", "shift", "smlp", "sepconv",
+            "linear", "constant"]
 ODD_VALUES = ["0", "-1", "1.5", "1e400", "99999999999", "x0", "x99999999", "x", "224x", "3x3", "nan", "#", "é",
               "\u202e", "0x10", ".", "1e-400", "+7", "x2,", "\t", "\n"]
 
@@ -31,7 +32,7 @@ def zoo_texts() -> list[bytes]:
 
 
 PLAUSIBLE_NUMBERS = ["0", "1", "2", "3", "5", "6", "7", "16", "30", "33", "64", "1000", "0.5", "1e-4", "0.99", "x1",
-                     "x0", "x64", "conv", "trans", "mlp", "off", "on"]
+                     "x0", "x64", "conv", "trans", "mlp", "pool", "shift", "smlp", "sepconv", "off", "on"]
 
 
 def mutate_tokens(text: str, rng: random.Random, rounds: int = 3) -> str:
@@ -45,7 +46,8 @@ def mutate_tokens(text: str, rng: random.Random, rounds: int = 3) -> str:
         i = rng.randrange(len(tokens))
         op = rng.randrange(5, 8) if values_only else rng.randrange(5)
         if op >= 5:
-            values = [j for j, t in enumerate(tokens) if t[:1].isdigit() or t in ("on", "off", "conv", "trans", "mlp")
+            words = ("on", "off", "conv", "trans", "mlp", "pool", "shift", "smlp", "sepconv")
+            values = [j for j, t in enumerate(tokens) if t[:1].isdigit() or t in words
                       or (t[:1] == "x" and t[1:].isdigit())]
             if values:
                 j = rng.choice(values)

@@ -11,7 +11,7 @@ from rich.table import Table
 from ..lang.limits import enforce
 from ..lang.summary import Summary, summary
 from .common import SET_OPTION_HELP, human, max_activation_option, max_params_option, out, reports_errors
-from .loading import load_spec_or_weights
+from .loading import load_spec_text_or_weights
 
 
 def render_summary(s: Summary) -> Table:
@@ -31,7 +31,10 @@ def render_summary(s: Summary) -> Table:
 
 
 def build_command(
-    spec: str = typer.Argument(..., help="A .spach file, a zoo name, or a spachc .safetensors file."),
+    spec: str = typer.Argument(None, help="A .spach file, a zoo name, or a spachc .safetensors file.",
+                               show_default=False),
+    expr: str = typer.Option(None, "-e", "--expr", help="The spec itself as text, like python -c: "
+                             "-e 'stage conv x2 dim 96 -> down -> stage trans x6'."),
     set_: list[str] = typer.Option([], "--set", help=SET_OPTION_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the IR and the counts as JSON."),
     output: Path = typer.Option(None, "-o", "--output", help="Write the initialised weights to this .safetensors."),
@@ -41,7 +44,7 @@ def build_command(
 ) -> None:
     """Compile a spec and print per-stage blocks, dims, token grids, params and MACs."""
     # A bad spec is reported before torch is imported (seconds on a cold start).
-    resolved, state = load_spec_or_weights(spec, set_)
+    resolved, state = load_spec_text_or_weights(spec, expr, set_)
     enforce(resolved, max_params, max_activation_gb)
     import torch
 

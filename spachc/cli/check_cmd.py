@@ -9,8 +9,8 @@ from pathlib import Path
 
 import typer
 
-from ..lang.frontend import check_with_census
-from .common import print_diagnostics
+from ..lang.frontend import check_text_with_census, check_with_census
+from .common import UserError, print_diagnostics, reports_errors
 
 
 class Format(str, Enum):
@@ -19,16 +19,21 @@ class Format(str, Enum):
 
 
 def check_command(
-    specs: list[Path] = typer.Argument(..., help="Spec files or zoo names.", show_default=False),
+    specs: list[Path] = typer.Argument(None, help="Spec files or zoo names.", show_default=False),
     format: Format = typer.Option(Format.text, "--format", help="text for people, json for editors."),
+    exprs: list[str] = typer.Option([], "-e", "--expr", help="A spec as text (repeatable), like python -c."),
 ) -> None:
     """Validate specs; every diagnostic goes to stderr (or stdout as JSON). Exit 1 on any error."""
+    specs = specs or []
+    if not specs and not exprs:
+        raise UserError("give at least one SPEC or -e TEXT", code="E008",
+                        hint="e.g. spachc check hybrid_s, or spachc check -e 'stage conv x2 dim 96'")
     all_diagnostics, spaces = [], []
-    for spec in specs:
-        diagnostics, census = check_with_census(str(spec))
+    for name, (diagnostics, census) in ([(str(s), check_with_census(str(s))) for s in specs]
+                                        + [("-e", check_text_with_census(t)) for t in exprs]):
         all_diagnostics += diagnostics
         if census is not None:
-            spaces.append(f"{spec}: {census_text(census)}")
+            spaces.append(f"{name}: {census_text(census)}")
     errors = sum(d.severity == "error" for d in all_diagnostics)
     warnings = len(all_diagnostics) - errors
     if format is Format.json:
@@ -39,7 +44,7 @@ def check_command(
         for line in spaces:
             sys.stdout.write(line + "\n")
         verdict = "ok" if not errors else "failed"
-        sys.stderr.write(f"{verdict}: {len(specs)} spec(s) checked, {errors} error(s), {warnings} warning(s)\n")
+        sys.stderr.write(f"{verdict}: {len(specs) + len(exprs)} spec(s) checked, {errors} error(s), {warnings} warning(s)\n")
     if errors:
         raise typer.Exit(1)
 
@@ -56,4 +61,4 @@ def census_text(c) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("check")(check_command)
+    app.command("check")(reports_errors(check_command))

@@ -98,7 +98,7 @@ def train_command(
     **recipe_flags: Optional[str],
 ) -> None:
     """Train a spec: the SPACH recipe (or quick) on an image folder or the built-in digits."""
-    from ..lang.frontend import load
+    from ..lang.frontend import load, states
     from ..train import checkpoint as ckpt
     from ..train.data import DataError, open_dataset, worker_error_message
     from ..train.loop import ResumeRefused, RunOptions, SetupError, Trainer, TrainingError
@@ -113,6 +113,12 @@ def train_command(
         if resume and (run_dir / ckpt.STATE_FILE).exists():
             chosen = _resumed_recipe(run_dir, flags, recipe)
         dataset = open_dataset(data)
+        if resolved.classes != len(dataset.classes) and not states(spec, "classes", set_):
+            # `classes` left to its default (1000): the data decides, as --set classes=N would
+            resolved = load(spec, [*set_, f"classes={len(dataset.classes)}"])
+            enforce(resolved, max_params, max_activation_gb)
+            typer.echo(f"classes {len(dataset.classes)}: the spec leaves `classes` to its default, so the data's "
+                       "class count is used")
         options = RunOptions(out=run_dir, device=device, workers=workers, compile=compile_,
                              channels_last=channels_last, resume=resume, stop_after=stop_after,
                              checkpoint_every=checkpoint_every, log_every=log_every, command=sys.argv[1:])

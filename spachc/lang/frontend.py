@@ -73,6 +73,16 @@ def load(path_or_name: str | Path, overrides=()) -> Spec:
     return load_resolved(path_or_name, overrides).spec
 
 
+def states(path_or_name: str | Path, keyword: str, overrides=()) -> bool:
+    """Whether the spec (with its --set overrides) writes `keyword` itself rather than
+    leaving it to its default: `train` fits an unwritten `classes` to the data."""
+    doc = parse_document(read_source(path_or_name))
+    return doc.statement(keyword) is not None or any(o.split("=")[0].strip() == keyword for o in overrides)
+
+
+EXPR_SOURCE = "<-e>"  # the name diagnostics give a spec passed as text on the command line
+
+
 def check(path_or_name: str | Path) -> list[Diagnostic]:
     """Every diagnostic (errors and warnings) for one spec file."""
     return check_with_census(path_or_name)[0]
@@ -80,16 +90,27 @@ def check(path_or_name: str | Path) -> list[Diagnostic]:
 
 def check_with_census(path_or_name: str | Path):
     """Diagnostics, and for a design space its census (space.Census; None for a plain spec)."""
-    from .space import check_space, is_space
-
     try:
-        doc = parse_document(read_source(path_or_name))
-        if is_space(doc):
-            census, diagnostics = check_space(doc)
-            return sorted(diagnostics, key=lambda d: (d.line, d.column)), census
-        return list(resolve(doc).warnings), None
+        return _check_document(parse_document(read_source(path_or_name)))
     except SpecError as exc:
         return list(exc.diagnostics), None
+
+
+def check_text_with_census(text: str, source: str = EXPR_SOURCE):
+    """`check_with_census` of spec text (`spachc check -e TEXT`)."""
+    try:
+        return _check_document(parse_document(Source(source, text)))
+    except SpecError as exc:
+        return list(exc.diagnostics), None
+
+
+def _check_document(doc: Document):
+    from .space import check_space, is_space
+
+    if is_space(doc):
+        census, diagnostics = check_space(doc)
+        return sorted(diagnostics, key=lambda d: (d.line, d.column)), census
+    return list(resolve(doc).warnings), None
 
 
 def load_space(path_or_name: str | Path) -> Document:
@@ -97,8 +118,13 @@ def load_space(path_or_name: str | Path) -> Document:
     return parse_document(read_source(path_or_name))
 
 
+def check_text(text: str, source: str = EXPR_SOURCE) -> list[Diagnostic]:
+    """Every diagnostic for spec text (`spachc check -e TEXT`)."""
+    return check_text_with_census(text, source)[0]
+
+
 def fmt_text(text: str, source: str = "<string>") -> str:
-    from .space import dimensions, is_space
+    from .choices import dimensions, is_space
 
     doc = parse_document(Source(source, text))
     if is_space(doc):  # the canonical form covers networks; a space is kept as its author wrote it

@@ -4,7 +4,8 @@ Everything the compiler needs is here and nothing it does not: defaults are appl
 widths and token grids computed, every block carries its stochastic-depth rate.
 Options that cannot affect a stage are normalised to None (heads without attention,
 token_ratio without a token-MLP, ...) so that equal networks have equal IRs.
-The IR knows nothing of Lark or torch; `spachc.lang.rules` holds the static rules.
+The IR knows nothing of Lark or torch; `spachc.lang.rules` holds the static rules (it reads
+the IR only through its attributes, so ir -> rules is the one direction of import).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .geometry import drop_path_rates, halve, stem_grid  # noqa: F401  (re-exported for readers of the IR)
 from .kinds import KIND_NAMES
+from .rules import check
 
 IR_VERSION = 1
 Kind = Literal[KIND_NAMES]  # every kind of the registry (kinds.py)
@@ -84,8 +87,6 @@ class Spec(_Frozen):
 
     @model_validator(mode="after")
     def _obeys_the_rules(self) -> "Spec":
-        from .rules import check  # rules read the IR; import here to avoid a cycle
-
         errors = [v for v in check(self) if v.severity == "error"]
         if errors:
             raise ValueError("; ".join(f"[{v.code}] {'.'.join(map(str, v.path))}: {v.message}" for v in errors))
@@ -127,25 +128,7 @@ def spec_hash(spec: Spec) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-# --- derived values: one definition, used by the resolver and by the consistency rule ---
-
-def stem_grid(input_hw: tuple[int, int], patch: int) -> tuple[int, int]:
-    return input_hw[0] // patch, input_hw[1] // patch
-
-
-def halve(grid: tuple[int, int]) -> tuple[int, int]:
-    return grid[0] // 2, grid[1] // 2
-
-
-def drop_path_rates(rate: float, depth: int, schedule: str = "linear") -> list[float]:
-    """Linear from 0 at the first block to `rate` at the last, or `rate` in every block
-    (`constant`, the paper's single-stage models) (LANGUAGE.md)."""
-    if schedule == "constant":
-        return [rate] * depth
-    if depth <= 1:
-        return [0.0] * depth
-    return [rate * i / (depth - 1) for i in range(depth)]
-
+# --- blocks from groups (stem_grid, halve and drop_path_rates live in geometry.py) ---
 
 def expand_blocks(groups: tuple[Group, ...], rates: list[float]) -> tuple[Block, ...]:
     kinds = [g.kind for g in groups for _ in range(g.repeat)]

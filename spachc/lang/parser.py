@@ -1,4 +1,9 @@
-"""Text to `syntax.Document`, with syntax errors as diagnostics users can act on."""
+"""Text to `syntax.Document`, with syntax errors as diagnostics users can act on.
+
+Lark parses with the grammar in grammar/spach.lark; `_ToSyntax`, a Lark `Transformer` with one
+method per named grammar rule, turns the tree into syntax nodes that keep every span. A
+post-lexer reads registered block kinds (kinds.py) as KIND tokens, so the grammar lists none.
+"""
 
 from __future__ import annotations
 
@@ -90,7 +95,7 @@ def parse_document(source: Source) -> Document:
         raise SpecError([error_at("E106", "a spec has exactly one pipeline, but a second choice of pipelines "
                                   "starts here", second, notes=(Note("the first starts here", first),),
                                   hint="list every alternative inside one `{ ... | ... }`")])
-    from .space import label_choices
+    from .choices import label_choices
 
     return label_choices(doc)
 
@@ -233,7 +238,7 @@ class _ToSyntax(Transformer):
         return NamedChoice(str(name), choice, self._span(meta), _token_span(self.source, name))
 
     def bound(self, meta, children) -> Bound:
-        from .space import parse_bound
+        from .choices import parse_bound
 
         metric, *rest = children
         return parse_bound(str(metric), [str(t) for t in rest], self._span(meta), _token_span(self.source, metric))

@@ -69,7 +69,7 @@ def _position(d: Diagnostic) -> tuple[int, int]:
 
 
 def resolve(doc: Document) -> Resolved:
-    from .space import is_space, sample_it_first
+    from .choices import is_space, sample_it_first
 
     if is_space(doc):
         raise SpecError([sample_it_first(doc)])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
-from .ir import drop_path_rates, halve, stem_grid
+from .geometry import drop_path_rates, halve, stem_grid
 from .kinds import KINDS
 from .options import STAGE_OPTIONS
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from .. import __version__
+from .._version import __version__
 from .counts import head_cost, stage_cost, stem_cost, total_cost
 from .ir import Spec
 

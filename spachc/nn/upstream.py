@@ -81,6 +81,12 @@ def from_upstream(spec: Spec, state_dict: Mapping[str, torch.Tensor]) -> dict[st
 
     Raises UpstreamMismatch naming every missing, unexpected and mis-shaped key.
     """
+    from .mixers import REFERENCE_LAYOUT
+
+    foreign = sorted({k for s in spec.stages for k in s.kinds} - REFERENCE_LAYOUT)
+    if foreign:
+        raise UpstreamMismatch(f"spec '{spec.name}' has {', '.join(foreign)} blocks; the paper's reference "
+                               f"checkpoints hold only {', '.join(sorted(REFERENCE_LAYOUT))} blocks")
     state_dict = _unwrap(state_dict)
     layout = upstream_layout(spec)
     missing = [k for k in layout if k not in state_dict]
