@@ -210,6 +210,14 @@ def dimensions(doc: Document) -> tuple[Dimension, ...]:
     return tuple(order)
 
 
+def acting_choices(made: dict[str, str]) -> dict[str, str]:
+    """`made` (label -> alternative) without the choices inside pipelines not taken."""
+    taken = made.get(PIPELINE_LABEL)
+    return {label: text for label, text in made.items()
+            if taken is None or not label.startswith("pipeline") or label == PIPELINE_LABEL
+            or label.startswith(f"pipeline{taken}.")}
+
+
 def unused_named(doc: Document) -> list[Diagnostic]:
     used = {c.label for c in _walk_choices(doc) if c.ref is not None}
     return [warning_at("W160", f"the choice '{nc.name}' is never used (no `${nc.name}`)", nc.name_span,

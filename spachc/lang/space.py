@@ -24,7 +24,7 @@ import random
 from dataclasses import dataclass
 from typing import Iterator
 
-from .choices import Dimension, dimensions, instantiate, is_space, unused_named  # noqa: F401 (is_space: API)
+from .choices import Dimension, acting_choices, dimensions, instantiate, is_space, unused_named  # noqa: F401 (is_space: API)
 from .diagnostics import Diagnostic, Span, SpecError, error_at
 from .syntax import Bound, Document
 
@@ -196,4 +196,5 @@ def sample(doc: Document, n: int, seed: int, max_draws: int | None = None) -> tu
 
 
 def choices_of(dims: tuple[Dimension, ...], picks: tuple[int, ...]) -> dict[str, str]:
-    return {d.label: d.items[i].text for d, i in zip(dims, picks)}
+    """The choices a sample made, by label, leaving out those that did not act."""
+    return acting_choices({d.label: d.items[i].text for d, i in zip(dims, picks)})

@@ -19,6 +19,7 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..lang.choices import acting_choices
 from ..lang.frontend import load
 from .runner import FAILED_FILE, RESULT_FILE, SESSIONS_FILE, THROUGHPUT_FILE, Unit, run_dir, saved_settings, units
 from .study import Study, StudyError, write_atomically
@@ -35,6 +36,20 @@ def family_of(spec) -> str:
 
 def stages_of(spec) -> str:
     return "single-stage" if len(spec.stages) == 1 else "multi-stage"
+
+
+def _acting(choices: dict, spec) -> dict:
+    """The choices that acted on this network: not those inside pipelines it did not take,
+    nor stage options that no block kind of the network reads (heads without attention)."""
+    from ..lang.options import STAGE_OPTIONS
+
+    kinds = {g.kind for stage in spec.stages for g in stage.groups}
+    kept = {}
+    for label, value in acting_choices(choices).items():
+        option = STAGE_OPTIONS.get(label.rsplit(".", 1)[-1])
+        if option is None or option.applies(kinds):
+            kept[label] = value
+    return kept
 
 
 def _read_json(path: Path):
@@ -98,7 +113,7 @@ def collect(study: Study) -> list[Row]:
                   else "partial" if best or failed else "pending")
         rows.append(Row(
             id=sample.id, name=spec.name, hash=sample.hash, family=family_of(spec), stages=stages_of(spec),
-            choices=dict(sample.choices), params=sample.params, macs=sample.macs, images_per_s=throughput,
+            choices=_acting(dict(sample.choices), spec), params=sample.params, macs=sample.macs, images_per_s=throughput,
             best_top1=statistics.fmean(best.values()) if best else None,
             final_top1=statistics.fmean(final.values()) if final else None,
             best_top1_per_seed=best, final_top1_per_seed=final, seeds_done=len(best), seeds_failed=failed,
