@@ -75,6 +75,10 @@ def test_choices_get_labels_and_instantiate_to_plain_specs():
 
     spec = resolve(space.instantiate(doc, picks)).spec
     assert spec == parse("input 32\nclasses 10\nstem conv1 patch 4\nstage mlp x3 dim 16 channel_ratio 2\n")
+    # a sample's recorded choices leave out those inside the pipeline it did not take
+    made = space.choices_of(dims, tuple(picks[d.label] for d in dims))
+    assert made == {"stem.patch": "4", "channel_ratio": "2", "pipeline": "1", "pipeline1.stage1.kind": "mlp",
+                    "pipeline1.stage1.depth": "3"}
 
 
 def _errors(text):

@@ -28,7 +28,7 @@ def _locate_space(name: str) -> Path:
     from ..lang.resources import space_names, spaces_dir
 
     path = Path(name)
-    if path.exists() or "/" in name or name.endswith(".spach"):
+    if path.is_file() or "/" in name or name.endswith(".spach"):
         return path
     if name in space_names():
         return spaces_dir() / f"{name}.spach"

@@ -146,18 +146,26 @@ def seed_spread(rows: list[Row]) -> dict | None:
 
 def facets(rows: list[Row]) -> dict[str, dict[str, list[Row]]]:
     """Grouping keys: family, stage count, then every choice of the space; each maps values
-    to the rows that have it (only keys with at least two values are worth a plot)."""
+    to the rows that have it (networks a choice did not act on are left out of its groups;
+    only keys with at least two values are worth a plot)."""
     keys = {"family": lambda r: r.family, "stages": lambda r: r.stages}
-    for label in sorted({k for r in rows for k in r.choices}):
-        keys[label] = lambda r, label=label: str(r.choices.get(label, "-"))
+    for label in choice_labels(rows):  # None: the choice did not act on that network
+        keys[label] = lambda r, label=label: r.choices.get(label)
     grouped = {}
     for key, of in keys.items():
         groups: dict[str, list[Row]] = {}
         for r in rows:
-            groups.setdefault(of(r), []).append(r)
+            if of(r) is not None:
+                groups.setdefault(str(of(r)), []).append(r)
         if len(groups) >= 2:
             grouped[key] = dict(sorted(groups.items()))
     return grouped
+
+
+def choice_labels(rows: list[Row]) -> list[str]:
+    """The space's choices, but not one named like a column derived from the network itself
+    (a `choose family` is the family column already)."""
+    return sorted({k for r in rows for k in r.choices} - {"family", "stages"})
 
 
 def group_stats(members: list[Row]) -> dict:
@@ -233,14 +241,14 @@ def markdown(study: Study, rows: list[Row], plots: list[str]) -> str:
                   ""]
     if plots:
         lines += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
-    choice_labels = sorted({k for r in rows for k in r.choices})
-    header = ["id", "family", "stages", *choice_labels, "params", "MACs", "img/s", "best top-1", "final top-1",
+    labels = choice_labels(rows)
+    header = ["id", "family", "stages", *labels, "params", "MACs", "img/s", "best top-1", "final top-1",
               "per seed", "time (s)", "status"]
     lines += ["## All samples (by best top-1)", "", "| " + " | ".join(header) + " |",
               "|" + "---|" * len(header)]
     for r in sorted(rows, key=lambda r: (r.best_top1 is None, -(r.best_top1 or 0), r.id)):
         seeds = " / ".join(f"{v:.2f}" for _, v in sorted(r.best_top1_per_seed.items()))
-        cells = [r.id, r.family, r.stages, *(str(r.choices.get(c, "—")) for c in choice_labels), _si(r.params),
+        cells = [r.id, r.family, r.stages, *(str(r.choices.get(c, "—")) for c in labels), _si(r.params),
                  _si(r.macs), "—" if r.images_per_s is None else f"{r.images_per_s:,.0f}", _pct(r.best_top1),
                  _pct(r.final_top1), seeds or "—", f"{r.train_seconds:.0f}", r.status]
         lines.append("| " + " | ".join(cells) + " |")
