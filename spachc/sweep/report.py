@@ -158,7 +158,7 @@ def facets(rows: list[Row]) -> dict[str, dict[str, list[Row]]]:
             if of(r) is not None:
                 groups.setdefault(str(of(r)), []).append(r)
         if len(groups) >= 2:
-            grouped[key] = dict(sorted(groups.items()))
+            grouped[key] = dict(sorted(groups.items(), key=lambda kv: _value_order(kv[0])))
     return grouped
 
 
@@ -166,6 +166,14 @@ def choice_labels(rows: list[Row]) -> list[str]:
     """The space's choices, but not one named like a column derived from the network itself
     (a `choose family` is the family column already)."""
     return sorted({k for r in rows for k in r.choices} - {"family", "stages"})
+
+
+def _value_order(text: str) -> tuple:
+    """Numbers in numeric order (8 before 16), then words alphabetically."""
+    try:
+        return (0, float(text), "")
+    except ValueError:
+        return (1, 0.0, text)
 
 
 def group_stats(members: list[Row]) -> dict:

@@ -61,10 +61,24 @@ class Study:
 
 # --- writing files safely --------------------------------------------------------------------
 
-def write_atomically(path: Path, text: str) -> None:
-    """Readers see the old file or the new one, never a part (temp file + rename)."""
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _temp_beside(path: Path) -> tuple[int, str]:
+    """A temp file next to `path` with the permissions a plain open() would give it
+    (mkstemp makes 0600 files, which other users of a shared study folder could not read)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, 0o666 & ~_umask())
+    return fd, tmp
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Readers see the old file or the new one, never a part (temp file + rename)."""
+    fd, tmp = _temp_beside(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -79,8 +93,7 @@ def write_atomically(path: Path, text: str) -> None:
 def create_exclusively(path: Path, text: str) -> bool:
     """Write `path` only if no file is there, atomically, even with several writers racing
     (complete temp file, then a hard link that fails if the name exists). True if we wrote it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temp_beside(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
