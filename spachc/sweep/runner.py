@@ -191,7 +191,7 @@ def _train_plan(study, plan, dataset, settings, options, world, progress, counts
             break
         if not world.distributed and finished(study, unit):
             counts["skipped_done"] += 1
-            _fill_throughput(study, unit, options)
+            _fill_throughput(study, unit, options, settings.seeds[0])
             continue
         claim = None if world.distributed else try_claim(study.root / "runs" / f"{unit.name}.lock")
         if claim is None and not world.distributed:
@@ -230,7 +230,7 @@ def _train_plan(study, plan, dataset, settings, options, world, progress, counts
                 progress.whole_runs.append(time.perf_counter() - started)
             counts["trained"] += 1
             if world.is_main:
-                _fill_throughput(study, unit, options, spec)
+                _fill_throughput(study, unit, options, settings.seeds[0], spec)
         finally:
             if claim is not None:
                 claim.release()
@@ -245,12 +245,12 @@ def _log_session(out: Path, epoch_before: int, epoch_after: int, seconds: float)
         f.write(line + "\n")
 
 
-def _fill_throughput(study: Study, unit: Unit, options: SweepOptions, spec=None) -> None:
+def _fill_throughput(study: Study, unit: Unit, options: SweepOptions, first_seed: int, spec=None) -> None:
     """throughput.json beside the first seed's run, measured once per architecture (also for
     runs finished by a worker that was killed before it measured)."""
     out = run_dir(study, unit)
     path = out / THROUGHPUT_FILE
-    if not options.throughput or path.exists() or not (out / RESULT_FILE).exists():
+    if unit.seed != first_seed or not options.throughput or path.exists() or not (out / RESULT_FILE).exists():
         return
     if spec is None:
         from ..lang.frontend import load
