@@ -133,3 +133,11 @@ def test_bf16_autocast_and_channels_last_train_on_cpu(folder, spec, tmp_path):
     assert row["train_loss"] > 0 and 0 <= row["val_top1"] <= 100
     weights = torch.load(out / "state.pt", weights_only=True)["model"]
     assert all(t.dtype == torch.float32 for t in weights.values() if t.is_floating_point())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message given where CUDA is absent")
+def test_train_on_cuda_without_cuda_is_a_coded_error(spec, tmp_path):
+    proc = run_cli("train", str(spec), "--data", "digits", "--set", "classes=10", "--device", "cuda",
+                   "--out", str(tmp_path / "r"))
+    assert proc.returncode == 1
+    assert "error[E1008]" in proc.stderr and "no CUDA device" in proc.stderr and "Traceback" not in proc.stderr

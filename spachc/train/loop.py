@@ -27,7 +27,7 @@ from ..nn.layers import DropPath
 from ..lang.printer import to_text
 from . import checkpoint as ckpt
 from .data import Dataset, EpochSampler, TransformedSplit, check_fit
-from .distributed import gather_strings, init_world, shutdown, sum_across, world_from_env
+from .distributed import backend, gather_strings, init_world, shutdown, sum_across, world_from_env
 from .evaluate import autocast, eval_transform_config, evaluate, val_loader
 from .mix import Mixer, soft_target_cross_entropy
 from .plot import curves_png
@@ -94,7 +94,7 @@ def resolve_device(name: str, world_local_rank: int) -> torch.device:
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError("--device cuda: no CUDA device is available (use --device cpu or auto)")
+            raise SetupError("--device cuda: no CUDA device is available (use --device cpu or auto)")
         torch.cuda.set_device(world_local_rank)
         return torch.device("cuda", world_local_rank)
     if name != "cpu":
@@ -302,6 +302,7 @@ class Trainer:
         run_info = {"command": self.opt.command, "spec": to_text(self.spec), "spec_hash": self.spec.hash,
                     "recipe": json.loads(self.recipe.to_json()), "data": self.data.name, "world_size": self.world.size,
                     "total_batch": self.total_batch, "peak_lr": self.peak_lr, "device": str(self.device),
+                    "backend": backend(self.world),
                     "amp": str(self.amp).removeprefix("torch.") if self.amp else "off",
                     "steps_per_epoch": self.steps_per_epoch}
         if not (self.opt.resume and existing):
