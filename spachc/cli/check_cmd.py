@@ -52,12 +52,14 @@ def check_command(
 def census_text(c) -> str:
     """One line on what a design space holds, exact or estimated."""
     if c.exact:
+        where = f", {c.distinct_meeting:,} of them meet `where`" if c.bounded else " (no `where`)"
         return (f"a design space of {c.combinations:,} combinations: {c.valid:,} valid, {c.distinct:,} distinct "
-                f"architectures (by spec hash), {c.distinct_meeting:,} of them meet `where`")
+                f"architecture(s) (by spec hash){where}")
     share = lambda k: f"{k / c.draws:.1%}"  # noqa: E731
+    where = (f", {share(c.meeting)} valid and meeting `where`, {c.distinct_meeting:,} distinct architectures "
+             f"meeting it among those drawn" if c.bounded else f", {c.distinct:,} distinct among those drawn")
     return (f"a design space of {c.combinations:,} combinations (too many to enumerate; estimated from {c.draws:,} "
-            f"random ones): {share(c.valid)} valid, {share(c.meeting)} valid and meeting `where`, "
-            f"{c.distinct_meeting:,} distinct architectures meeting it among those drawn")
+            f"random ones): {share(c.valid)} valid{where}")
 
 
 def register(app: typer.Typer) -> None:

@@ -29,6 +29,13 @@ _WORDS = {
     "NAME": "a name",
     "$END": "the end of the file",
     "COMMA": "','",
+    "RANGE": "a range such as 2..6 or 0.5G..1G",
+    "COMPARE": "a comparison (<=, <, >=, >)",
+    "QUANTITY": "a quantity such as 10M",
+    "CHOICE_REF": "a named choice such as $depth",
+    "REPEAT_OPEN": "a choice of repeat count such as x{2..6}",
+    "REPEAT_REF": "a named repeat count such as x$depth",
+    "LBRACE": "a choice such as {64 | 96}",
 }
 
 
@@ -325,7 +332,14 @@ class _Alternatives:
 
 # --- syntax errors ----------------------------------------------------------------------
 
+# Where a value may be a choice, the parser also expects `{`, `$name`, `x{` or `x$name`; a
+# message about a plain spec names only the plain forms (unless nothing else would fit).
+_SPACE_TERMINALS = {"LBRACE", "CHOICE_REF", "REPEAT_OPEN", "REPEAT_REF"}
+
+
 def _describe_expected(expected: set[str]) -> str:
+    if expected - _SPACE_TERMINALS:
+        expected = expected - _SPACE_TERMINALS
     keywords = _keyword_of_terminal()
     words = {keywords.get(t, t) for t in expected}
     parts: list[str] = []
@@ -379,6 +393,8 @@ def _syntax_diagnostic(source: Source, exc: lark.exceptions.UnexpectedInput) -> 
                         hint=f"expected {_describe_expected(set(exc.allowed))}")
     assert isinstance(exc, lark.exceptions.UnexpectedToken)
     token, expected = exc.token, set(exc.expected)
+    if expected - _SPACE_TERMINALS:
+        expected -= _SPACE_TERMINALS
     if token.type == "$END":
         span = Span.at_offset(source, len(source.text.rstrip()))
         return error_at("E105", f"unexpected end of file: expected {_describe_expected(expected)}", span)

@@ -89,6 +89,7 @@ class Census:
     never_valid: list  # (dimension, item) pairs no valid network takes
     never_meeting: bool
     reasons: dict  # (label, item index) -> the first diagnostic that refused it
+    bounded: bool = False  # the space has `where`
 
 
 def census(doc: Document, seed: int = 0) -> Census:
@@ -125,7 +126,7 @@ def census(doc: Document, seed: int = 0) -> Census:
              if (d.label, i) in item_seen and (d.label, i) not in item_valid
              and (exact or sum(1 for p in picks_list if p[dims.index(d)] == i) >= 30)]
     return Census(total, exact, len(picks_list), valid, len(hashes), meeting, len(meeting_hashes), never,
-                  bool(doc.bounds) and valid > 0 and meeting == 0, reasons)
+                  bool(doc.bounds) and valid > 0 and meeting == 0, reasons, bool(doc.bounds))
 
 
 def check_space(doc: Document) -> tuple[Census, list[Diagnostic]]:
