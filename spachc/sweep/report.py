@@ -52,6 +52,13 @@ def _acting(choices: dict, spec) -> dict:
     return kept
 
 
+def _mean(values) -> float | None:
+    """Mean top-1 over seeds, rounded so that equal accuracies compare equal (85.8, not
+    85.80000000000001), which the Pareto front's strict comparison relies on."""
+    values = list(values)
+    return round(statistics.fmean(values), 6) if values else None
+
+
 def _read_json(path: Path):
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -114,8 +121,7 @@ def collect(study: Study) -> list[Row]:
         rows.append(Row(
             id=sample.id, name=spec.name, hash=sample.hash, family=family_of(spec), stages=stages_of(spec),
             choices=_acting(dict(sample.choices), spec), params=sample.params, macs=sample.macs, images_per_s=throughput,
-            best_top1=statistics.fmean(best.values()) if best else None,
-            final_top1=statistics.fmean(final.values()) if final else None,
+            best_top1=_mean(best.values()), final_top1=_mean(final.values()),
             best_top1_per_seed=best, final_top1_per_seed=final, seeds_done=len(best), seeds_failed=failed,
             train_seconds=round(seconds, 3), status=status))
     return rows
