@@ -4,6 +4,8 @@
     spec = spachc.load("hybrid_s")          # or a path, or spachc.parse(text)
     model = spachc.build(spec)              # torch.nn.Module
     spachc.summary(spec).params             # 63028584, without allocating weights
+    backbone = spachc.build(spec, features_only=True)   # list of NCHW maps, timm's feature_info
+    model = spachc.from_pretrained("my_model/")          # a folder written by `spachc save`
 
 The front end (parse, load, to_text, summary, check) never imports torch; `build`,
 `from_upstream` and `load_model` import it on first use.
@@ -20,7 +22,8 @@ from .lang.printer import to_text  # noqa: E402
 from .lang.summary import Summary, summary  # noqa: E402
 
 __all__ = [
-    "Diagnostic", "Spec", "SpecError", "Summary", "build", "check", "from_upstream", "load", "load_model", "parse",
+    "Diagnostic", "Spec", "SpecError", "Summary", "build", "check", "from_pretrained", "from_upstream", "load",
+    "load_model", "parse",
     "spec_hash", "summary", "to_text", "__version__",
 ]
 
@@ -44,3 +47,12 @@ def load_model(path, **kwargs):
     from .nn.weights import load_model as _load_model
 
     return _load_model(path, **kwargs)
+
+
+def from_pretrained(path, **kwargs):
+    """A model folder written by `spachc save` (or a spachc .safetensors) -> its module with
+    weights, `.pretrained_cfg` and `.model_info`; `features_only=True, out_indices=...` give
+    the backbone (see spachc.folder.from_pretrained)."""
+    from .folder import from_pretrained as _from_pretrained
+
+    return _from_pretrained(path, **kwargs)

@@ -59,6 +59,7 @@ class BenchReport:
     device: str
     device_name: str
     threads: int
+    precision: str  # inference: "fp32" or "bf16" (weights stored in bf16; spachc/nn/precision.py)
     amp: str
     compile: bool
     channels_last: bool
@@ -66,6 +67,7 @@ class BenchReport:
     steps: int
     matmul_gflops: float  # dense matmul rate measured in this run, same device and dtype
     matmul_size: int
+    matmul_dtype: str  # "fp32", "bf16" or "fp16": bf16 for bf16 inference, else the autocast dtype
     torch_version: str
     spachc_version: str
     results: list[ModeResult]
@@ -180,14 +182,18 @@ def _compiled(model: torch.nn.Module, device: torch.device, mode: str) -> torch.
     # On CUDA, inference at a fixed shape pays for CUDA graphs ("reduce-overhead"): the
     # per-kernel launch cost disappears. Training keeps the default mode, where the optimizer
     # step runs outside the graph and no graph-held output is reused across steps.
+    # On CPU, inference compiles with freezing: weights become constants, folded and pre-packed
+    # for oneDNN (measured: bf16 2.2x the fp32 eager module, against 1.5x for bf16 eager).
     if device.type == "cuda" and mode == "infer":
         return torch.compile(model, mode="reduce-overhead")
+    if mode == "infer":
+        return torch.compile(model, options={"freezing": True})
     return torch.compile(model)
 
 
 def _infer_step(model, images, device, amp):
     def step():
-        with torch.inference_mode(), _autocast(device, amp):
+        with torch.no_grad(), _autocast(device, amp):  # no_grad: inductor's freezing needs it
             model(images)
     return step
 
@@ -208,8 +214,14 @@ def _train_step(model, images, labels, device, amp):
 
 
 def run_mode(model, mode: str, images, labels, device, *, amp: str, compile: bool, warmup: int,
-             steps: int, macs: int, matmul_gflops: float) -> ModeResult:
+             steps: int, macs: int, matmul_gflops: float, precision: str = "fp32") -> ModeResult:
     model.train(mode == "train")
+    if mode == "infer" and precision != "fp32":
+        import copy
+
+        from .nn.precision import for_inference
+
+        model, _ = for_inference(copy.deepcopy(model), precision, device)
     runner = _compiled(model, device, mode) if compile else model
     step = (_train_step(runner, images, labels, device, amp) if mode == "train"
             else _infer_step(runner, images, device, amp))
@@ -228,11 +240,16 @@ def run_mode(model, mode: str, images, labels, device, *, amp: str, compile: boo
 
 
 def benchmark(spec: Spec, *, state: dict | None = None, batch_size: int = 8, mode: str = "infer",
-              device: str = "auto", amp: str = "off", compile: bool = False, channels_last: bool = False,
+              device: str = "auto", amp: str = "off", dtype: str = "fp32", compile: bool = False, channels_last: bool = False,
               steps: int = 10, warmup: int = 3, threads: int | None = None, seed: int = 0,
               max_params: int = DEFAULT_MAX_PARAMS) -> BenchReport:
-    """Build `spec` (with `state` if given) and time it; see the module docstring."""
+    """Build `spec` (with `state` if given) and time it; see the module docstring.
+
+    `dtype` (fp32|bf16|auto) is the inference precision: weights stored in that type
+    (spachc/nn/precision.py). With autocast (`amp` not off) `auto` means fp32 weights, since
+    autocast is then the precision asked for. Training steps always keep fp32 weights."""
     from .nn.build import build
+    from .precision import PrecisionError, resolve_precision
 
     if mode not in ("infer", "train", "both"):
         raise BenchError(f"unknown mode '{mode}': use infer, train or both")
@@ -241,6 +258,10 @@ def benchmark(spec: Spec, *, state: dict | None = None, batch_size: int = 8, mod
     if batch_size < 1 or steps < 1 or warmup < 0:
         raise BenchError("--batch-size and --steps must be at least 1, --warmup at least 0")
     dev = resolve_device(device)
+    try:
+        precision = resolve_precision("fp32" if dtype == "auto" and amp != "off" else dtype, dev)
+    except PrecisionError as exc:
+        raise BenchError(str(exc)) from None
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest conv kernels
     if threads is not None:
@@ -253,16 +274,18 @@ def benchmark(spec: Spec, *, state: dict | None = None, batch_size: int = 8, mod
     model = model.to(memory_format=memory_format)
     images = torch.randn(batch_size, spec.channels, *spec.input, device=dev).contiguous(memory_format=memory_format)
     labels = torch.randint(0, spec.classes, (batch_size,), device=dev)
-    matmul_dtype = AMP_DTYPES[amp] or torch.float32
+    matmul_dtype = torch.bfloat16 if precision == "bf16" and mode == "infer" else AMP_DTYPES[amp] or torch.float32
     matmul_gflops, matmul_size = matmul_rate(dev, matmul_dtype)
     macs = summary(spec).macs
     modes = ("infer", "train") if mode == "both" else (mode,)
     results = [run_mode(model, m, images, labels, dev, amp=amp, compile=compile, warmup=warmup, steps=steps,
-                        macs=macs, matmul_gflops=matmul_gflops) for m in modes]
+                        macs=macs, matmul_gflops=matmul_gflops, precision=precision) for m in modes]
     return BenchReport(
         spec=spec.name, spec_hash=spec.hash, params=summary(spec).params, macs=macs,
         input_shape=[batch_size, spec.channels, *spec.input], batch_size=batch_size, device=str(dev),
-        device_name=device_name(dev), threads=torch.get_num_threads(), amp=amp, compile=compile,
+        device_name=device_name(dev), threads=torch.get_num_threads(), precision=precision, amp=amp, compile=compile,
         channels_last=channels_last, warmup=warmup, steps=steps, matmul_gflops=matmul_gflops,
-        matmul_size=matmul_size, torch_version=torch.__version__, spachc_version=__version__, results=results,
+        matmul_size=matmul_size,
+        matmul_dtype={torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[matmul_dtype],
+        torch_version=torch.__version__, spachc_version=__version__, results=results,
     )

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from .lang.frontend import load, parse
+from .lang.frontend import parse
 from .lang.ir import Spec, Stage
 from .lang.options import OPTION_ORDER
 from .lang.parser import decode
@@ -118,10 +118,12 @@ def read_git_blob(rev: str, path: str, cwd: str | Path | None = None) -> bytes:
 
 
 def load_side(arg: str) -> Spec:
-    """A spec file, a zoo name, or `REV:path` from git, resolved to a Spec."""
+    """A spec file, a zoo name, a model folder, or `REV:path` from git, resolved to a Spec."""
+    from .folder import spec_of
+
     revision = split_revision(arg)
     if revision is None:
-        return load(arg)
+        return spec_of(arg)
     source = decode(read_git_blob(*revision), arg)
     return parse(source.text, source.name)
 

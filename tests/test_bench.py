@@ -20,8 +20,8 @@ defaults heads 2 channel_ratio 2
 stage conv x1 dim 16 -> down -> stage conv x1, trans x1 -> down -> stage mlp x1
 """
 REPORT_FIELDS = {
-    "spec", "spec_hash", "params", "macs", "input_shape", "batch_size", "device", "device_name", "threads", "amp",
-    "compile", "channels_last", "warmup", "steps", "matmul_gflops", "matmul_size", "torch_version",
+    "spec", "spec_hash", "params", "macs", "input_shape", "batch_size", "device", "device_name", "threads", "precision", "amp",
+    "compile", "channels_last", "warmup", "steps", "matmul_gflops", "matmul_size", "matmul_dtype", "torch_version",
     "spachc_version", "results",
 }
 RESULT_FIELDS = {

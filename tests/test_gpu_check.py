@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 SECTIONS = ["env", "pytest", "bench_train", "bench_infer", "reference", "digits_train", "digits_eval",
             "digits_export", "digits_predict", "profile"]  # then the summary, which writes summary.json
 RETURNED = {"summary.json", "log.txt", "pytest.txt", "bench.jsonl", "reference.json", "digits.json", "curves.png"}
-CUDA_TESTS = 2 * len(SPECS) + 2  # every block kind in fp32 and bf16, the torchrun run, the export
+CUDA_TESTS = 3 * len(SPECS) + 2  # every block kind in fp32, bf16 and fp64 (gradients), the torchrun run, the export
 
 
 def has_predict() -> bool:

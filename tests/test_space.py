@@ -143,7 +143,7 @@ def test_sample_is_deterministic_distinct_and_meets_where(tmp_path):
         assert spec.hash == s["hash"] and (summary(spec).params, summary(spec).macs) == (s["params"], s["macs"])
         assert spec.stages[0].groups[0].kind == s["choices"]["family"] and spec.stages[0].dim == int(s["choices"]["stage1.dim"])
     proc = run_cli("sweep", "sample", str(path), "-n", str(len(meeting) + 1), "-o", str(tmp_path / "d"))
-    assert proc.returncode == 1 and "error[E1207]" in proc.stderr and f"holds {len(meeting)} distinct" in proc.stderr
+    assert proc.returncode == 1 and "error[E1307]" in proc.stderr and f"holds {len(meeting)} distinct" in proc.stderr
     assert not (tmp_path / "d").exists()
 
 

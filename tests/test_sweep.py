@@ -88,7 +88,7 @@ def test_shards_are_a_fixed_partition_and_claims_exclude_each_other(tmp_path):
     for bad in ("0/3", "4/3", "a/b", "3"):
         with pytest.raises(StudyError) as info:
             parse_shard(bad)
-        assert info.value.code == "E1203"
+        assert info.value.code == "E1303"
     first = try_claim(tmp_path / "x.lock")
     assert first is not None and try_claim(tmp_path / "x.lock") is None  # held, even within one process
     first.release()
@@ -142,7 +142,7 @@ def test_two_shards_and_a_third_worker_at_once_train_every_run_exactly_once(base
 def test_a_study_keeps_its_settings(baseline):
     proc = sweep("run", str(baseline), "--epochs", "3")
     assert proc.returncode == 1
-    assert "error[E1204]" in proc.stderr and "--epochs 2 (now 3)" in proc.stderr and "Traceback" not in proc.stderr
+    assert "error[E1304]" in proc.stderr and "--epochs 2 (now 3)" in proc.stderr and "Traceback" not in proc.stderr
     proc = sweep("run", str(baseline))  # no flags: the study's own settings, nothing left to do
     assert proc.returncode == 0 and "trained 0 run(s), 4 already finished" in proc.stdout
 

@@ -25,8 +25,16 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                       help="Print the version and exit.")) -> None:
+                                       help="Print the version and exit."),
+          threads: int = typer.Option(None, "--threads", min=1, envvar="SPACHC_THREADS",
+                                      help="CPU threads for torch (default: the CPUs this process may use; "
+                                           "OMP_NUM_THREADS is honoured). OpenMP threads sleep at barriers "
+                                           "(OMP_WAIT_POLICY=PASSIVE) unless OMP_WAIT_POLICY is set.")) -> None:
     """spachc: text in, a validated IR, a PyTorch model out."""
+    if threads is not None:
+        from ..threads import configure
+
+        configure(threads)
 
 
 # One module per command, in the order `spachc --help` lists them. Each module has a
@@ -41,6 +49,8 @@ COMMAND_MODULES = (
     "inspect_cmd",
     "train_cmd",
     "eval_cmd",
+    "save_cmd",
+    "predict_cmd",
     "diff_cmd",
     "graph_cmd",
     "schema_cmd",

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from ..lang.limits import enforce
+from ..precision import PRECISION_HELP, PRECISIONS
 from .common import (SET_OPTION_HELP, UserError, human, max_activation_option, max_params_option, out,
                      reports_errors)
 from .loading import load_spec_or_weights
@@ -15,6 +16,7 @@ from .loading import load_spec_or_weights
 MODES = ("infer", "train", "both")
 DEVICES = ("auto", "cpu", "cuda")
 AMPS = ("off", "bf16", "fp16")
+
 
 
 def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
@@ -25,7 +27,7 @@ def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
 
 def render(report) -> Table:
     table = Table(title=f"{report.spec} on {report.device} ({report.device_name}), batch {report.batch_size}, "
-                        f"{report.threads} threads, amp {report.amp}"
+                        f"{report.threads} threads, {report.precision} inference, amp {report.amp}"
                         + (", compiled" if report.compile else "") + (", channels-last" if report.channels_last else ""),
                   title_justify="left")
     for col in ("mode", "images/s", "ms/step", "GFLOP/s", "of matmul", "peak memory"):
@@ -37,11 +39,12 @@ def render(report) -> Table:
 
 
 def bench_command(
-    spec: str = typer.Argument(..., help="A .spach file, a zoo name, or a spachc .safetensors file."),
+    spec: str = typer.Argument(..., help="A .spach file, a zoo name, a spachc .safetensors file or a model folder."),
     set_: list[str] = typer.Option([], "--set", help=SET_OPTION_HELP),
     batch_size: int = typer.Option(8, "--batch-size", "-b", help="Images per step."),
     mode: str = typer.Option("infer", "--mode", help="infer, train (forward+backward+AdamW step) or both."),
     device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
+    dtype: str = typer.Option("auto", "--dtype", help="Inference precision: " + PRECISION_HELP),
     amp: str = typer.Option("off", "--amp", help="Autocast dtype: off (fp32), bf16 or fp16."),
     compile_: bool = typer.Option(False, "--compile", help="torch.compile the model (CUDA inference: with CUDA graphs)."),
     channels_last: bool = typer.Option(False, "--channels-last", help="Images and conv weights in channels-last layout."),
@@ -56,6 +59,7 @@ def bench_command(
     _choice(mode, MODES, "--mode")
     _choice(device, DEVICES, "--device")
     _choice(amp, AMPS, "--amp")
+    _choice(dtype, PRECISIONS, "--dtype")
     if batch_size < 1 or steps < 1 or warmup < 0:
         raise UserError("--batch-size and --steps must be at least 1, --warmup at least 0", code="E961")
     if threads is not None and threads < 1:
@@ -65,7 +69,7 @@ def bench_command(
 
     resolved, state = load_spec_or_weights(spec, set_)
     enforce(resolved, max_params, max_activation_gb)
-    report = benchmark(resolved, state=state, batch_size=batch_size, mode=mode, device=device, amp=amp,
+    report = benchmark(resolved, state=state, batch_size=batch_size, mode=mode, device=device, amp=amp, dtype=dtype,
                        compile=compile_, channels_last=channels_last, steps=steps, warmup=warmup, threads=threads,
                        max_params=max_params)
     if as_json:
@@ -73,7 +77,8 @@ def bench_command(
         return
     out.print(render(report))
     out.print(f"MACs {report.macs:,} per image ({report.macs / 1e9:.3f} G); params {report.params:,}; "
-              f"dense matmul {report.matmul_gflops:.1f} GFLOP/s ({report.matmul_size}² {amp if amp != 'off' else 'fp32'})")
+              f"dense matmul {report.matmul_gflops:.1f} GFLOP/s ({report.matmul_size}² {report.matmul_dtype})")
+
 
 
 def register(app: typer.Typer) -> None:

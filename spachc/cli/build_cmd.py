@@ -31,7 +31,7 @@ def render_summary(s: Summary) -> Table:
 
 
 def build_command(
-    spec: str = typer.Argument(None, help="A .spach file, a zoo name, or a spachc .safetensors file.",
+    spec: str = typer.Argument(None, help="A .spach file, a zoo name, a spachc .safetensors file or a model folder.",
                                show_default=False),
     expr: str = typer.Option(None, "-e", "--expr", help="The spec itself as text, like python -c: "
                              "-e 'stage conv x2 dim 96 -> down -> stage trans x6'."),

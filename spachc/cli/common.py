@@ -61,7 +61,8 @@ def reports_errors(command: Callable) -> Callable:
             raise typer.Exit(1) from None
         except ValueError as exc:  # UpstreamMismatch and weight-file problems are ValueErrors with full text
             if type(exc).__module__.startswith("spachc"):
-                sys.stderr.write(f"error: {exc}\n")
+                code = getattr(exc, "code", None)  # error classes may carry their code
+                sys.stderr.write(f"error[{code}]: {exc}\n" if code else f"error: {exc}\n")
                 raise typer.Exit(1) from None
             raise
 

@@ -4,11 +4,14 @@ validation split. W is a spachc .safetensors or an official `.pth` of the paper'
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import typer
 
-from .common import SET_OPTION_HELP, UserError, out, reports_errors
+from ..precision import PRECISION_HELP, PRECISIONS
+from .common import SET_OPTION_HELP, UserError, err, out, reports_errors
+from .loading import is_weights_file
 
 
 def load_eval_weights(spec, weights: Path, ema: bool) -> dict:
@@ -46,8 +49,9 @@ def load_eval_weights(spec, weights: Path, ema: bool) -> dict:
 
 
 def eval_command(
-    spec: str = typer.Argument(..., help="A .spach file, a zoo name, or a spachc .safetensors (its own spec)."),
-    weights: Path = typer.Option(..., "--weights", help="spachc .safetensors or the paper's .pth checkpoint."),
+    spec: str = typer.Argument(..., help="A .spach file, a zoo name, or a spachc .safetensors or model folder (its own spec)."),
+    weights: Path = typer.Option(None, "--weights", help="spachc .safetensors, a model folder or the paper's .pth "
+                                 "checkpoint; default: SPEC itself when it is a weights file or a model folder."),
     data: str = typer.Option("digits", "--data", help="Image-folder tree (val/<class>/*) or a built-in dataset."),
     batch_size: int = typer.Option(128, "--batch-size", min=1),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
@@ -56,9 +60,12 @@ def eval_command(
     crop: float = typer.Option(None, "--eval-crop", help="Resize to input/crop then centre-crop; default: the "
                                "value saved in the weights, else 0.875."),
     set_: list[str] = typer.Option([], "--set", help=SET_OPTION_HELP),
+    dtype: str = typer.Option("fp32", "--dtype", help="Precision to evaluate in: " + PRECISION_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Evaluate weights on the validation split: top-1, top-5, loss, images/s."""
+    if dtype not in PRECISIONS:
+        raise UserError(f"--dtype '{dtype}' is not one of: {', '.join(PRECISIONS)}", code="E1016")
     import torch
 
     from ..nn.build import build
@@ -66,9 +73,16 @@ def eval_command(
     from ..train.distributed import World
     from ..train.evaluate import eval_transform_config, evaluate, saved_eval_config, val_loader
     from ..train.loop import SetupError, resolve_device
+    from ..folder import model_file
     from .loading import load_spec_or_weights
 
     resolved, _ = load_spec_or_weights(spec, set_)
+    if weights is None:
+        if not is_weights_file(spec):
+            raise UserError("--weights is needed when SPEC is a spec (not a weights file or model folder)",
+                            code="E1011", hint=f"spachc eval {spec} --weights W.safetensors")
+        weights = Path(spec)
+    weights = model_file(weights)
     state = load_eval_weights(resolved, weights, ema)
     try:
         dataset = open_dataset(data)
@@ -79,13 +93,19 @@ def eval_command(
         target = resolve_device(device, 0)
     except SetupError as exc:
         raise UserError(str(exc), code="E1015") from None
-    config = saved_eval_config(weights) if weights.suffix == ".safetensors" else None
-    if config is None or list(config["size"]) != list(resolved.input):
+    config = saved_eval_config(weights, resolved) if weights.suffix == ".safetensors" else None
+    if config is not None and config.note is not None:
+        err.print(f"note: {weights} does not record its preprocessing; using the data's normalisation and "
+                  "crop 0.875 (as before it was recorded)", markup=False)
+    if config is None or config.note is not None or tuple(config.preprocessing.input_size) != tuple(resolved.input):
         config = eval_transform_config(resolved, dataset, 0.875)
     if crop is not None:
-        config["crop_fraction"] = crop
+        config = replace(config, preprocessing=config.preprocessing.with_crop(crop))
     model = build(resolved).to(target)
     model.load_state_dict({k: v.to(target) for k, v in state.items()}, strict=True)
+    from ..nn.precision import for_inference
+
+    model, precision = for_inference(model, dtype, target)
     loader = val_loader(dataset, config, batch_size, workers, World())
     try:
         result = evaluate(model, loader, target, World())
@@ -93,11 +113,11 @@ def eval_command(
         raise UserError(worker_error_message(exc), code="E1001") from None
     report = {"spec": resolved.name, "spec_hash": resolved.hash, "weights": str(weights), "data": dataset.name,
               "ema": ema, "top1": result.top1, "top5": result.top5, "loss": result.loss, "images": result.images,
-              "images_per_second": result.images_per_second, "device": str(target)}
+              "images_per_second": result.images_per_second, "device": str(target), "precision": precision}
     if as_json:
         out.print_json(json.dumps(report))
         return
-    out.print(f"{resolved.name} on {dataset.name} ({result.images} validation images, {target})")
+    out.print(f"{resolved.name} on {dataset.name} ({result.images} validation images, {target}, {precision})")
     out.print(f"top-1 {result.top1:.2f}%   top-5 {result.top5:.2f}%   loss {result.loss:.4f}   "
               f"{result.images_per_second:,.0f} images/s")
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import typer
 
-from ..lang.frontend import load
 from ..graph import render
 from .common import SET_OPTION_HELP, UserError, err, reports_errors
 
@@ -31,7 +30,7 @@ class Format(str, Enum):
 
 
 def graph_command(
-    spec: str = typer.Argument(..., help="A .spach file or a zoo name."),
+    spec: str = typer.Argument(..., help="A .spach file, a zoo name or a model folder."),
     format: Format = typer.Option(None, "--format", "-f", show_default=False,
                                   help="mermaid, markdown (mermaid in a fenced block: GitHub renders it), dot, or svg "
                                        "(needs Graphviz's `dot`). Default: from the -o suffix (.mmd, .md, .dot/.gv, "
@@ -42,7 +41,9 @@ def graph_command(
     """Draw the architecture: stem, stages with their block groups, downsamples, dims, token grids,
     shared mixers."""
     chosen = format.value if format else SUFFIX_FORMATS.get(output.suffix.lower(), "mermaid") if output else "mermaid"
-    text = render(load(spec, set_), chosen)
+    from ..folder import spec_of
+
+    text = render(spec_of(spec, set_), chosen)
     if output is None:
         sys.stdout.write(text)
         return

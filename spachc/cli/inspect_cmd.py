@@ -59,7 +59,7 @@ def render_onnx(info: dict) -> None:
 
 
 def inspect_command(
-    file: Path = typer.Argument(..., help="A .safetensors or .onnx file.", show_default=False),
+    file: Path = typer.Argument(..., help="A .safetensors or .onnx file, or a model folder.", show_default=False),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Print what a .safetensors or .onnx file holds: spec, hash, tensors or graph, opset."""
@@ -71,6 +71,10 @@ def inspect_command(
     elif info["format"] == "onnx":
         render_onnx(info)
     else:
+        if "folder" in info:
+            cfg = info["folder"]["config"].get("pretrained_cfg", {})
+            out.print(f"{info['folder']['path']}: model folder; config.json pretrained_cfg: "
+                      f"{json.dumps(cfg, sort_keys=True)}", markup=False)
         render_safetensors(info)
 
 

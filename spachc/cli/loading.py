@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from ..folder import is_model_folder
 from ..lang.frontend import EXPR_SOURCE, load, parse
 from ..lang.ir import Spec
 
 
 def is_weights_file(arg: str) -> bool:
-    return arg.endswith(".safetensors")
+    """A spachc .safetensors, or a model folder (which stands for its model.safetensors)."""
+    return arg.endswith(".safetensors") or is_model_folder(arg)
 
 
 def load_spec_or_weights(arg: str, overrides: list[str] | None = None) -> tuple[Spec, dict | None]:
-    """A .spach file or zoo name gives (spec, None); a spachc .safetensors gives its
-    embedded spec and its weights. Overrides cannot change a weights file's spec."""
+    """A .spach file or zoo name gives (spec, None); a spachc .safetensors or a model folder
+    gives its embedded spec and its weights. Overrides cannot change a weights file's spec."""
     if is_weights_file(arg):
         from ..nn.weights import check_state, load_weights
 

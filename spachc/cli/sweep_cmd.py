@@ -57,7 +57,7 @@ def sample_command(
     try:
         outcomes, how = sample(doc, n, seed, max_draws)
     except TooFew as exc:
-        raise UserError(str(exc), code="E1207") from None
+        raise UserError(str(exc), code="E1307") from None
     dims = dimensions(doc)
     base = outcomes[0].spec.name if outcomes else "sample"
     samples = []

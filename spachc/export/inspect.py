@@ -13,8 +13,7 @@ from ..lang.diagnostics import SpecError
 from ..lang.frontend import parse
 from .safetensors_header import SafetensorsFileError, read_header
 
-SPEC_KEY = "spachc.spec"
-HASH_KEY = "spachc.spec_hash"
+from ..metadata import ALIASES, SPEC as SPEC_KEY, SPEC_HASH as HASH_KEY  # noqa: E402
 
 
 class InspectError(ValueError):
@@ -43,7 +42,7 @@ def describe_safetensors(path: str | Path) -> dict:
     except SafetensorsFileError as exc:
         raise InspectError(str(exc)) from None
     metadata = dict(header.metadata)
-    aliases = json.loads(metadata.pop("spachc.aliases", "{}") or "{}")
+    aliases = json.loads(metadata.pop(ALIASES, "{}") or "{}")
     spec = embedded_spec(path, metadata)
     metadata.pop(SPEC_KEY, None)
     tensors = [{"name": t.name, "dtype": t.dtype, "shape": list(t.shape), "numel": t.numel}
@@ -100,8 +99,23 @@ def _numel(dims) -> int:
     return n
 
 
+def describe_folder(path: str | Path) -> dict:
+    """A model folder: its model.safetensors described, with the folder's config.json beside."""
+    from ..folder import FolderError, model_file, read_config
+
+    try:
+        config = read_config(path)
+    except FolderError as exc:
+        raise InspectError(str(exc)) from None
+    info = describe_safetensors(model_file(path))
+    info["folder"] = {"path": str(path), "config": config}
+    return info
+
+
 def describe(path: str | Path) -> dict:
-    """Dispatch on the file's extension: .safetensors or .onnx."""
+    """Dispatch on the file's extension: .safetensors or .onnx; or a model folder."""
+    if Path(path).is_dir():
+        return describe_folder(path)
     suffix = Path(path).suffix
     if suffix == ".safetensors":
         return describe_safetensors(path)

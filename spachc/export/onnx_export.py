@@ -10,6 +10,7 @@ deprecated and produced twice the nodes on our models. Weights are stored inside
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import os
 import tempfile
@@ -20,6 +21,7 @@ from pathlib import Path
 import torch
 
 from .. import __version__
+from .. import metadata as meta
 from ..lang.ir import Spec
 from ..lang.kinds import KINDS
 from ..lang.printer import to_text
@@ -27,8 +29,6 @@ from ..lang.printer import to_text
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 MIN_OPSET = 18  # the exporter's own opset; LayerNormalization alone needs 17
 PROTOBUF_LIMIT = 2**31 - 2**26  # 2 GiB less headroom for the graph itself
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class ExportError(ValueError):
@@ -41,14 +41,6 @@ class OnnxOptions:
     batch: int | None = None  # None: a dynamic batch axis
     dynamic_size: bool = False
     dtype: str = "fp32"
-
-
-def normalisation(spec: Spec) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """The mean/std images are normalised with before the network (SPACH.md: ImageNet's).
-    Specs with other channel counts get the neutral 0.5/0.5 (images scaled to [-1, 1])."""
-    if spec.channels == 3:
-        return IMAGENET_MEAN, IMAGENET_STD
-    return (0.5,) * spec.channels, (0.5,) * spec.channels
 
 
 def check_options(spec: Spec, options: OnnxOptions) -> None:
@@ -72,21 +64,35 @@ def check_options(spec: Spec, options: OnnxOptions) -> None:
                 f"so its input must stay {spec.input[0]}x{spec.input[1]}")
 
 
-def onnx_metadata(spec: Spec, options: OnnxOptions, weights: str) -> dict[str, str]:
-    mean, std = normalisation(spec)
-    return {
-        "spachc.version": __version__,
-        "spachc.spec": to_text(spec),
-        "spachc.spec_hash": spec.hash,
-        "spachc.input_size": f"{spec.input[0]}x{spec.input[1]}",
-        "spachc.input_channels": str(spec.channels),
-        "spachc.dynamic_size": "true" if options.dynamic_size else "false",
-        "spachc.batch": "dynamic" if options.batch is None else str(options.batch),
-        "spachc.dtype": options.dtype,
-        "spachc.normalize.mean": ",".join(f"{v:g}" for v in mean),
-        "spachc.normalize.std": ",".join(f"{v:g}" for v in std),
-        "spachc.weights": weights,
+def onnx_metadata(spec: Spec, options: OnnxOptions, weights: str, info: meta.ModelInfo | None = None,
+                  features: list[dict] | None = None) -> dict[str, str]:
+    """The spec, the traced shape and the model's preprocessing and labels (spachc.metadata)."""
+    info = info or meta.ModelInfo(meta.default_preprocessing(spec.input, spec.channels))
+    entries = {
+        meta.VERSION: __version__,
+        meta.SPEC: to_text(spec),
+        meta.SPEC_HASH: spec.hash,
+        meta.INPUT_SIZE: f"{spec.input[0]}x{spec.input[1]}",
+        meta.INPUT_CHANNELS: str(spec.channels),
+        meta.DYNAMIC_SIZE: "true" if options.dynamic_size else "false",
+        meta.BATCH: "dynamic" if options.batch is None else str(options.batch),
+        meta.DTYPE: options.dtype,
+        **meta.normalize_entries(info.preprocessing),
+        **meta.model_info_entries(info),
+        meta.WEIGHTS: weights,
     }
+    if features is not None:
+        entries[meta.FEATURES] = json.dumps(features)
+    return entries
+
+
+def output_names(model: torch.nn.Module) -> list[str]:
+    """'logits' for a classifier; one name per feature map of a backbone: stage1, stage2, ...
+    (block1, ... for the blocks of a single-stage model)."""
+    if not hasattr(model, "out_indices"):
+        return ["logits"]
+    unit = "block" if len(model.spec.stages) == 1 else "stage"
+    return [f"{unit}{i + 1}" for i in model.out_indices]
 
 
 def example_input(spec: Spec, options: OnnxOptions) -> torch.Tensor:
@@ -111,10 +117,11 @@ def weight_bytes(model: torch.nn.Module, dtype: torch.dtype) -> int:
 
 
 def export_onnx(model: torch.nn.Module, spec: Spec, path: str | Path, options: OnnxOptions,
-                weights: str = "initialisation") -> Path:
+                weights: str = "initialisation", info: meta.ModelInfo | None = None) -> Path:
     """Write the ONNX file to `path` (plus `path.data` only above 2 GB) and return `path`.
 
     The model is exported in eval mode and in `options.dtype`; the caller's module is not changed.
+    A backbone (`build(spec, features_only=True)`) gets one output per feature map.
     """
     check_options(spec, options)
     path = Path(path)
@@ -126,11 +133,12 @@ def export_onnx(model: torch.nn.Module, spec: Spec, path: str | Path, options: O
         with torch.no_grad():
             program = _quiet_export(
                 net, (example_input(spec, options),), dynamo=True, input_names=["images"],
-                output_names=["logits"], opset_version=options.opset, dynamic_shapes=dynamic_shapes(options),
+                output_names=output_names(model), opset_version=options.opset, dynamic_shapes=dynamic_shapes(options),
                 external_data=False, optimize=True, verbose=False)
     finally:
         net.train(was_training)
-    program.model.metadata_props.update(onnx_metadata(spec, options, weights))
+    features = model.feature_info.get_dicts() if hasattr(model, "out_indices") else None
+    program.model.metadata_props.update(onnx_metadata(spec, options, weights, info, features))
     program.model.doc_string = f"{spec.name}: exported by spachc {__version__}"
     path.parent.mkdir(parents=True, exist_ok=True)
     program.save(str(path), external_data=needs_external_data(model, options.dtype))

@@ -7,15 +7,18 @@ from pathlib import Path
 
 import torch
 
+from .. import metadata as meta
 from ..lang.ir import Spec
 from ..nn.weights import weights_bytes, write_atomically
 from .onnx_export import DTYPES
 
 
 def export_safetensors(model: torch.nn.Module, spec: Spec, path: str | Path, dtype: str = "fp32",
-                       weights: str = "initialisation") -> Path:
-    """Write the weights (floating tensors in `dtype`) atomically to `path`."""
+                       weights: str = "initialisation", info: meta.ModelInfo | None = None) -> Path:
+    """Write the weights (floating tensors in `dtype`) atomically to `path`, with the model's
+    preprocessing and labels (the defaults when none were recorded)."""
     path = Path(path)
-    data = weights_bytes(model, spec, DTYPES[dtype], extra={"spachc.weights": weights})
+    info = info or meta.ModelInfo(meta.default_preprocessing(spec.input, spec.channels))
+    data = weights_bytes(model, spec, DTYPES[dtype], extra={meta.WEIGHTS: weights, **meta.model_info_entries(info)})
     write_atomically(path, data)
     return path

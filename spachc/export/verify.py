@@ -7,12 +7,16 @@ logits). fp16 cannot: the two runtimes round differently. There the export must 
 accurate as PyTorch itself in fp16: measured against the fp32 module, its error may be at
 most twice PyTorch-fp16's own error plus 1e-4. safetensors: the file alone is reloaded with
 `load_model` and must reproduce the module (as rounded to the stored dtype) to 1e-4.
+
+A backbone graph (`export --features`) is compared on every feature map. A classifier whose
+head is still zero gives logits of 0 whatever its graph computes, so there the graph is also
+run with a random probe head (see `probe_head`): verification is never vacuous.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -130,16 +134,66 @@ def verify_onnx(path: str | Path, model: torch.nn.Module, spec: Spec, options: O
     batches = [options.batch] if options.batch is not None else [1, SECOND_BATCH]
     generator = torch.Generator().manual_seed(seed)
     report = Report(str(path), notes=[f"onnx.checker (full check): ok; onnxruntime CPU, {options.dtype}"])
+    backbone = hasattr(model, "out_indices")  # a features_only model: every map is compared
     for size in verification_sizes(spec, options.dynamic_size):
-        reference = module_at_size(model, spec, size)
-        reference_reduced = module_at_size(reduced, spec, size) if reduced is not model else reference
+        reference = model if backbone else module_at_size(model, spec, size)
+        reference_reduced = reduced if backbone else (
+            module_at_size(reduced, spec, size) if reduced is not model else reference)
         for batch in batches:
             images = torch.randn(batch, spec.channels, *size, generator=generator)
             report.cases.append(_compare(session, images, reference, reference_reduced, dtype))
     if options.batch is not None:
         report.notes.append(f"the batch is fixed at {options.batch}: verified at that batch only")
+    if not backbone and all(c.max_abs_logit == 0 for c in report.cases):
+        probe_head(path, model, spec, options, report, generator)
     note_if_vacuous(report)
     return report
+
+
+PROBE_WEIGHT = "head.weight"
+
+
+def probe_head(path: Path, model: torch.nn.Module, spec: Spec, options: OnnxOptions, report: Report,
+               generator: torch.Generator) -> None:
+    """A zero head makes every logit 0 whatever the graph computes before it. So the file's own
+    graph is run again with a random head weight put in place of its zero initialiser (in
+    memory; the file is not changed), against the module with the same head: a check of the
+    pre-head features that can fail."""
+    import onnx
+    from onnx import numpy_helper
+
+    proto = onnx.load(str(path))
+    found = [t for t in proto.graph.initializer if t.name == PROBE_WEIGHT]
+    if len(found) != 1 or tuple(found[0].dims) != tuple(model.head.weight.shape):
+        report.notes.append(f"no '{PROBE_WEIGHT}' initialiser of the head's shape in the graph: the pre-head "
+                            "features could not be probed")
+        return
+    probe = copy.deepcopy(model).eval()
+    with torch.no_grad():
+        probe.head.weight.copy_(torch.randn(probe.head.weight.shape, generator=generator))
+    stored = numpy_helper.to_array(found[0])
+    found[0].CopyFrom(numpy_helper.from_array(probe.head.weight.detach().numpy().astype(stored.dtype), PROBE_WEIGHT))
+    session = onnx_session_from_bytes(proto.SerializeToString())
+    dtype = DTYPES[options.dtype]
+    reduced = copy.deepcopy(probe).to(dtype).eval() if dtype != torch.float32 else probe
+    batches = [options.batch] if options.batch is not None else [1, SECOND_BATCH]
+    for size in verification_sizes(spec, options.dynamic_size):
+        reference = module_at_size(probe, spec, size)
+        reference_reduced = module_at_size(reduced, spec, size) if reduced is not probe else reference
+        for batch in batches:
+            images = torch.randn(batch, spec.channels, *size, generator=generator)
+            case = _compare(session, images, reference, reference_reduced, dtype)
+            report.cases.append(replace(case, note=case.note + " [random probe head: pre-head features]"))
+    report.notes.append("the head is zero (untrained): the graph was also run with a random probe head in "
+                        "place of its zero weight, so the pre-head features are verified")
+
+
+def onnx_session_from_bytes(data: bytes):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
 
 
 def note_if_vacuous(report: Report) -> None:
@@ -148,12 +202,22 @@ def note_if_vacuous(report: Report) -> None:
                             "these figures cannot show a difference; export trained weights to verify them")
 
 
+def _flat(outputs) -> np.ndarray:
+    """One output, or all feature maps of a backbone, as one float64 vector per batch."""
+    if isinstance(outputs, torch.Tensor):
+        return outputs.double().numpy()
+    if isinstance(outputs, (list, tuple)) and outputs and isinstance(outputs[0], torch.Tensor):
+        return np.concatenate([o.double().reshape(o.shape[0], -1).numpy() for o in outputs], axis=1)
+    return np.concatenate([np.asarray(o, dtype=np.float64).reshape(o.shape[0], -1) for o in outputs], axis=1)
+
+
 def _compare(session, images: torch.Tensor, reference: torch.nn.Module, reduced: torch.nn.Module,
              dtype: torch.dtype) -> Case:
     with torch.no_grad():
-        expected32 = reference(images).double().numpy()
-        expected = reduced(images.to(dtype)).double().numpy() if reduced is not reference else expected32
-    got = session.run(["logits"], {"images": images.to(dtype).numpy()})[0].astype(np.float64)
+        expected32 = _flat(reference(images))
+        expected = _flat(reduced(images.to(dtype))) if reduced is not reference else expected32
+    outputs = session.run(None, {"images": images.to(dtype).numpy()})
+    got = _flat(outputs)
     shape = tuple(images.shape)
     if got.shape != expected.shape:
         return Case(shape, float("inf"), 0.0, 0.0, f" (shape {got.shape}, expected {expected.shape})")

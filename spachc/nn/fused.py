@@ -6,7 +6,7 @@ one pass over the output. Same arithmetic (fp32 GEMM, exact erf GELU, one fp32 a
 the memory traffic changes. torch.compile's inductor uses the same kernels on CPU.
 
 The fused kernels have no autograd, so they are used only where no graph is recorded
-(`torch.no_grad`/`inference_mode`), for fp32 on CPU, outside autocast, and never while
+(`torch.no_grad`/`inference_mode`), for fp32 or stored-bf16 weights on CPU, outside autocast, and never while
 torch.compile, torch.export or ONNX export trace the model (those see the plain ops).
 Everywhere else the plain ops run, computing the same function.
 """
@@ -25,6 +25,11 @@ AVAILABLE = (
 )
 
 
+# fp32 (exact: the same arithmetic as the plain ops) and bf16 (the stored-bf16 inference of
+# spachc/nn/precision.py, where oneDNN runs the GEMM on AMX and the epilogue in fp32).
+FUSED_DTYPES = (torch.float32, torch.bfloat16)
+
+
 def _tracing() -> bool:
     return (torch.compiler.is_compiling() or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
             or torch.compiler.is_exporting())
@@ -36,7 +41,7 @@ def fusable(x: torch.Tensor) -> bool:
         AVAILABLE
         and not torch.is_grad_enabled()
         and x.device.type == "cpu"
-        and x.dtype == torch.float32
+        and x.dtype in FUSED_DTYPES
         and not torch.is_autocast_enabled("cpu")
         and not _tracing()
     )

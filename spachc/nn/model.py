@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch
 from torch import nn
 
 from ..lang.ir import Spec, Stage
 from ..lang.kinds import KINDS
+from .features import OUTPUT_FORMATS, FeatureInfo, as_format, check_size, feature_units, run_units, take_indices
 from .layers import LN_EPS, ConvStem, Downsample, MixingBlock, PatchStem, grid_to_tokens
 from .mixers import make_mixer
 
@@ -50,8 +53,10 @@ class SpachNet(nn.Module):
         )
         self.head_norm = nn.LayerNorm(last.dim, eps=LN_EPS)
         self.head = nn.Linear(last.dim, spec.classes)
+        self.feature_info = FeatureInfo(feature_units(spec))  # timm's: every stage (or block of one stage)
 
     def forward_features(self, images: torch.Tensor) -> torch.Tensor:
+        check_size(self.spec, images)  # a coded error for sizes the kinds cannot take
         stem = self.stem(images)
         grid = (stem.shape[-2], stem.shape[-1])  # from the input, so any size the kinds allow works
         x = self.stem_norm(grid_to_tokens(stem))
@@ -61,6 +66,28 @@ class SpachNet(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.forward_features(images).mean(dim=1))
+
+    def forward_intermediates(self, images: torch.Tensor, indices: int | Sequence[int] | None = None,
+                              norm: bool = False, stop_early: bool = False, output_fmt: str = "NCHW",
+                              intermediates_only: bool = False):
+        """timm's signature: the outputs of the chosen stages (blocks of a single-stage model),
+        and, unless `intermediates_only`, the final normalised tokens of `forward_features`.
+        `norm` applies the final LayerNorm to intermediates of the last stage (its width).
+        `stop_early` is accepted for timm compatibility; with `intermediates_only` the blocks
+        after the last chosen unit are always skipped."""
+        if output_fmt not in OUTPUT_FORMATS:
+            raise ValueError(f"output_fmt '{output_fmt}': choose one of {', '.join(OUTPUT_FORMATS)}")
+        take = take_indices(len(self.feature_info), indices)
+        # Stopping early is only sound when the final tokens are not returned.
+        x, _, kept = run_units(self, self.spec, images, take, stop_early=intermediates_only)
+        maps = [as_format(self.head_norm(t) if norm and self._in_last(i) else t, g, output_fmt)
+                for i, (t, g) in zip(take, kept)]
+        if intermediates_only:
+            return maps
+        return self.head_norm(x), maps
+
+    def _in_last(self, unit: int) -> bool:
+        return len(self.spec.stages) == 1 or unit == len(self.spec.stages) - 1
 
 
 def init_weights(model: nn.Module) -> None:

@@ -21,14 +21,11 @@ from ..lang.diagnostics import SpecError
 from ..export.safetensors_header import SafetensorsFileError, read_header
 from ..lang.frontend import parse
 from ..lang.ir import Spec
+from ..folder import model_file
 from ..lang.printer import to_text
-
-META_SPEC = "spachc.spec"
-META_HASH = "spachc.spec_hash"
-META_VERSION = "spachc.version"
-META_DTYPE = "spachc.dtype"
-META_ALIASES = "spachc.aliases"
-META_CHECKSUM = "spachc.sha256"
+# The metadata keys are declared once, in spachc.metadata.
+from ..metadata import ALIASES as META_ALIASES, CHECKSUM as META_CHECKSUM, DTYPE as META_DTYPE  # noqa: E402
+from ..metadata import SPEC as META_SPEC, SPEC_HASH as META_HASH, VERSION as META_VERSION  # noqa: E402
 
 
 class WeightsError(ValueError):
@@ -117,6 +114,7 @@ def save_weights(model: torch.nn.Module, spec: Spec, path: str | Path, dtype: to
 
 def read_metadata(path: str | Path) -> dict[str, str]:
     """The file's metadata, after checking that the file is whole (not truncated)."""
+    path = model_file(path)  # a model folder stands for its model.safetensors
     try:
         return read_header(path).metadata
     except SafetensorsFileError as exc:
@@ -126,8 +124,9 @@ def read_metadata(path: str | Path) -> dict[str, str]:
 
 
 def load_weights(path: str | Path) -> tuple[Spec, dict[str, torch.Tensor]]:
-    """The spec a spachc weights file carries, and its full state_dict (aliases re-expanded)."""
-    path = Path(path)
+    """The spec a spachc weights file (or model folder) carries, and its full state_dict
+    (aliases re-expanded)."""
+    path = model_file(path)
     if not path.is_file():
         raise WeightsError(f"{path}: no such file")
     metadata = read_metadata(path)

@@ -95,7 +95,7 @@ def collect(study: Study) -> list[Row]:
     settings = saved_settings(study.root)
     if settings is None:
         raise StudyError(f"{study.root}: nothing trained yet (no settings.json); run `spachc sweep run {study.root}`",
-                         code="E1206")
+                         code="E1306")
     all_units = units(study, settings.seeds)
     rows = []
     for sample in study.samples:

@@ -61,7 +61,7 @@ def fix_settings(root: Path, wanted: Settings) -> Settings:
         diffs += [f"--{k.replace('_', '-')} {saved.recipe.get(k)!r} (now {wanted.recipe.get(k)!r})"
                   for k in sorted(set(saved.recipe) | set(wanted.recipe)) if saved.recipe.get(k) != wanted.recipe.get(k)]
         raise StudyError(f"{root}: the study is trained with other settings ({SETTINGS_FILE}): " + "; ".join(diffs),
-                         code="E1204", hint="every sample of a study gets the same data and recipe; run without "
+                         code="E1304", hint="every sample of a study gets the same data and recipe; run without "
                          "data and recipe flags to use the study's own, or sample a new study")
     return saved
 
@@ -206,7 +206,7 @@ def _train_plan(study, plan, dataset, settings, options, world, progress, counts
             spec = load(path)
             if spec.hash != unit.sample.hash:
                 raise StudyError(f"{path}: the spec's hash {spec.hash[:12]} is not the study's "
-                                 f"{unit.sample.hash[:12]}; the file was edited after sampling", code="E1205")
+                                 f"{unit.sample.hash[:12]}; the file was edited after sampling", code="E1305")
             enforce(spec)
             out = run_dir(study, unit)
             say(f"{unit.name} ({spec.name}): " + ("resuming" if unit_state(study, unit) == "started" else "training")

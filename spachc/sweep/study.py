@@ -27,7 +27,7 @@ STUDY_VERSION = 1
 class StudyError(ValueError):
     """A study folder that cannot be used as asked; `code` is its diagnostic code."""
 
-    def __init__(self, message: str, code: str = "E1201", hint: str | None = None):
+    def __init__(self, message: str, code: str = "E1301", hint: str | None = None):
         super().__init__(message)
         self.code, self.hint = code, hint
 
@@ -131,7 +131,7 @@ def write_study(root: Path, samples: list[dict], *, space_name: str | None = Non
         if existing.read_text(encoding="utf-8") == text:
             return study
         raise StudyError(f"{root}: already holds a different study ({STUDY_FILE}); choose another -o folder",
-                         code="E1202")
+                         code="E1302")
     for sample, s in zip(built, samples):
         write_atomically(root / sample.file, s["text"])
     write_atomically(existing, text)
@@ -171,9 +171,9 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     try:
         k, n = (int(part) for part in text.split("/"))
     except ValueError:
-        raise StudyError(f"--shard {text!r}: write K/N with whole numbers, e.g. --shard 2/4", code="E1203") from None
+        raise StudyError(f"--shard {text!r}: write K/N with whole numbers, e.g. --shard 2/4", code="E1303") from None
     if not 1 <= k <= n:
-        raise StudyError(f"--shard {text}: need 1 <= K <= N", code="E1203")
+        raise StudyError(f"--shard {text}: need 1 <= K <= N", code="E1303")
     return k, n
 
 

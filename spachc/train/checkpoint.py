@@ -17,20 +17,18 @@ rewrites the derived files (last weights, metrics, curves) from it.
 from __future__ import annotations
 
 import io
-import json
 import pickle
 from pathlib import Path
 
 import torch
 
+from .. import metadata as meta
 from ..lang.ir import Spec
 from ..nn.weights import save_weights, write_atomically
 
 STATE_FILE = "state.pt"
 STATE_FORMAT = "spachc-train-state"
 STATE_VERSION = 1
-META_EVAL = "spachc.eval_transform"
-META_EPOCH = "spachc.epoch"
 
 
 class CheckpointWriteError(OSError):
@@ -60,8 +58,9 @@ def save_state(run_dir: Path, state: dict) -> None:
     _writing(path, lambda: write_atomically(path, data))
 
 
-def save_model(model: torch.nn.Module, spec: Spec, path: Path, eval_transform: dict, epoch: int) -> None:
-    extra = {META_EVAL: json.dumps(eval_transform, sort_keys=True), META_EPOCH: str(epoch)}
+def save_model(model: torch.nn.Module, spec: Spec, path: Path, info: meta.ModelInfo, epoch: int) -> None:
+    """Weights with what using them needs: the eval preprocessing and the class names."""
+    extra = {**meta.model_info_entries(info), meta.EPOCH: str(epoch)}
     _writing(path, lambda: save_weights(model, spec, path, extra=extra))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from ..lang.ir import Spec
-from .checkpoint import META_EVAL
+from ..metadata import ModelInfo, Preprocessing, read_model_info
 from .data import Dataset, EvalShard
 from .distributed import World, sum_across
 from .transforms import EvalTransform, Normalization
@@ -31,16 +30,18 @@ class EvalResult:
         return self.images / self.seconds if self.seconds > 0 else 0.0
 
 
-def eval_transform_config(spec: Spec, dataset: Dataset, crop_fraction: float) -> dict:
-    """What the eval transform needs, saved in weights files so `spachc eval` repeats it."""
+def eval_transform_config(spec: Spec, dataset: Dataset, crop_fraction: float) -> ModelInfo:
+    """The eval preprocessing and the class names, saved in weights files so `spachc eval`
+    and `spachc predict` repeat exactly what training validated with."""
     norm = dataset.norm.for_channels(spec.channels)
-    return {"size": list(spec.input), "channels": spec.channels, "mean": list(norm.mean), "std": list(norm.std),
-            "crop_fraction": crop_fraction}
+    pre = Preprocessing(tuple(spec.input), spec.channels, tuple(norm.mean), tuple(norm.std), crop_fraction)
+    return ModelInfo(pre, tuple(dataset.classes))
 
 
-def eval_transform(config: dict) -> EvalTransform:
-    return EvalTransform(tuple(config["size"]), config["channels"],
-                         Normalization(tuple(config["mean"]), tuple(config["std"])), config["crop_fraction"])
+def eval_transform(info: ModelInfo | Preprocessing) -> EvalTransform:
+    pre = info.preprocessing if isinstance(info, ModelInfo) else info
+    return EvalTransform(pre.input_size, pre.channels, Normalization(pre.mean, pre.std), pre.crop_pct,
+                         pre.interpolation)
 
 
 def autocast(device: torch.device, dtype: torch.dtype | None):
@@ -84,8 +85,8 @@ def evaluate(model: torch.nn.Module, loader, device: torch.device, world: World,
     return EvalResult(100.0 * correct1 / n, 100.0 * correct5 / n, loss_sum / n, int(count), seconds)
 
 
-def saved_eval_config(weights: Path) -> dict | None:
+def saved_eval_config(weights: Path, spec: Spec) -> ModelInfo:
+    """The preprocessing and labels recorded in a weights file (defaults and a note if none)."""
     from ..nn.weights import read_metadata
 
-    text = read_metadata(weights).get(META_EVAL)
-    return json.loads(text) if text else None
+    return read_model_info(read_metadata(weights), spec.input, spec.channels, str(weights))

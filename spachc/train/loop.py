@@ -25,6 +25,8 @@ from ..lang.ir import Spec
 from ..nn.build import build
 from ..nn.layers import DropPath
 from ..lang.printer import to_text
+from ..lang.summary import summary
+from ..precision import training_autocast
 from . import checkpoint as ckpt
 from .data import Dataset, EpochSampler, TransformedSplit, check_fit
 from .distributed import backend, gather_strings, init_world, shutdown, sum_across, world_from_env
@@ -102,9 +104,9 @@ def resolve_device(name: str, world_local_rank: int) -> torch.device:
     return torch.device("cpu")
 
 
-def amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
-    if mode == "auto":
-        return torch.bfloat16 if device.type == "cuda" else None
+def amp_dtype(mode: str, device: torch.device, macs_per_step: int = 0) -> torch.dtype | None:
+    if mode == "auto":  # the rule: spachc/precision.py
+        return torch.bfloat16 if training_autocast(device, macs_per_step) else None
     return {"bf16": torch.bfloat16, "fp16": torch.float16, "off": None}[mode]
 
 
@@ -176,7 +178,7 @@ class Trainer:
         if self.device.type == "cpu" and self.world.distributed:
             local = int(os.environ.get("LOCAL_WORLD_SIZE", self.world.size))
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // local))
-        self.amp = amp_dtype(recipe.amp, self.device)
+        self.amp = amp_dtype(recipe.amp, self.device, summary(spec).macs * recipe.batch_size)
         self.run_dir = options.out
         self.progress = TrainProgress(recipe.epochs, options.log_every, enabled=self.world.is_main)
 
@@ -307,6 +309,8 @@ class Trainer:
                     "steps_per_epoch": self.steps_per_epoch}
         if not (self.opt.resume and existing):
             self._write(lambda: ckpt.save_text(self.run_dir / "run.json", json.dumps(run_info, indent=2) + "\n"))
+        self.progress.say(f"{self.device}, {torch.get_num_threads()} threads per process, precision "
+                          + ("fp32" if self.amp is None else f"{run_info['amp']} autocast (--amp {self.recipe.amp})"))
         if self.world.distributed:
             from torch.nn.parallel import DistributedDataParallel
 

@@ -43,7 +43,7 @@ class Recipe(BaseModel):
     eval_crop: float = Field(0.875, gt=0, le=1, description="eval: resize to input/eval_crop, centre-crop input")
     drop_path: float | None = Field(None, ge=0, lt=1, description="stochastic depth; none = the spec's drop_path")
     ema_decay: float | None = Field(0.99996, gt=0, lt=1, description="EMA of weights per step; none = off")
-    amp: AmpMode = Field("auto", description="mixed precision: auto = bf16 on CUDA, off on CPU")
+    amp: AmpMode = Field("auto", description="mixed precision: auto = bf16 on CUDA (capability 8+) and on CPUs with AMX/AVX-512 bf16 for steps of 1+ GMACs, else off")
     seed: int = Field(0, ge=0, description="seed of everything random in the run")
 
     def peak_lr(self, total_batch: int) -> float:

@@ -17,12 +17,11 @@ import numpy as np
 import torch
 from PIL import Image, ImageEnhance, ImageOps
 
+from ..metadata import Preprocessing
+from ..preprocess import prepare, resize_center_crop, to_mode  # noqa: F401  (resize_center_crop: re-exported)
+
 BICUBIC = Image.Resampling.BICUBIC
 BILINEAR = Image.Resampling.BILINEAR
-
-
-def to_mode(image: Image.Image, channels: int) -> Image.Image:
-    return image.convert("L" if channels == 1 else "RGB")
 
 
 def random_resized_crop(image: Image.Image, size: tuple[int, int], scale: tuple[float, float],
@@ -49,16 +48,6 @@ def random_resized_crop(image: Image.Image, size: tuple[int, int], scale: tuple[
         w, h = width, height
     left, top = (width - w) // 2, (height - h) // 2
     return image.resize((size[1], size[0]), BICUBIC, box=(left, top, left + w, top + h))
-
-
-def resize_center_crop(image: Image.Image, size: tuple[int, int], crop_fraction: float) -> Image.Image:
-    """Resize the shorter side to size/crop_fraction, then take the centred `size` crop."""
-    width, height = image.size
-    scale = max(size[0], size[1]) / crop_fraction / min(width, height)
-    new_w, new_h = max(size[1], round(width * scale)), max(size[0], round(height * scale))
-    image = image.resize((new_w, new_h), BICUBIC)
-    left, top = (new_w - size[1]) // 2, (new_h - size[0]) // 2
-    return image.crop((left, top, left + size[1], top + size[0]))
 
 
 # --- RandAugment (timm's `rand-mM-mstdS-incI` family) -------------------------------------
@@ -236,11 +225,19 @@ class TrainTransform:
 
 @dataclass(frozen=True)
 class EvalTransform:
+    """Resize, centre crop and normalise: spachc.preprocess.prepare, the one function that
+    `eval`, `predict` and `predict --onnx` share."""
+
     size: tuple[int, int]
     channels: int
     norm: Normalization
     crop_fraction: float
+    interpolation: str = "bicubic"
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        return Preprocessing(tuple(self.size), self.channels, tuple(self.norm.mean), tuple(self.norm.std),
+                             self.crop_fraction, self.interpolation)
 
     def __call__(self, image: Image.Image, seed: int = 0) -> torch.Tensor:
-        image = resize_center_crop(to_mode(image, self.channels), self.size, self.crop_fraction)
-        return normalize(to_tensor(image), self.norm.mean, self.norm.std)
+        return torch.from_numpy(prepare(image, self.preprocessing))
