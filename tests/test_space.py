@@ -57,7 +57,7 @@ def test_check_counts_distinct_architectures_and_those_meeting_where(tmp_path):
     assert census.distinct_meeting == sum(p <= 20_000 for p, _ in archs.values()) > 0
     proc = run_cli("check", str(path))
     assert proc.returncode == 0
-    assert (f"a design space of 16 combinations: {valid} valid, {len(archs)} distinct architectures (by spec hash), "
+    assert (f"a design space of 16 combinations: {valid} valid, {len(archs)} distinct architecture(s) (by spec hash), "
             f"{census.distinct_meeting} of them meet `where`") in proc.stdout
 
 
