@@ -12,7 +12,7 @@ from PIL import Image
 from test_train_support import write_image_folder
 
 from spachc.train.data import (
-    DataError, EpochSampler, digits, digits_split_indices, image_folder, open_dataset, read_image,
+    DataError, EpochSampler, digits, stratified_split_indices, image_folder, open_dataset, read_image,
     worker_error_message,
 )
 from spachc.train.mix import Mixer, soft_target_cross_entropy
@@ -38,7 +38,7 @@ def test_digits_is_the_uci_data_split_stratified_and_deterministic():
     val_per_class = [len(range(4, n, 5)) for n in per_class]
     assert len(data.val) == sum(val_per_class) == 355 and len(data.train) == 1797 - 355
     assert np.bincount(data.val.labels).tolist() == val_per_class
-    train_idx, val_idx = digits_split_indices(labels)
+    train_idx, val_idx = stratified_split_indices(labels)
     assert set(train_idx).isdisjoint(val_idx) and len(train_idx) + len(val_idx) == 1797
     assert data.classes == tuple(str(i) for i in range(10))
     first_train = int(train_idx[0])

@@ -19,6 +19,8 @@ def test_wheel_carries_grammar_and_zoo_and_works_outside_the_checkout(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "spachc/_data/grammar/spach.lark" in names
     assert sum(n.startswith("spachc/_data/specs/") and n.endswith(".spach") for n in names) == 21
+    assert "spachc/_data/spaces/battle.spach" in names  # `spachc sweep sample battle` from any install
+    assert "spachc/data/animals.npz" in names and "spachc/data/README.md" in names  # data with its licence
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     probe = (

@@ -123,3 +123,12 @@ def test_ir_from_json_obeys_the_same_rules():
             Spec.model_validate(data)
     with pytest.raises(pydantic.ValidationError, match="extra"):
         Spec.model_validate({**good, "unknown_field": 1})
+
+
+def test_fmt_keeps_a_number_that_overflows_to_infinity_as_written():
+    """1e400 is no float: `check` rejects it (E304-family range rules), `fmt` must not crash on it.
+    Found by the grammar-aware fuzzer."""
+    from spachc.lang.frontend import fmt_text
+
+    text = "stage conv x2 dim 96 channel_ratio 1e400\n"
+    assert "channel_ratio 1e400" in fmt_text(text)

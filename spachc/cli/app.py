@@ -55,6 +55,7 @@ COMMAND_MODULES = (
     "graph_cmd",
     "schema_cmd",
     "bench_cmd",
+    "sweep_cmd",
 )
 
 

@@ -80,7 +80,8 @@ def train_command(
     spec: Optional[str] = typer.Argument(None, metavar="SPEC", help="A .spach file or a zoo name (not needed "
                                          "with --resume: the run folder has it).", show_default=False),
     data: Optional[str] = typer.Option(None, "--data", metavar="DATA", help="Image folders (train/<class>/*, "
-                                       "val/<class>/*) or built-in `digits` (the default).", show_default=False),
+                                       "val/<class>/*) or built-in `digits` (the default) or `animals`.",
+                                       show_default=False),
     out: Optional[Path] = typer.Option(None, "--out", metavar="DIR", help="Run folder (default runs/<spec name>).",
                                        show_default=False),
     recipe: Optional[str] = typer.Option(None, "--recipe", metavar="spach|quick", help="The paper's recipe "

@@ -89,24 +89,58 @@ def states(path_or_name: str | Path, keyword: str, overrides=()) -> bool:
     return doc.statement(keyword) is not None or any(o.split("=")[0].strip() == keyword for o in overrides)
 
 
+EXPR_SOURCE = "<-e>"  # the name diagnostics give a spec passed as text on the command line
+
+
 def check(path_or_name: str | Path) -> list[Diagnostic]:
     """Every diagnostic (errors and warnings) for one spec file."""
+    return check_with_census(path_or_name)[0]
+
+
+def check_with_census(path_or_name: str | Path):
+    """Diagnostics, and for a design space its census (space.Census; None for a plain spec)."""
     try:
-        return list(load_resolved(path_or_name).warnings)
+        return _check_document(parse_document(read_source(path_or_name)))
     except SpecError as exc:
-        return list(exc.diagnostics)
+        return list(exc.diagnostics), None
 
 
-EXPR_SOURCE = "<-e>"  # the name diagnostics give a spec passed as text on the command line
+def check_text_with_census(text: str, source: str = EXPR_SOURCE):
+    """`check_with_census` of spec text (`spachc check -e TEXT`)."""
+    try:
+        return _check_document(parse_document(Source(source, text)))
+    except SpecError as exc:
+        return list(exc.diagnostics), None
+
+
+def _check_document(doc: Document):
+    from .space import check_space, is_space
+
+    if is_space(doc):
+        census, diagnostics = check_space(doc)
+        return sorted(diagnostics, key=lambda d: (d.line, d.column)), census
+    return list(resolve(doc).warnings), None
+
+
+def load_space(path_or_name: str | Path) -> Document:
+    """A design space (or a plain spec: a space of one) as a parsed Document."""
+    return parse_document(read_source(path_or_name))
 
 
 def check_text(text: str, source: str = EXPR_SOURCE) -> list[Diagnostic]:
     """Every diagnostic for spec text (`spachc check -e TEXT`)."""
-    try:
-        return list(resolve_text(text, source).warnings)
-    except SpecError as exc:
-        return list(exc.diagnostics)
+    return check_text_with_census(text, source)[0]
 
 
 def fmt_text(text: str, source: str = "<string>") -> str:
-    return format_document(parse_document(Source(source, text)))
+    from .choices import dimensions, is_space
+
+    doc = parse_document(Source(source, text))
+    if is_space(doc):  # the canonical form covers networks; a space is kept as its author wrote it
+        dims = dimensions(doc)
+        span = dims[0].items[0].span if dims and dims[0].items else Span.at_offset(doc.source, 0)
+        raise SpecError([error_at("E169", "fmt does not rewrite design spaces (files with choices); "
+                                  "this one is left as written", span,
+                                  hint="`spachc check` validates it; the specs `spachc sweep sample` writes "
+                                  "are in canonical form")])
+    return format_document(doc)

@@ -18,7 +18,7 @@ from .diagnostics import Diagnostic, Source, Span, SpecError, did_you_mean, erro
 from .kinds import KINDS, describe_kinds
 from .options import OPTION_ORDER, STATEMENT_ORDER
 from .resources import grammar_text
-from .syntax import Comment, Document, Group, Option, Stage, Statement, Value
+from .syntax import Bound, Choice, Comment, Document, Group, NamedChoice, Option, Stage, Statement, Value
 
 MAX_SPEC_BYTES = 1_000_000
 
@@ -29,6 +29,13 @@ _WORDS = {
     "NAME": "a name",
     "$END": "the end of the file",
     "COMMA": "','",
+    "RANGE": "a range such as 2..6 or 0.5G..1G",
+    "COMPARE": "a comparison (<=, <, >=, >)",
+    "QUANTITY": "a quantity such as 10M",
+    "CHOICE_REF": "a named choice such as $depth",
+    "REPEAT_OPEN": "a choice of repeat count such as x{2..6}",
+    "REPEAT_REF": "a named repeat count such as x$depth",
+    "LBRACE": "a choice such as {64 | 96}",
 }
 
 
@@ -83,8 +90,21 @@ def parse_document(source: Source) -> Document:
         tree = _lark().parse(source.text, start="start")
     except lark.exceptions.UnexpectedInput as exc:
         raise SpecError([_syntax_diagnostic(source, exc)]) from None
-    statements, pipelines = _ToSyntax(source).transform(tree)
-    return Document(source, tuple(statements), tuple(pipelines), tuple(comments))
+    parts = _ToSyntax(source).transform(tree)
+    doc = Document(source, tuple(parts["statements"]), tuple(parts["pipelines"]), tuple(comments),
+                   named=tuple(parts["named"]), bounds=tuple(parts["bounds"]),
+                   alternatives=parts["alternatives"][0] if parts["alternatives"] else (),
+                   alternatives_span=parts["alternatives"][1] if parts["alternatives"] else None)
+    if parts["extra_alternatives"]:
+        from .diagnostics import Note
+
+        first, second = parts["alternatives"][1], parts["extra_alternatives"][0]
+        raise SpecError([error_at("E106", "a spec has exactly one pipeline, but a second choice of pipelines "
+                                  "starts here", second, notes=(Note("the first starts here", first),),
+                                  hint="list every alternative inside one `{ ... | ... }`")])
+    from .choices import label_choices
+
+    return label_choices(doc)
 
 
 def _has_code(source: Source, comments: list[Comment]) -> bool:
@@ -162,7 +182,9 @@ class _ToSyntax(Transformer):
     def _span(self, meta) -> Span:
         return _meta_span(self.source, meta)
 
-    def _value(self, token: Token) -> Value:
+    def _value(self, token) -> Value | Choice:
+        if isinstance(token, Choice):
+            return token
         return Value(str(token), _token_span(self.source, token))
 
     def _arg(self, name: str, key: Token, value: Value) -> Option:
@@ -177,10 +199,10 @@ class _ToSyntax(Transformer):
         return Statement(str(key), tuple(args), self._span(meta), _token_span(self.source, key))
 
     # single-keyword rules: their one token as a Value
-    def kind(self, meta, children) -> Value:
+    def kind(self, meta, children) -> Value | Choice:
         return self._value(children[0])
 
-    stem_kind = switch = schedule = model_name = kind
+    stem_kind = switch = schedule = model_name = alternative = kind
 
     def group(self, meta, children) -> Group:
         kind, repeat = children
@@ -192,6 +214,47 @@ class _ToSyntax(Transformer):
         if isinstance(value, Token):
             value = self._value(value)
         return Option(str(key), value, self._span(meta), _token_span(self.source, key))
+
+    # -- design spaces (space.py gives the choices their labels and checks them) --
+
+    def _choice(self, meta, children, repeat: bool) -> Choice:
+        span = self._span(meta)
+        text = self.source.text[span.start_pos:span.end_pos]
+        if len(children) == 1 and isinstance(children[0], Token) and children[0].type in ("CHOICE_REF", "REPEAT_REF"):
+            name = str(children[0]).split("$", 1)[1]
+            return Choice((), span, text, label=name, ref=name, repeat=repeat)
+        items = tuple(c for c in children if isinstance(c, Value))
+        return Choice(items, span, text, repeat=repeat)
+
+    def choice(self, meta, children) -> Choice:
+        return self._choice(meta, children, repeat=False)
+
+    def repeat_choice(self, meta, children) -> Choice:
+        return self._choice(meta, children, repeat=True)
+
+    def choose_stmt(self, meta, children) -> NamedChoice:
+        key, name, *rest = children
+        items = tuple(c for c in rest if isinstance(c, Value))
+        first, last = items[0].span, items[-1].span
+        body = Span(self.source, first.line, first.column, last.end_line, last.end_column, first.start_pos,
+                    last.end_pos)
+        brace = self.source.text.rfind("{", 0, first.start_pos)
+        close = self.source.text.find("}", last.end_pos)
+        text = self.source.text[brace:close + 1] if brace >= 0 and close >= 0 else "{...}"
+        choice = Choice(items, body, text, label=str(name))
+        return NamedChoice(str(name), choice, self._span(meta), _token_span(self.source, name))
+
+    def bound(self, meta, children) -> Bound:
+        from .choices import parse_bound
+
+        metric, *rest = children
+        return parse_bound(str(metric), [str(t) for t in rest], self._span(meta), _token_span(self.source, metric))
+
+    def where_stmt(self, meta, children) -> tuple[Bound, ...]:
+        return tuple(c for c in children if isinstance(c, Bound))
+
+    def pipelines(self, meta, children) -> "_Alternatives":
+        return _Alternatives(tuple(c for c in children if isinstance(c, tuple)), self._span(meta))
 
     def down(self, meta, children) -> _Down:
         return _Down(self._span(meta), _token_span(self.source, children[1]))
@@ -249,15 +312,34 @@ class _ToSyntax(Transformer):
             args.append(self._positional("schedule", schedule[0]))
         return self._statement(meta, key, args)
 
-    def start(self, meta, children) -> tuple[list[Statement], list[tuple[Stage, ...]]]:
-        statements = [c for c in children if isinstance(c, Statement)]
-        pipelines = [c for c in children if isinstance(c, tuple)]
-        return statements, pipelines
+    def start(self, meta, children) -> dict:
+        alternatives = [c for c in children if isinstance(c, _Alternatives)]
+        return {
+            "statements": [c for c in children if isinstance(c, Statement)],
+            "pipelines": [c for c in children if isinstance(c, tuple) and (not c or isinstance(c[0], Stage))],
+            "named": [c for c in children if isinstance(c, NamedChoice)],
+            "bounds": [b for c in children if isinstance(c, tuple) and c and isinstance(c[0], Bound) for b in c],
+            "alternatives": (alternatives[0].pipelines, alternatives[0].span) if alternatives else None,
+            "extra_alternatives": [a.span for a in alternatives[1:]],
+        }
+
+
+@dataclass(frozen=True)
+class _Alternatives:
+    pipelines: tuple[tuple[Stage, ...], ...]
+    span: Span
 
 
 # --- syntax errors ----------------------------------------------------------------------
 
+# Where a value may be a choice, the parser also expects `{`, `$name`, `x{` or `x$name`; a
+# message about a plain spec names only the plain forms (unless nothing else would fit).
+_SPACE_TERMINALS = {"LBRACE", "CHOICE_REF", "REPEAT_OPEN", "REPEAT_REF"}
+
+
 def _describe_expected(expected: set[str]) -> str:
+    if expected - _SPACE_TERMINALS:
+        expected = expected - _SPACE_TERMINALS
     keywords = _keyword_of_terminal()
     words = {keywords.get(t, t) for t in expected}
     parts: list[str] = []
@@ -311,6 +393,8 @@ def _syntax_diagnostic(source: Source, exc: lark.exceptions.UnexpectedInput) -> 
                         hint=f"expected {_describe_expected(set(exc.allowed))}")
     assert isinstance(exc, lark.exceptions.UnexpectedToken)
     token, expected = exc.token, set(exc.expected)
+    if expected - _SPACE_TERMINALS:
+        expected -= _SPACE_TERMINALS
     if token.type == "$END":
         span = Span.at_offset(source, len(source.text.rstrip()))
         return error_at("E105", f"unexpected end of file: expected {_describe_expected(expected)}", span)

@@ -8,6 +8,7 @@ shortest exact form. Comments stay attached to the line they precede or follow.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -40,7 +41,10 @@ def _number_text(text: str, integer: bool) -> str:
         return str(int(text))
     if integer:  # invalid, but fmt does not judge meaning: keep it readable
         return text
-    return format_number(float(text))
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 overflows to inf: invalid too (check says so), kept as written
+        return text
+    return format_number(value)
 
 
 def _option_text(opt: Option) -> str:

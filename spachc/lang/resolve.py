@@ -69,6 +69,10 @@ def _position(d: Diagnostic) -> tuple[int, int]:
 
 
 def resolve(doc: Document) -> Resolved:
+    from .choices import is_space, sample_it_first
+
+    if is_space(doc):
+        raise SpecError([sample_it_first(doc)])
     out = _Collector()
     sources = SourceMap(fallback=Span.at_offset(doc.source, 0))
     statements = _unique_statements(doc, out)

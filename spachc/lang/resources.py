@@ -1,6 +1,6 @@
 """Where the grammar and the bundled zoo live, installed or in a checkout.
 
-A wheel carries them as `spachc/_data/{grammar,specs}` (see pyproject.toml); an
+A wheel carries them (and the bundled design spaces) as `spachc/_data/{grammar,specs,spaces}` (see pyproject.toml); an
 editable install or a plain checkout reads the repository's top-level folders.
 """
 
@@ -30,3 +30,13 @@ def zoo_dir() -> Path:
 
 def zoo_names() -> list[str]:
     return sorted(p.stem for p in zoo_dir().glob("*.spach"))
+
+
+def spaces_dir() -> Path:
+    """The bundled design spaces (`spachc sweep sample battle`), kept apart from the zoo:
+    a space is not a network and the zoo lists networks."""
+    return _data_dir("spaces")
+
+
+def space_names() -> list[str]:
+    return sorted(p.stem for p in spaces_dir().glob("*.spach"))

@@ -19,11 +19,48 @@ class Value:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """Where a design space varies (`{64 | 96}`, `{2..6}`, `x{2..6}`, `$name`): the
+    alternatives, each a Value with its own span, so that a sample's diagnostics point at
+    the alternative it took. `label` names the choice in studies and reports: the name of
+    a `choose` statement, or the place (`stage2.kind`, `stage1.dim`) for an inline one."""
+
+    items: tuple[Value, ...]
+    span: Span
+    text: str  # as written, for fmt and messages
+    label: str = ""
+    ref: str | None = None  # `$name`: the named choice it stands for (items filled in by space.py)
+    repeat: bool = False  # `x{...}`: item texts are counts, the value is written `x<count>`
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One bound of `where`: `macs 0.5G..1G` or `params <= 10M` (inclusive ends)."""
+
+    metric: str
+    low: float | None
+    high: float | None
+    span: Span
+    metric_span: Span
+    text: str
+
+
+@dataclass(frozen=True)
+class NamedChoice:
+    """`choose NAME {a | b}`: one choice that every `$NAME` takes together."""
+
+    name: str
+    choice: Choice
+    span: Span
+    name_span: Span
+
+
+@dataclass(frozen=True)
 class Option:
     """`name value` (or a bare flag such as `shared`, whose value is None)."""
 
     name: str
-    value: Value | None
+    value: Value | Choice | None
     span: Span
     key_span: Span
 
@@ -45,8 +82,8 @@ class Statement:
 
 @dataclass(frozen=True)
 class Group:
-    kind: Value
-    repeat: Value
+    kind: Value | Choice
+    repeat: Value | Choice
     span: Span
 
     @property
@@ -80,6 +117,11 @@ class Document:
     statements: tuple[Statement, ...]
     pipelines: tuple[tuple[Stage, ...], ...]
     comments: tuple[Comment, ...] = ()
+    # Design spaces (spachc/lang/space.py); all empty in a plain spec.
+    named: tuple[NamedChoice, ...] = ()
+    bounds: tuple[Bound, ...] = ()
+    alternatives: tuple[tuple[Stage, ...], ...] = ()  # `{ PIPELINE | PIPELINE }`
+    alternatives_span: Span | None = None
 
     def statement(self, keyword: str) -> Statement | None:
         return next((s for s in self.statements if s.keyword == keyword), None)

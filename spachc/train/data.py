@@ -1,6 +1,6 @@
 """Datasets: image-folder trees (`train/<class>/*.png`, `val/<class>/...`) decoded from disk
-with PIL, and the built-in `digits`. Both give PIL images to the transforms, so the same
-augmentation code serves both; the sampler hands every sample its own seed.
+with PIL, and the built-in `digits` and `animals`. All give PIL images to the transforms, so the
+same augmentation code serves them all; the sampler hands every sample its own seed.
 """
 
 from __future__ import annotations
@@ -18,10 +18,13 @@ from ..lang.diagnostics import UserError
 from .transforms import IMAGENET, Normalization
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
-BUILTIN = ("digits",)
-DIGITS_FILE = Path(__file__).resolve().parent.parent / "data" / "digits.csv.gz"
-# Mean and std of the digits pixels scaled to [0, 1] (over all 1,797 images).
+BUILTIN = ("digits", "animals")
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DIGITS_FILE = DATA_DIR / "digits.csv.gz"
+ANIMALS_FILE = DATA_DIR / "animals.npz"
+# Mean and std of the pixels scaled to [0, 1] (over all images of each dataset).
 DIGITS_NORM = Normalization((0.3053,), (0.3760,))
+ANIMALS_NORM = Normalization((0.2728,), (0.4056,))
 
 
 class DataError(UserError):
@@ -72,7 +75,7 @@ def open_dataset(data: str) -> Dataset:
     if path.is_dir():
         return image_folder(path)
     if data in BUILTIN:
-        return digits()
+        return digits() if data == "digits" else animals()
     if path.exists():
         raise DataError(f"{data}: not a directory; DATA is an image-folder tree (train/<class>/..., val/<class>/...) "
                         f"or a built-in dataset ({', '.join(BUILTIN)})")
@@ -128,7 +131,7 @@ def _digit_image(pixels: np.ndarray) -> Image.Image:
     return Image.fromarray((pixels.reshape(8, 8) * (255.0 / 16.0)).round().astype(np.uint8), mode="L")
 
 
-def digits_split_indices(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split_indices(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Stratified and RNG-free: within each class, every fifth image is validation."""
     val = np.zeros(len(labels), dtype=bool)
     for c in np.unique(labels):
@@ -141,9 +144,56 @@ def digits() -> Dataset:
     with gzip.open(DIGITS_FILE, "rt") as f:
         table = np.loadtxt(f, delimiter=",", dtype=np.float32)
     pixels, labels = table[:, :64], table[:, 64].astype(np.int64)
-    train_idx, val_idx = digits_split_indices(labels)
+    train_idx, val_idx = stratified_split_indices(labels)
     splits = [Split(list(pixels[idx]), labels[idx].tolist(), _digit_image) for idx in (train_idx, val_idx)]
     return Dataset("digits", tuple(str(i) for i in range(10)), splits[0], splits[1], DIGITS_NORM, (1, 3), (8, 8))
+
+
+# --- animals -------------------------------------------------------------------------------------
+
+def _grey_image(pixels: np.ndarray) -> Image.Image:
+    return Image.fromarray(pixels, mode="L")
+
+
+def animals() -> Dataset:
+    """Animal-MNIST 0.4 (MIT): 10 classes x 1,000 28x28 grey silhouettes, converted once into
+    a plain .npz (spachc/data/README.md); read without unpickling."""
+    with np.load(ANIMALS_FILE, allow_pickle=False) as archive:
+        images, labels, classes = archive["images"], archive["labels"].astype(np.int64), archive["classes"]
+    train_idx, val_idx = stratified_split_indices(labels)
+    splits = [Split(list(images[idx]), labels[idx].tolist(), _grey_image) for idx in (train_idx, val_idx)]
+    return Dataset("animals", tuple(str(c) for c in classes), splits[0], splits[1], ANIMALS_NORM, (1, 3), (28, 28))
+
+
+# --- smaller copies, for quick studies and tests ---------------------------------------------------
+
+def balanced_prefix(labels: Sequence[int], n: int) -> list[int]:
+    """The first n positions of a split taken round-robin over the classes (in split order
+    within each class), so any n keeps the classes as balanced as the split allows."""
+    seen: dict[int, int] = {}
+    rank = []
+    for label in labels:
+        rank.append(seen.get(int(label), 0))
+        seen[int(label)] = rank[-1] + 1
+    order = sorted(range(len(labels)), key=lambda i: (rank[i], int(labels[i])))
+    return sorted(order[:n])
+
+
+def limited(dataset: Dataset, train: int | None = None, val: int | None = None) -> Dataset:
+    """The dataset with at most `train` training and `val` validation images (balanced over
+    classes); its name records the limits, so run folders say what they trained on."""
+    if train is None and val is None:
+        return dataset
+    splits = []
+    for split, n in ((dataset.train, train), (dataset.val, val)):
+        if n is None or n >= len(split):
+            splits.append(split)
+            continue
+        keep = balanced_prefix(split.labels, n)
+        splits.append(Split([split.items[i] for i in keep], [split.labels[i] for i in keep], split.reader))
+    limits = ", ".join(f"{k} {n}" for k, n in (("train", train), ("val", val)) if n is not None)
+    return Dataset(f"{dataset.name} [{limits}]", dataset.classes, splits[0], splits[1], dataset.norm,
+                   dataset.channels, dataset.native_size)
 
 
 # --- fitting a spec to the data ------------------------------------------------------------------

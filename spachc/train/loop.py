@@ -89,6 +89,7 @@ class RunOptions:
     checkpoint_every: int = 0
     log_every: int = 50
     command: list[str] = field(default_factory=list)
+    keep_world: bool = False  # leave the process group up after the run (a sweep trains several in one job)
 
 
 class Trainer:
@@ -158,7 +159,8 @@ class Trainer:
         result = {"epochs_done": self.epoch, "epochs": self.recipe.epochs, "best_top1": self.best_top1,
                   "last": self.history[-1] if self.history else None, "weights_sha256_per_rank": digests}
         self.folder.write_json("result.json", result)
-        shutdown(self.world)
+        if not self.opt.keep_world:
+            shutdown(self.world)
         return result
 
     def train_epoch(self, signals: StopSignals) -> None:

@@ -1,73 +1,54 @@
-"""curves.png: loss and accuracy against epoch, drawn with PIL (no plotting library)."""
+"""curves.png: loss and accuracy against epoch, drawn with matplotlib's Agg backend.
+
+Figures are made with the object API (`Figure` + `FigureCanvasAgg`), never pyplot, so that
+no global state or display backend is involved and the PNG bytes depend on the data alone
+(no timestamp or software tag in the file): a resumed run rewrites the same curves.png.
+"""
 
 from __future__ import annotations
 
 import io
-import math
 
-from PIL import Image, ImageDraw, ImageFont
-
-WIDTH, HEIGHT, MARGIN = 640, 300, 48
-COLOURS = {"train_loss": (31, 119, 180), "val_loss": (255, 127, 14), "val_top1": (44, 160, 44),
-           "val_top5": (148, 103, 189), "val_top1_ema": (214, 39, 40)}
+WIDTH, HEIGHT, DPI = 640, 300, 100
+# matplotlib's default cycle (tab10), fixed per series so a series keeps its colour across plots.
+COLOURS = {"train_loss": "#1f77b4", "val_loss": "#ff7f0e", "val_top1": "#2ca02c",
+           "val_top5": "#9467bd", "val_top1_ema": "#d62728"}
 
 
-def _nice_range(values: list[float]) -> tuple[float, float]:
-    lo, hi = min(values), max(values)
-    if math.isclose(lo, hi):
-        lo, hi = lo - 0.5, hi + 0.5
-    pad = (hi - lo) * 0.05
-    return lo - pad, hi + pad
+def new_figure(width: int, height: int):
+    """A Figure on an Agg canvas, `width` x `height` pixels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+    FigureCanvasAgg(figure)
+    return figure
 
 
-def _panel(draw: ImageDraw.ImageDraw, top: int, title: str, epochs: list[int], series: dict[str, list[float]],
-           font: ImageFont.ImageFont) -> None:
-    left, right, bottom = MARGIN, WIDTH - 16, top + HEIGHT - MARGIN
-    upper = top + 24
-    draw.text((left, top + 4), title, fill=(0, 0, 0), font=font)
-    draw.rectangle((left, upper, right, bottom), outline=(0, 0, 0))
-    values = [v for vs in series.values() for v in vs if math.isfinite(v)]
-    if not values or not epochs:
-        return
-    lo, hi = _nice_range(values)
-    first, last = min(epochs), max(max(epochs), min(epochs) + 1)
-
-    def xy(epoch: float, value: float) -> tuple[float, float]:
-        x = left + (epoch - first) / (last - first) * (right - left)
-        y = bottom - (value - lo) / (hi - lo) * (bottom - upper)
-        return x, y
-
-    for i in range(5):
-        value = lo + (hi - lo) * i / 4
-        y = xy(first, value)[1]
-        draw.line((left, y, right, y), fill=(225, 225, 225))
-        draw.text((2, y - 5), f"{value:.3g}", fill=(80, 80, 80), font=font)
-    for epoch in sorted(set(epochs)):
-        x = xy(epoch, lo)[0]
-        if len(epochs) <= 20 or epoch % max(1, len(epochs) // 10) == 0:
-            draw.text((x - 3, bottom + 4), str(epoch), fill=(80, 80, 80), font=font)
-    for n, (name, vs) in enumerate(series.items()):
-        colour = COLOURS.get(name, (0, 0, 0))
-        points = [xy(e, v) for e, v in zip(epochs, vs) if math.isfinite(v)]
-        if len(points) > 1:
-            draw.line(points, fill=colour, width=2)
-        for x, y in points:
-            draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=colour)
-        draw.text((left + 160 + 110 * n, top + 4), name, fill=colour, font=font)
-    draw.text((right - 40, bottom + 16), "epoch", fill=(80, 80, 80), font=font)
+def png_bytes(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
 
 
 def curves_png(history: list[dict]) -> bytes:
     """PNG bytes of two panels: losses, and validation accuracy (%), against epoch."""
-    image = Image.new("RGB", (WIDTH, 2 * HEIGHT), "white")
-    draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default()
+    figure = new_figure(WIDTH, 2 * HEIGHT)
+    loss_axes, accuracy_axes = figure.subplots(2, 1, sharex=True)
     epochs = [h["epoch"] for h in history]
-    losses = {k: [h[k] for h in history] for k in ("train_loss", "val_loss") if all(k in h for h in history)}
-    accuracy = {k: [h[k] for h in history] for k in ("val_top1", "val_top5", "val_top1_ema")
-                if history and all(k in h for h in history)}
-    _panel(draw, 0, "loss", epochs, losses, font)
-    _panel(draw, HEIGHT, "validation accuracy (%)", epochs, accuracy, font)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
+    panels = ((loss_axes, "loss", ("train_loss", "val_loss")),
+              (accuracy_axes, "validation accuracy (%)", ("val_top1", "val_top5", "val_top1_ema")))
+    for axes, title, keys in panels:
+        axes.set_title(title, loc="left", fontsize=10)
+        axes.grid(True, color="#e1e1e1")
+        for key in keys:
+            if history and all(key in h for h in history):
+                axes.plot(epochs, [h[key] for h in history], marker="o", markersize=4, linewidth=2,
+                          color=COLOURS[key], label=key)
+        if axes.lines:
+            axes.legend(loc="best", fontsize=8)
+    accuracy_axes.set_xlabel("epoch")
+    if epochs:
+        accuracy_axes.xaxis.get_major_locator().set_params(integer=True)
+    figure.subplots_adjust(left=0.09, right=0.98, top=0.95, bottom=0.08, hspace=0.18)  # fixed: no layout pass
+    return png_bytes(figure)

@@ -1,0 +1,207 @@
+"""`spachc sweep sample|new|run|report`: design-space studies (spachc/sweep/, spachc/lang/space.py).
+
+`sample` draws a study from a space (torch-free); `new` makes one of hand-picked specs; `run` trains every (sample, seed) of a study with one recipe, safe to kill and to run as many
+workers or shards at once; `report` turns the run folders into a table and plots.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .common import UserError, err, out, reports_errors
+from .train_cmd import _with_recipe_flags, parse_recipe_flags
+
+sweep_app = typer.Typer(name="sweep", help="Design-space studies: sample a space, train every sample, report.",
+                        no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+def _study_error(exc) -> UserError:
+    return UserError(str(exc), code=exc.code, hint=exc.hint)
+
+
+def _locate_space(name: str) -> Path:
+    """A space file, or a bundled space by name (`battle`)."""
+    from ..lang.resources import space_names, spaces_dir
+
+    path = Path(name)
+    if path.is_file() or "/" in name or name.endswith(".spach"):
+        return path
+    if name in space_names():
+        return spaces_dir() / f"{name}.spach"
+    return path  # the front end reports the missing file (E006)
+
+
+def sample_command(
+    space: str = typer.Argument(..., help="A .spach design space, or a bundled one: battle."),
+    n: int = typer.Option(..., "-n", min=1, help="How many distinct architectures to draw."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the draw: the same seed gives the same study."),
+    out_dir: Path = typer.Option(..., "-o", "--out", help="The study folder to create."),
+    max_draws: int = typer.Option(None, "--max-draws", min=1, help="Give up after this many random draws "
+                                  "(default max(50 n, 5000)); spaces small enough to enumerate need none."),
+) -> None:
+    """Draw N distinct architectures uniformly from a space (meeting its `where`) into a study."""
+    import time
+
+    from ..lang.frontend import load_space
+    from ..lang.printer import to_text
+    from ..lang.space import TooFew, choices_of, dimensions, sample
+    from ..sweep.study import StudyError, write_study
+
+    path = _locate_space(space)
+    doc = load_space(path)
+    started = time.perf_counter()
+    try:
+        outcomes, how = sample(doc, n, seed, max_draws)
+    except TooFew as exc:
+        raise UserError(str(exc), code="E1307") from None
+    dims = dimensions(doc)
+    base = outcomes[0].spec.name if outcomes else "sample"
+    samples = []
+    for i, o in enumerate(outcomes):
+        spec = o.spec.model_copy(update={"name": f"{base}_s{i:04d}"})
+        samples.append({"text": to_text(spec), "hash": spec.hash, "choices": choices_of(dims, o.picks),
+                        "params": o.params, "macs": o.macs, "name": spec.name})
+    extra = {**how, "dimensions": {d.label: list(d.texts) for d in dims}}
+    try:
+        write_study(out_dir, samples, space_name=path.stem, space_text=doc.source.text, seed=seed,
+                    sampler=how.pop("sampler"), extra={k: v for k, v in extra.items() if k != "sampler"})
+    except StudyError as exc:
+        raise _study_error(exc) from None
+    out.print(f"{out_dir}: {len(samples)} architecture(s) from {path} (seed {seed}, {how['draws']:,} draws of "
+              f"{how['combinations']:,} combinations, {time.perf_counter() - started:.1f}s); train them with "
+              f"`spachc sweep run {out_dir} --data DATA`")
+
+
+def new_command(
+    specs: list[str] = typer.Argument(..., help="Spec files or zoo names: the samples, in this order."),
+    out_dir: Path = typer.Option(..., "-o", "--out", help="The study folder to create."),
+) -> None:
+    """A study of hand-picked specs (each a plain .spach file or zoo name)."""
+    from ..lang.frontend import load
+    from ..lang.printer import to_text
+    from ..lang.summary import summary
+    from ..sweep.study import StudyError, write_study
+
+    samples = []
+    for name in specs:
+        spec = load(name)
+        s = summary(spec)
+        samples.append({"text": to_text(spec), "hash": spec.hash, "choices": {}, "params": s.params,
+                        "macs": s.macs, "name": spec.name})
+    try:
+        study = write_study(out_dir, samples, sampler="listed")
+    except StudyError as exc:
+        raise _study_error(exc) from None
+    out.print(f"{out_dir}: a study of {len(study.samples)} spec(s); train it with `spachc sweep run {out_dir} "
+              f"--data DATA`")
+
+
+def run_command(
+    study_dir: Path = typer.Argument(..., help="The study folder (holding study.json)."),
+    data: str = typer.Option(None, "--data", help="Image-folder tree or built-in dataset (digits, animals); "
+                             "fixed for the study by its first run."),
+    recipe: str = typer.Option(None, "--recipe", help="spach or quick (default: the study's, else spach)."),
+    seeds: str = typer.Option(None, "--seeds", help="Train each sample once per seed, e.g. 0,1 "
+                              "(default: the recipe's --seed)."),
+    limit_train: int = typer.Option(None, "--limit-train", min=1, help="Use at most N training images "
+                                    "(balanced over classes): quick studies and tests."),
+    limit_val: int = typer.Option(None, "--limit-val", min=1, help="Use at most N validation images."),
+    shard: str = typer.Option(None, "--shard", help="K/N: train only shard K of N (runs K-1, K-1+N, ...), "
+                              "for job arrays over several machines sharing the folder."),
+    max_runs: int = typer.Option(None, "--max-runs", min=1, help="Train at most N runs, then stop."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    workers: int = typer.Option(0, "--workers", min=0, help="DataLoader worker processes per run."),
+    log_every: int = typer.Option(50, "--log-every", min=1, help="Without a terminal: a progress line every N steps."),
+    no_throughput: bool = typer.Option(False, "--no-throughput", help="Skip the inference-speed measurement "
+                                       "after each run."),
+    **recipe_flags: Optional[str],
+) -> None:
+    """Train every sample of a study (skipping finished runs, resuming interrupted ones)."""
+    import json
+
+    from ..train import run_folder as ckpt
+    from ..sweep.runner import Settings, SweepOptions, fix_settings, run_study, saved_settings
+    from ..sweep.study import StudyError, load_study, parse_shard
+    from ..train.data import DataError, open_dataset, worker_error_message
+    from ..train.loop import ResumeRefused, SetupError, TrainingError
+    from ..train.recipe import RecipeError, recipe_from_json, resolve_recipe
+
+    try:
+        study = load_study(study_dir)
+        k_n = parse_shard(shard)
+        saved = saved_settings(study.root)
+        flags = parse_recipe_flags(recipe_flags)
+        if saved is not None and recipe is None:
+            base = recipe_from_json(json.dumps(saved.recipe))
+            chosen = base.model_validate({**base.model_dump(), **flags})
+        else:
+            chosen = resolve_recipe(recipe or "spach", flags)
+        seed_list = (_parse_seeds(seeds) if seeds
+                     else saved.seeds if saved is not None and "seed" not in flags else (chosen.seed,))
+        recipe_json = {**json.loads(chosen.to_json()), "seed": seed_list[0]}  # each run's seed comes from seeds
+        wanted = Settings(data=data or (saved.data if saved else "digits"), recipe=recipe_json, seeds=seed_list,
+                          limit_train=limit_train if limit_train is not None else (saved.limit_train if saved else None),
+                          limit_val=limit_val if limit_val is not None else (saved.limit_val if saved else None))
+        open_dataset(wanted.data)  # a wrong --data fails before settings.json is written
+        settings = fix_settings(study.root, wanted)
+        options = SweepOptions(device=device, workers=workers, log_every=log_every, shard=k_n, max_runs=max_runs,
+                               throughput=not no_throughput, command=sys.argv[1:])
+        counts = run_study(study, settings, options)
+    except StudyError as exc:
+        raise _study_error(exc) from None
+    except TrainingError as exc:
+        stopped = str(exc).split("; continue with")[0]
+        err.print(f"error[{exc.code}]: {exc}" if exc.exit_code not in (128 + 2, 128 + 15)
+                  else f"stopped[{exc.code}]: {stopped}; run the same `spachc sweep run` again to continue", markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    except ValueError as exc:
+        if isinstance(exc, DataError):
+            raise UserError(worker_error_message(exc), code="E1001") from None
+        if isinstance(exc, RecipeError):
+            raise UserError(str(exc), code="E1002") from None
+        if isinstance(exc, (ResumeRefused, ckpt.CheckpointReadError)):
+            raise UserError(str(exc), code="E1003") from None
+        if isinstance(exc, SetupError):
+            raise UserError(str(exc), code="E1008") from None
+        raise
+    from ..train.distributed import world_from_env
+
+    if not world_from_env().is_main:  # under torchrun, rank 0 speaks for the job
+        return
+    out.print(f"sweep: trained {counts['trained']} run(s), {counts['skipped_done']} already finished, "
+              f"{counts['held_elsewhere']} held by other workers, {counts['failed']} diverged")
+
+
+def _parse_seeds(text: str) -> tuple[int, ...]:
+    parts = [p.strip() for p in text.split(",")]
+    if not all(p.isdigit() for p in parts) or len(set(parts)) != len(parts):
+        raise UserError(f"--seeds {text!r}: write distinct whole numbers separated by commas, e.g. 0,1", code="E1002")
+    return tuple(int(p) for p in parts)
+
+
+def report_command(study_dir: Path = typer.Argument(..., help="The study folder.")) -> None:
+    """results.csv, results.json, report.md and plots from a study's runs (runs in progress count as pending)."""
+    from ..sweep.report import write_report
+    from ..sweep.study import StudyError, load_study
+
+    try:
+        written = write_report(load_study(study_dir))
+    except StudyError as exc:
+        raise _study_error(exc) from None
+    rows = written["rows"]
+    done = sum(r.best_top1 is not None for r in rows)
+    out.print(f"report of {len(rows)} sample(s) ({done} with results): {written['markdown']}, {written['csv']}, "
+              f"{written['json']}" + "".join(f", {p}" for p in written["plots"]))
+
+
+def register(app: typer.Typer) -> None:
+    sweep_app.command("sample")(reports_errors(sample_command))
+    sweep_app.command("new")(reports_errors(new_command))
+    sweep_app.command("run", context_settings={"max_content_width": 120})(
+        reports_errors(_with_recipe_flags(run_command)))
+    sweep_app.command("report")(reports_errors(report_command))
+    app.add_typer(sweep_app, name="sweep")

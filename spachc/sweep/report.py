@@ -1,0 +1,294 @@
+"""`spachc sweep report STUDY`: one table and a few plots from a study's run folders.
+
+    results.csv / results.json   one row per sample (choices, family, params, MACs, throughput,
+                                 best and final top-1 averaged over seeds, per-seed values, time)
+    report.md                    the summary: settings, families, seed spread, Pareto front, table
+    edf.png                      error EDF per family and per choice (pycls's plot_edf)
+    pareto.png                   top-1 against MACs and against params, Pareto front marked
+    choices.png                  for each choice (and family, stage count): top-1 per value
+
+Torch-free: it reads JSON files and spec text only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..lang.choices import acting_choices
+from ..lang.frontend import load
+from .runner import FAILED_FILE, RESULT_FILE, SESSIONS_FILE, THROUGHPUT_FILE, Unit, run_dir, saved_settings, units
+from .study import Study, StudyError, write_atomically
+
+FAMILY_ORDER = ("conv", "trans", "mlp")
+
+
+def family_of(spec) -> str:
+    """The block kinds a network uses: 'conv', 'trans', 'mlp', or a hybrid such as 'conv+trans'."""
+    kinds = {g.kind for stage in spec.stages for g in stage.groups}
+    ordered = sorted(kinds, key=lambda k: (FAMILY_ORDER.index(k) if k in FAMILY_ORDER else len(FAMILY_ORDER), k))
+    return "+".join(ordered)
+
+
+def stages_of(spec) -> str:
+    return "single-stage" if len(spec.stages) == 1 else "multi-stage"
+
+
+def _acting(choices: dict, spec) -> dict:
+    """The choices that acted on this network: not those inside pipelines it did not take,
+    nor stage options that no block kind of the network reads (heads without attention)."""
+    from ..lang.options import STAGE_OPTIONS
+
+    kinds = {g.kind for stage in spec.stages for g in stage.groups}
+    kept = {}
+    for label, value in acting_choices(choices).items():
+        option = STAGE_OPTIONS.get(label.rsplit(".", 1)[-1])
+        if option is None or option.applies(kinds):
+            kept[label] = value
+    return kept
+
+
+def _mean(values) -> float | None:
+    """Mean top-1 over seeds, rounded so that equal accuracies compare equal (85.8, not
+    85.80000000000001), which the Pareto front's strict comparison relies on."""
+    values = list(values)
+    return round(statistics.fmean(values), 6) if values else None
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass
+class Row:
+    id: str
+    name: str
+    hash: str
+    family: str
+    stages: str
+    choices: dict
+    params: int
+    macs: int
+    images_per_s: float | None
+    best_top1: float | None  # mean over the seeds that finished
+    final_top1: float | None
+    best_top1_per_seed: dict
+    final_top1_per_seed: dict
+    seeds_done: int
+    seeds_failed: int
+    train_seconds: float
+    status: str  # done, partial, failed, pending
+
+    @property
+    def error(self) -> float | None:
+        return None if self.best_top1 is None else 100.0 - self.best_top1
+
+
+def collect(study: Study) -> list[Row]:
+    settings = saved_settings(study.root)
+    if settings is None:
+        raise StudyError(f"{study.root}: nothing trained yet (no settings.json); run `spachc sweep run {study.root}`",
+                         code="E1306")
+    all_units = units(study, settings.seeds)
+    rows = []
+    for sample in study.samples:
+        spec = load(study.root / sample.file)
+        mine: list[Unit] = [u for u in all_units if u.sample.id == sample.id]
+        best, final, seconds, failed, throughput = {}, {}, 0.0, 0, None
+        for unit in mine:
+            out = run_dir(study, unit)
+            result = _read_json(out / RESULT_FILE)
+            if result and result.get("epochs_done", 0) >= result.get("epochs", 1) and result.get("last"):
+                best[str(unit.seed)] = result["best_top1"]
+                final[str(unit.seed)] = result["last"]["val_top1"]
+            elif (out / FAILED_FILE).exists():
+                failed += 1
+            if (out / SESSIONS_FILE).exists():
+                seconds += sum(json.loads(line)["seconds"] for line in
+                               (out / SESSIONS_FILE).read_text(encoding="utf-8").splitlines() if line.strip())
+            measured = _read_json(out / THROUGHPUT_FILE)
+            if measured and throughput is None:
+                throughput = measured["images_per_s"]
+        status = ("done" if len(best) == len(mine) else "failed" if failed and not best
+                  else "partial" if best or failed else "pending")
+        rows.append(Row(
+            id=sample.id, name=spec.name, hash=sample.hash, family=family_of(spec), stages=stages_of(spec),
+            choices=_acting(dict(sample.choices), spec), params=sample.params, macs=sample.macs, images_per_s=throughput,
+            best_top1=_mean(best.values()), final_top1=_mean(final.values()),
+            best_top1_per_seed=best, final_top1_per_seed=final, seeds_done=len(best), seeds_failed=failed,
+            train_seconds=round(seconds, 3), status=status))
+    return rows
+
+
+# --- analysis ------------------------------------------------------------------------------------
+
+def pareto_front(rows: list[Row], cost: str) -> list[Row]:
+    """Rows no other row beats: none has both lower-or-equal `cost` and higher top-1."""
+    scored = sorted((r for r in rows if r.best_top1 is not None), key=lambda r: (getattr(r, cost), -r.best_top1))
+    front, best = [], float("-inf")
+    for r in scored:
+        if r.best_top1 > best:
+            front.append(r)
+            best = r.best_top1
+    return front
+
+
+def seed_spread(rows: list[Row]) -> dict | None:
+    """How much one architecture's best top-1 moves between seeds: the mean and the largest
+    range (max - min over seeds) over samples with at least two finished seeds."""
+    ranges = [max(r.best_top1_per_seed.values()) - min(r.best_top1_per_seed.values())
+              for r in rows if len(r.best_top1_per_seed) >= 2]
+    if not ranges:
+        return None
+    return {"samples": len(ranges), "mean_range": statistics.fmean(ranges), "max_range": max(ranges)}
+
+
+def facets(rows: list[Row]) -> dict[str, dict[str, list[Row]]]:
+    """Grouping keys: family, stage count, then every choice of the space; each maps values
+    to the rows that have it (networks a choice did not act on are left out of its groups;
+    only keys with at least two values are worth a plot)."""
+    keys = {"family": lambda r: r.family, "stages": lambda r: r.stages}
+    for label in choice_labels(rows):  # None: the choice did not act on that network
+        keys[label] = lambda r, label=label: r.choices.get(label)
+    grouped = {}
+    for key, of in keys.items():
+        groups: dict[str, list[Row]] = {}
+        for r in rows:
+            if of(r) is not None:
+                groups.setdefault(str(of(r)), []).append(r)
+        if len(groups) >= 2:
+            grouped[key] = dict(sorted(groups.items(), key=lambda kv: _value_order(kv[0])))
+    return grouped
+
+
+def choice_labels(rows: list[Row]) -> list[str]:
+    """The space's choices, but not one named like a column derived from the network itself
+    (a `choose family` is the family column already)."""
+    return sorted({k for r in rows for k in r.choices} - {"family", "stages"})
+
+
+def _value_order(text: str) -> tuple:
+    """Numbers in numeric order (8 before 16), then words alphabetically."""
+    try:
+        return (0, float(text), "")
+    except ValueError:
+        return (1, 0.0, text)
+
+
+def group_stats(members: list[Row]) -> dict:
+    accs = [r.best_top1 for r in members if r.best_top1 is not None]
+    return {"n": len(members), "done": len(accs), "best": max(accs) if accs else None,
+            "mean": statistics.fmean(accs) if accs else None, "median": statistics.median(accs) if accs else None,
+            "worst": min(accs) if accs else None}
+
+
+# --- files -------------------------------------------------------------------------------------
+
+def _flat(row: Row) -> dict:
+    data = {k: v for k, v in vars(row).items() if k not in ("choices", "best_top1_per_seed", "final_top1_per_seed")}
+    for label, value in sorted(row.choices.items()):
+        data[f"choice:{label}"] = value
+    data["best_top1_per_seed"] = ";".join(f"{s}:{v:.4f}" for s, v in sorted(row.best_top1_per_seed.items()))
+    return data
+
+
+def results_csv(rows: list[Row]) -> str:
+    flat = [_flat(r) for r in rows]
+    columns = list(dict.fromkeys(k for f in flat for k in f))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for f in flat:
+        writer.writerow({k: "" if f.get(k) is None else f.get(k, "") for k in columns})
+    return buffer.getvalue()
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def _si(n: float) -> str:
+    for unit, size in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.2f}{unit}"
+    return f"{n:g}"
+
+
+def markdown(study: Study, rows: list[Row], plots: list[str]) -> str:
+    settings = saved_settings(study.root)
+    done = [r for r in rows if r.best_top1 is not None]
+    lines = [f"# Study report: {study.space_name or study.root.name}", ""]
+    recipe = settings.recipe
+    lines += [f"- samples: {len(rows)} ({sum(r.status == 'done' for r in rows)} done on every seed, "
+              f"{sum(r.status == 'pending' for r in rows)} not started, {sum(r.status == 'failed' for r in rows)} "
+              f"diverged); sampler: {study.sampler}" + (f", seed {study.seed}" if study.seed is not None else ""),
+              f"- data: `{settings.data}`" + (f" (train limited to {settings.limit_train})" if settings.limit_train else "")
+              + (f" (val limited to {settings.limit_val})" if settings.limit_val else ""),
+              f"- recipe: {recipe['epochs']} epochs, batch {recipe['batch_size']}, peak lr "
+              f"{recipe['lr'] if recipe.get('lr') is not None else 'scaled'}, seeds {', '.join(map(str, settings.seeds))}",
+              ""]
+    spread = seed_spread(rows)
+    if spread:
+        lines += [f"**Seed-to-seed spread**: over {spread['samples']} samples trained with every seed, best top-1 "
+                  f"differs between seeds by {spread['mean_range']:.2f} points on average "
+                  f"({spread['max_range']:.2f} at most).", ""]
+    for key, groups in facets(rows).items():
+        lines += [f"## By {key}", "", f"| {key} | samples | finished | best top-1 | mean | median | worst |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for value, members in groups.items():
+            g = group_stats(members)
+            lines.append(f"| {value} | {g['n']} | {g['done']} | {_pct(g['best'])} | {_pct(g['mean'])} | "
+                         f"{_pct(g['median'])} | {_pct(g['worst'])} |")
+        lines.append("")
+    for cost in ("macs", "params"):
+        front = pareto_front(rows, cost)
+        shown = "MACs" if cost == "macs" else cost
+        lines += [f"## Pareto front: top-1 against {shown}", "",
+                  ", ".join(f"{r.id} ({r.family}, {_si(getattr(r, cost))}, {r.best_top1:.2f}%)" for r in front) or "—",
+                  ""]
+    if plots:
+        lines += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
+    labels = choice_labels(rows)
+    header = ["id", "family", "stages", *labels, "params", "MACs", "img/s", "best top-1", "final top-1",
+              "per seed", "time (s)", "status"]
+    lines += ["## All samples (by best top-1)", "", "| " + " | ".join(header) + " |",
+              "|" + "---|" * len(header)]
+    for r in sorted(rows, key=lambda r: (r.best_top1 is None, -(r.best_top1 or 0), r.id)):
+        seeds = " / ".join(f"{v:.2f}" for _, v in sorted(r.best_top1_per_seed.items()))
+        cells = [r.id, r.family, r.stages, *(str(r.choices.get(c, "—")) for c in labels), _si(r.params),
+                 _si(r.macs), "—" if r.images_per_s is None else f"{r.images_per_s:,.0f}", _pct(r.best_top1),
+                 _pct(r.final_top1), seeds or "—", f"{r.train_seconds:.0f}", r.status]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(study: Study) -> dict:
+    """Write every file of the report into the study folder; returns their paths and the rows."""
+    from .plots import choices_png, edf_png, pareto_png
+
+    rows = collect(study)
+    written = {}
+    write_atomically(study.root / "results.csv", results_csv(rows))
+    payload = [{**vars(r), "error": r.error} for r in rows]
+    write_atomically(study.root / "results.json", json.dumps(payload, indent=2) + "\n")
+    written.update(csv=study.root / "results.csv", json=study.root / "results.json")
+    plots = []
+    if any(r.best_top1 is not None for r in rows):
+        grouped = facets(rows)
+        for name, data in (("edf.png", edf_png(grouped)), ("pareto.png", pareto_png(rows)),
+                           ("choices.png", choices_png(grouped))):
+            if data is not None:
+                (study.root / name).write_bytes(data)
+                plots.append(name)
+    written["plots"] = [study.root / p for p in plots]
+    write_atomically(study.root / "report.md", markdown(study, rows, plots))
+    written["markdown"] = study.root / "report.md"
+    written["rows"] = rows
+    return written

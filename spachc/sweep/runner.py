@@ -1,0 +1,259 @@
+"""`spachc sweep run`: train every sample of a study (or of one shard) as an ordinary run folder.
+
+What makes it safe to kill and to run many times at once:
+- a study is a list of runs, one per (sample, seed), each in runs/<id>_seed<k>/;
+- a run is *done* when its folder has result.json (or failed.json: a run that diverged is a
+  result too); done runs are skipped;
+- every other run is trained with `--resume` semantics, so a run interrupted at any point
+  continues from its last checkpoint and ends bit-identical to an uninterrupted one;
+- a run is trained only under its claim (claims.py), so two workers never train one run;
+- the data and recipe are fixed for the whole study by the first `sweep run` (settings.json),
+  so every sample is trained the same way whichever machine or shard trains it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .claims import try_claim
+from .study import SETTINGS_FILE, Sample, Study, StudyError, create_exclusively, shard_of, write_atomically
+
+RESULT_FILE, FAILED_FILE = "result.json", "failed.json"
+THROUGHPUT_FILE, SESSIONS_FILE = "throughput.json", "sessions.jsonl"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every sample of a study is trained with: one data set, one recipe, and the seeds
+    (each sample is trained once per seed, to measure the seed-to-seed spread)."""
+
+    data: str
+    recipe: dict
+    seeds: tuple[int, ...] = (0,)
+    limit_train: int | None = None
+    limit_val: int | None = None
+
+    def to_json(self) -> str:
+        return json.dumps({"data": self.data, "limit_train": self.limit_train, "limit_val": self.limit_val,
+                           "seeds": list(self.seeds), "recipe": self.recipe}, indent=2) + "\n"
+
+
+def saved_settings(root: Path) -> Settings | None:
+    path = root / SETTINGS_FILE
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return Settings(data["data"], data["recipe"], tuple(data["seeds"]), data.get("limit_train"), data.get("limit_val"))
+
+
+def fix_settings(root: Path, wanted: Settings) -> Settings:
+    """The study's settings: `wanted` if this is the first run (written atomically, even when
+    shards start at once), otherwise the saved ones, which `wanted` must equal."""
+    create_exclusively(root / SETTINGS_FILE, wanted.to_json())
+    saved = saved_settings(root)
+    if saved != wanted:
+        diffs = [f"--{k.replace('_', '-')}: study has {getattr(saved, k)!r}, now {getattr(wanted, k)!r}"
+                 for k in ("data", "seeds", "limit_train", "limit_val") if getattr(saved, k) != getattr(wanted, k)]
+        diffs += [f"--{k.replace('_', '-')} {saved.recipe.get(k)!r} (now {wanted.recipe.get(k)!r})"
+                  for k in sorted(set(saved.recipe) | set(wanted.recipe)) if saved.recipe.get(k) != wanted.recipe.get(k)]
+        raise StudyError(f"{root}: the study is trained with other settings ({SETTINGS_FILE}): " + "; ".join(diffs),
+                         code="E1304", hint="every sample of a study gets the same data and recipe; run without "
+                         "data and recipe flags to use the study's own, or sample a new study")
+    return saved
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One run of a study: a sample trained with one seed, in runs/<id>_seed<seed>/."""
+
+    sample: Sample
+    seed: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.sample.id}_seed{self.seed}"
+
+
+def units(study: Study, seeds: tuple[int, ...]) -> list[Unit]:
+    """Sample-major: s0000_seed0, s0000_seed1, s0001_seed0, ..."""
+    return [Unit(s, seed) for s in study.samples for seed in seeds]
+
+
+def run_dir(study: Study, unit: Unit) -> Path:
+    return study.root / "runs" / unit.name
+
+
+def unit_state(study: Study, unit: Unit) -> str:
+    """'done', 'failed', 'started' (a checkpoint exists) or 'new'."""
+    run = run_dir(study, unit)
+    if (run / RESULT_FILE).exists():
+        try:
+            result = json.loads((run / RESULT_FILE).read_text(encoding="utf-8"))
+            if result["epochs_done"] >= result["epochs"]:
+                return "done"
+        except (OSError, ValueError, KeyError):
+            pass
+    if (run / FAILED_FILE).exists():
+        return "failed"
+    return "started" if (run / "state.pt").exists() else "new"
+
+
+def finished(study: Study, unit: Unit) -> bool:
+    return unit_state(study, unit) in ("done", "failed")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+@dataclass
+class SweepProgress:
+    """Progress over the whole study, printed between runs: runs done/left over all shards, and
+    this worker's ETA from the mean time of the runs it trained from the start."""
+
+    study: Study
+    all_units: list[Unit]
+    mine: list[Unit]
+    say: Callable[[str], None] = print
+    whole_runs: list[float] = field(default_factory=list)
+
+    def report(self) -> None:
+        done = sum(finished(self.study, u) for u in self.all_units)
+        mine_left = [u for u in self.mine if not finished(self.study, u)]
+        eta = (f", ETA {_duration(len(mine_left) * sum(self.whole_runs) / len(self.whole_runs))}"
+               if self.whole_runs and mine_left else "")
+        self.say(f"study: {done}/{len(self.all_units)} runs done, {len(self.all_units) - done} left; "
+                 f"this worker: {len(mine_left)} of {len(self.mine)} left{eta}")
+
+
+@dataclass
+class SweepOptions:
+    device: str = "auto"
+    workers: int = 0
+    log_every: int = 50
+    shard: tuple[int, int] = (1, 1)
+    max_runs: int | None = None  # train at most this many runs, then stop cleanly
+    throughput: bool = True
+    command: list[str] = field(default_factory=list)
+
+
+def measure_throughput(spec, device: str) -> dict:
+    """Inference images/s of the architecture (spachc bench's timing rules, batch 32)."""
+    from ..bench import benchmark
+
+    report = benchmark(spec, batch_size=32, mode="infer", device=device, steps=5, warmup=2)
+    result = report.results[0]
+    return {"images_per_s": result.images_per_s, "ms_per_step": result.ms_per_step, "batch_size": 32,
+            "device": report.device_name, "threads": report.threads}
+
+
+def run_study(study: Study, settings: Settings, options: SweepOptions) -> dict:
+    """Train this worker's share of the study; returns counts of what happened."""
+    from ..train.data import limited, open_dataset
+    from ..train.distributed import shutdown, world_from_env
+
+    dataset = limited(open_dataset(settings.data), settings.limit_train, settings.limit_val)
+    every = units(study, settings.seeds)
+    mine = shard_of(tuple(every), *options.shard)
+    world = world_from_env()
+    say = (lambda text: print(text, flush=True)) if world.is_main else (lambda _text: None)
+    progress = SweepProgress(study, every, mine, say)
+    counts = {"trained": 0, "skipped_done": 0, "held_elsewhere": 0, "failed": 0}
+    # Under torchrun the ranks of one job train each run together: every rank walks the same
+    # list, decided once before any training, and the job takes no claims (give each job its
+    # own --shard). Alone, a worker re-checks each run just before it and trains it under a claim.
+    plan = [u for u in mine if not finished(study, u)] if world.distributed else mine
+    counts["skipped_done"] = len(mine) - len(plan)
+    progress.report()
+    try:
+        _train_plan(study, plan, dataset, settings, options, world, progress, counts)
+    finally:
+        shutdown(world)  # the runs leave the process group up (keep_world); one job, one group
+    return counts
+
+
+def _train_plan(study, plan, dataset, settings, options, world, progress, counts) -> None:
+    from ..lang.frontend import load
+    from ..lang.limits import DEFAULT_MAX_PARAMS, enforce
+    from ..train.loop import NonFiniteLoss, RunOptions, Trainer
+    from ..train.recipe import Recipe
+
+    say = progress.say
+    for unit in plan:
+        if options.max_runs is not None and counts["trained"] >= options.max_runs:
+            break
+        if not world.distributed and finished(study, unit):
+            counts["skipped_done"] += 1
+            _fill_throughput(study, unit, options, settings.seeds[0])
+            continue
+        claim = None if world.distributed else try_claim(study.root / "runs" / f"{unit.name}.lock")
+        if claim is None and not world.distributed:
+            counts["held_elsewhere"] += 1
+            say(f"{unit.name}: being trained by another worker; skipped")
+            continue
+        try:
+            if not world.distributed and finished(study, unit):  # finished while we looked
+                counts["skipped_done"] += 1
+                continue
+            path = study.root / unit.sample.file
+            spec = load(path)
+            if spec.hash != unit.sample.hash:
+                raise StudyError(f"{path}: the spec's hash {spec.hash[:12]} is not the study's "
+                                 f"{unit.sample.hash[:12]}; the file was edited after sampling", code="E1305")
+            enforce(spec)
+            out = run_dir(study, unit)
+            say(f"{unit.name} ({spec.name}): " + ("resuming" if unit_state(study, unit) == "started" else "training")
+                + f" -> {out}")
+            recipe = Recipe.model_validate({**settings.recipe, "seed": unit.seed})
+            trainer = Trainer(spec, dataset, recipe, RunOptions(
+                out=out, device=options.device, workers=options.workers, resume=True,
+                log_every=options.log_every, command=options.command, keep_world=True), max_params=DEFAULT_MAX_PARAMS)
+            epoch_before, started = trainer.epoch, time.perf_counter()
+            try:
+                trainer.run()
+            except NonFiniteLoss as exc:  # a diverged run is a result of the study, not a stop
+                if world.is_main:
+                    write_atomically(out / FAILED_FILE, json.dumps({"error": exc.code, "message": str(exc)}) + "\n")
+                counts["failed"] += 1
+                say(f"{unit.name}: failed ({exc.code}): {exc}")
+            finally:
+                if world.is_main:
+                    _log_session(out, epoch_before, trainer.epoch, time.perf_counter() - started)
+            if epoch_before == 0:
+                progress.whole_runs.append(time.perf_counter() - started)
+            counts["trained"] += 1
+            if world.is_main:
+                _fill_throughput(study, unit, options, settings.seeds[0], spec)
+        finally:
+            if claim is not None:
+                claim.release()
+        progress.report()
+
+
+def _log_session(out: Path, epoch_before: int, epoch_after: int, seconds: float) -> None:
+    """One line per training session of a run (a run resumed after a kill has several; a
+    SIGKILLed session leaves no line, so the summed time is a lower bound then)."""
+    line = json.dumps({"from_epoch": epoch_before, "to_epoch": epoch_after, "seconds": round(seconds, 3)})
+    with open(out / SESSIONS_FILE, "a", encoding="utf-8") as f:
+        f.write(line + "\n")
+
+
+def _fill_throughput(study: Study, unit: Unit, options: SweepOptions, first_seed: int, spec=None) -> None:
+    """throughput.json beside the first seed's run, measured once per architecture (also for
+    runs finished by a worker that was killed before it measured)."""
+    out = run_dir(study, unit)
+    path = out / THROUGHPUT_FILE
+    if unit.seed != first_seed or not options.throughput or path.exists() or not (out / RESULT_FILE).exists():
+        return
+    if spec is None:
+        from ..lang.frontend import load
+
+        spec = load(study.root / unit.sample.file)
+    write_atomically(path, json.dumps(measure_throughput(spec, options.device), indent=2) + "\n")
