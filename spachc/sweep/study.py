@@ -18,18 +18,18 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..lang.diagnostics import UserError
+
 STUDY_FILE = "study.json"
 SETTINGS_FILE = "settings.json"
 STUDY_FORMAT = "spachc-study"
 STUDY_VERSION = 1
 
 
-class StudyError(ValueError):
+class StudyError(UserError):
     """A study folder that cannot be used as asked; `code` is its diagnostic code."""
 
-    def __init__(self, message: str, code: str = "E1301", hint: str | None = None):
-        super().__init__(message)
-        self.code, self.hint = code, hint
+    code = "E1301"
 
 
 @dataclass(frozen=True)
