@@ -21,12 +21,7 @@ def publishing(path: str | Path, suffix: str = ".tmp", mode: int | None = None,
     `mode`: the permissions to publish with (default: 0666 less the umask); `parents`:
     create missing folders (a user's `-o missing/x` is refused instead)."""
     path = Path(path)
-    if parents:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
-    tmp = Path(name)
-    os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())  # mkstemp's 0600 would make it private
+    tmp = temporary_beside(path, suffix, mode, parents)
     try:
         yield tmp
         os.replace(tmp, path)
@@ -34,6 +29,20 @@ def publishing(path: str | Path, suffix: str = ".tmp", mode: int | None = None,
         tmp.unlink(missing_ok=True)
         raise
     _sync_folder(path.parent)
+
+
+def temporary_beside(path: str | Path, suffix: str = ".tmp", mode: int | None = None,
+                     parents: bool = True) -> Path:
+    """A fresh empty file beside `path` (same file system, so a rename onto `path` is atomic),
+    for writers that must rename themselves (an ONNX graph with external data, a hard link
+    that must fail if the name exists). Permissions as `publishing`."""
+    path = Path(path)
+    if parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    os.chmod(name, mode if mode is not None else 0o666 & ~_umask())  # mkstemp's 0600 would make it private
+    return Path(name)
 
 
 def write_atomically(path: str | Path, data: bytes, mode: int | None = None, parents: bool = True) -> None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +20,7 @@ import torch
 
 from .. import __version__
 from .. import metadata as meta
+from ..atomic import temporary_beside
 from ..lang.diagnostics import UserError
 from ..lang.ir import Spec
 from ..lang.kinds import KINDS
@@ -169,15 +168,6 @@ def _quiet_export(*args, **kwargs):
 
 
 def temporary_sibling(path: Path, suffix: str) -> Path:
-    """A fresh name beside `path`, so the final rename is atomic on the same file system."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
-    os.chmod(name, 0o666 & ~current_umask())  # mkstemp's 0600 would make the published file private
-    return Path(name)
-
-
-def current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    """A fresh name beside `path`, so the final rename is atomic on the same file system
+    (spachc.atomic's helper; the caller renames, since a graph over 2 GB is written in place)."""
+    return temporary_beside(path, suffix)

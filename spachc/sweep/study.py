@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..atomic import temporary_beside
+from ..atomic import write_atomically as _write_atomically
 from ..lang.diagnostics import UserError
 
 STUDY_FILE = "study.json"
@@ -61,41 +62,17 @@ class Study:
 
 # --- writing files safely --------------------------------------------------------------------
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _temp_beside(path: Path) -> tuple[int, str]:
-    """A temp file next to `path` with the permissions a plain open() would give it
-    (mkstemp makes 0600 files, which other users of a shared study folder could not read)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(fd, 0o666 & ~_umask())
-    return fd, tmp
-
-
 def write_atomically(path: Path, text: str) -> None:
-    """Readers see the old file or the new one, never a part (temp file + rename)."""
-    fd, tmp = _temp_beside(path)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Readers see the old file or the new one, never a part (spachc.atomic: temp file + rename)."""
+    _write_atomically(path, text.encode("utf-8"))
 
 
 def create_exclusively(path: Path, text: str) -> bool:
     """Write `path` only if no file is there, atomically, even with several writers racing
     (complete temp file, then a hard link that fails if the name exists). True if we wrote it."""
-    fd, tmp = _temp_beside(path)
+    tmp = temporary_beside(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
