@@ -86,6 +86,16 @@ def test_int8_below_the_minimum_agreement_is_not_written(trained_digits, tmp_pat
     assert proc.returncode == 1, proc.stdout
     assert "error[E907]: int8 file not written" in proc.stderr and "(minimum 99.00%)" in proc.stderr
     assert "FAILED" in proc.stderr
+    assert "onnx.checker (full check): ok" in proc.stdout  # the fp32 graph's figures are still shown
+    assert not target.exists() and not list(tmp_path.glob(".untrained.onnx.*"))
+    # The library (which the command only prints) fails the same way, with what it measured.
+    from spachc.lang.diagnostics import UserError
+
+    with pytest.raises(UserError) as info:
+        spachc.export(weights, onnx=target, int8=True, calibrate="digits")
+    assert info.value.code == "E907"
+    (fp32,) = info.value.report.files
+    assert fp32.verification.ok and fp32.int8 is None and not fp32.published
     assert not target.exists() and not list(tmp_path.glob(".untrained.onnx.*"))
 
 

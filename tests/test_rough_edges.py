@@ -240,3 +240,66 @@ def test_library_export_verifies_and_reports(tmp_path):
 
     assert load_weights(published.path)[0].hash == spec.hash
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]  # no temporary left behind
+
+
+HYBRID_TINY = """\
+model hybrid_tiny
+input 32
+classes 5
+stem conv1 patch 4
+stage conv x1 dim 16
+-> down -> stage trans x1 dim 32 heads 2
+"""
+
+
+@pytest.mark.parametrize("how", ["classifier", "features"])
+def test_cli_and_library_export_give_the_same_figures(tmp_path, how):
+    """`spachc export` is only a printer of the library's report: the same spec and seed give
+    the same verification figures, line for line, and the same bytes of weights."""
+    spec_file = tmp_path / "hybrid_tiny.spach"
+    spec_file.write_text(HYBRID_TINY)
+    cli_dir, lib_dir = tmp_path / "cli", tmp_path / "lib"
+    if how == "features":
+        flags, kwargs = ["--features", "--out-indices", "0,1"], {"features": True, "out_indices": (0, 1)}
+        outputs = {"onnx": "m.onnx"}
+    else:
+        flags, kwargs = ["--dtype", "fp16"], {"dtype": "fp16"}
+        outputs = {"onnx": "m.onnx", "safetensors": "m.safetensors"}
+    args = [part for kind, name in outputs.items() for part in (f"--{kind}", str(cli_dir / name))]
+    result = run_cli("export", str(spec_file), *args, *flags)
+    assert result.returncode == 0, result.stderr
+    report = spachc.export(spec_file, **{kind: lib_dir / name for kind, name in outputs.items()}, **kwargs)
+
+    assert [f.kind for f in report.files] == list(outputs) and all(f.published for f in report.files)
+    cli_figures = [line.strip() for line in result.stdout.splitlines() if "max|Δ|" in line]
+    lib_figures = [case.describe() for f in report.files for case in f.verification.cases]
+    assert len(lib_figures) >= 2 * len(outputs) and cli_figures == lib_figures
+    for f in report.files:
+        assert f"{f.kind}: {cli_dir / f.path.name} (" in result.stdout and f.details in result.stdout
+        for note in f.verification.notes:
+            assert note in result.stdout
+    if how == "features":
+        import onnx
+
+        graph = onnx.load(str(lib_dir / "m.onnx")).graph
+        assert [o.name for o in graph.output] == ["stage1", "stage2"]
+        backbone = spachc.build(spachc.load(spec_file), features_only=True, out_indices=(0, 1))
+        assert report.params == sum(p.numel() for p in backbone.parameters())
+    else:
+        assert (cli_dir / "m.safetensors").read_bytes() == (lib_dir / "m.safetensors").read_bytes()
+    assert sorted(p.name for p in lib_dir.iterdir()) == sorted(outputs.values())  # no temporaries
+
+
+def test_a_library_export_that_cannot_be_made_fails_before_any_work(tmp_path):
+    """Refusals keep their codes and leave nothing behind (a failure after work began carries
+    its `.report`: tests/test_int8.py)."""
+    spec = spachc.parse(HYBRID_TINY)
+    with pytest.raises(UserError) as info:
+        spachc.export(spec, onnx=tmp_path / "m.onnx", safetensors=tmp_path / "m.safetensors",
+                      weights=tmp_path / "missing.safetensors")
+    assert info.value.code == "E1011" and not hasattr(info.value, "report")  # failed before any work
+    with pytest.raises(UserError) as info:
+        spachc.export(spec, onnx=tmp_path / "m.onnx", safetensors=tmp_path / "m.safetensors", dynamic_size=True,
+                      features=True)
+    assert info.value.code == "E1204"
+    assert list(tmp_path.iterdir()) == []

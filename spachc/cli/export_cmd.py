@@ -1,21 +1,19 @@
 """`spachc export SPEC|CHECKPOINT`: ONNX and safetensors files that carry their spec,
-verified against onnxruntime (and a reload from the file alone) before they are published."""
+verified against onnxruntime (and a reload from the file alone) before they are published.
+
+The work is the library's (`spachc.export(...)`, spachc/export/publish.py); this command
+parses its flags, calls it, and prints the report it returns."""
 
 from __future__ import annotations
 
-import os
-import time
-from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 
 import typer
 
-from ..lang.limits import DEFAULT_MAX_ACTIVATION_GB, DEFAULT_MAX_PARAMS, enforce
-from ..lang.sizes import any_size
+from ..lang.diagnostics import DiagnosticError
 from .common import (SET_OPTION_HELP, UserError, max_activation_option, max_params_option, out,
                      reports_errors)
-from .loading import is_weights_file, load_spec_or_weights
 
 
 class DType(str, Enum):
@@ -32,41 +30,6 @@ def parse_batch(text: str) -> int | None:
     raise UserError(f"--batch {text}: expected 'dynamic' or a positive integer", code="E901")
 
 
-def load_model_to_export(source: str, weights: Path | None, overrides: list[str], seed: int,
-                         max_params: int = DEFAULT_MAX_PARAMS, max_activation_gb: float = DEFAULT_MAX_ACTIVATION_GB):
-    """(spec, model in eval mode, a description of where its weights came from)."""
-    import torch
-
-    from ..nn.build import build
-
-    spec, state = load_spec_or_weights(source, overrides)
-    enforce(spec, max_params, max_activation_gb)
-    described = f"spachc checkpoint {Path(source).name}" if state is not None else f"initialisation (seed {seed})"
-    if weights is not None:
-        if state is not None:
-            raise UserError(f"{source} already holds weights; --weights {weights} would replace them",
-                            code="E902", hint=f"export {weights} directly, or give a spec instead of {source}")
-        state, described = weights_for(spec, weights)
-    torch.manual_seed(seed)
-    model = build(spec, max_params=max_params)
-    if state is not None:
-        model.load_state_dict(state, strict=True)
-    return spec, model.eval(), described
-
-
-def info_to_export(source: str, weights: Path | None, spec):
-    """The preprocessing and labels recorded with the weights being exported (spachc.metadata);
-    the defaults, with a note, for an initialisation, an official checkpoint or an old file."""
-    from ..folder import model_info
-    from ..metadata import ModelInfo, default_preprocessing
-
-    origin = str(weights) if weights is not None else source
-    if is_weights_file(origin) and not origin.endswith(".pt"):  # a training state.pt records none
-        return model_info(origin, spec)
-    pre = default_preprocessing(spec.input, spec.channels)
-    return ModelInfo(pre, note=f"no recorded preprocessing with {origin}; writing the defaults: {pre.describe()}")
-
-
 def parse_out_indices(text: str | None) -> tuple[int, ...] | None:
     if text is None:
         return None
@@ -77,105 +40,38 @@ def parse_out_indices(text: str | None) -> tuple[int, ...] | None:
                         code="E1204") from None
 
 
-def weights_for(spec, weights: Path) -> tuple[dict, str]:
-    """Weights of this spec from --weights: the one dispatch eval shares (spachc.sources)."""
-    from ..sources import load_weights_for
+def print_export_report(report) -> None:
+    """The library's ExportReport (spachc.export.publish) as the terminal shows it."""
+    spec, info = report.spec, report.info
+    out.print(f"model {spec.name} (spec {spec.hash[:12]}), {report.params:,} params, weights: {report.weights}",
+              markup=False)
+    if not report.trained:
+        out.print("  no --weights given: exporting the model as initialised, not trained", markup=False)
+    out.print(f"  preprocessing: {info.preprocessing.describe()}" + (" (defaults: not recorded)" if info.note else ""),
+              markup=False)
+    for published in report.files:
+        print_published(published)
 
-    return load_weights_for(spec, weights, own_spec_command="spachc export {path} --onnx OUT.onnx")
 
-
-def verify_and_report(verify: bool, run_check) -> None:
-    """Print a verification's figures (raising when it fails), or say it was skipped."""
-    if not verify:
-        out.print("  not verified (--no-verify)", markup=False)
+def print_published(published) -> None:
+    size = f"{published.size_bytes / 2**20:.1f} MiB"
+    if published.kind == "onnx":
+        out.print(f"onnx: {published.path} ({size}, {published.details}) exported in {published.seconds:.1f} s"
+                  + (", weights in its .data file" if published.external_data else ""), markup=False)
+    else:
+        out.print(f"{published.kind}: {published.path} ({size}, {published.details})", markup=False)
+    if published.verification is None:
+        if published.published:
+            out.print("  not verified (--no-verify)", markup=False)
         return
-    report = run_check()
-    print_report(report)
-    report.raise_if_failed()
-
-
-def print_report(report) -> None:
-    for note in report.notes:
+    for note in published.verification.notes:
         out.print(f"  {note}", markup=False)
-    for case in report.cases:
+    for case in published.verification.cases:
         out.print(f"  {case.describe()}", markup=False)
-
-
-def export_onnx_file(model, spec, target: Path, options, described: str, verify: bool, seed: int,
-                     int8: tuple[str, float] | None = None, info=None) -> None:
-    """`int8` = (calibration data, minimum top-1 agreement): the fp32 graph is made and verified
-    first, then quantized and gated (spachc/export/int8.py); only the int8 file is published."""
-    from ..export.onnx_export import export_onnx, needs_external_data, temporary_sibling
-    from ..export.verify import verify_onnx
-
-    # Written under a temporary name and renamed once verified: a failed export leaves no file
-    # behind. A graph over 2 GB names its .data file after the .onnx, so it is written in place.
-    in_place = needs_external_data(model, options.dtype)
-    written = target if in_place else temporary_sibling(target, ".onnx")
-    start = time.perf_counter()
-    try:
-        export_onnx(model, spec, written, options, weights=described, info=info)
-        elapsed = time.perf_counter() - start
-        shape = f"batch {'dynamic' if options.batch is None else options.batch}, " + (
-            "size dynamic" if options.dynamic_size else f"size {spec.input[0]}x{spec.input[1]}")
-        out.print(f"onnx: {target} ({written.stat().st_size / 2**20:.1f} MiB, opset {options.opset}, {shape}, "
-                  f"{options.dtype}) exported in {elapsed:.1f} s" + (", weights in its .data file" if in_place else ""),
-                  markup=False)
-        verify_and_report(verify, lambda: verify_onnx(written, model, spec, options, seed=seed))
-        if int8 is not None:
-            write_int8(written, target, spec, options, *int8)
-            written.unlink()
-            return
-    except BaseException:
-        written.unlink(missing_ok=True)
-        if in_place:
-            written.with_name(written.name + ".data").unlink(missing_ok=True)
-        raise
-    if not in_place:
-        os.replace(written, target)
-
-
-def write_int8(fp32_file: Path, target: Path, spec, options, data: str, min_agreement: float) -> None:
-    from ..export.int8 import Int8Error, make_int8
-    from ..export.onnx_export import temporary_sibling
-
-    int8_file = temporary_sibling(target, ".int8.onnx")
-    start = time.perf_counter()
-    try:
-        report = make_int8(fp32_file, int8_file, spec, data, options.batch, min_agreement)
-    except Int8Error as exc:
-        raise UserError(str(exc), code=exc.code,
-                        hint="calibrate on images like the ones the model will see, or lower --min-agreement"
-                        if exc.code == "E907" else None) from None
-    out.print(f"int8: {target} ({int8_file.stat().st_size / 2**20:.1f} MiB, static QDQ, per-channel weights) "
-              f"quantized and checked in {time.perf_counter() - start:.1f} s", markup=False)
-    out.print(f"  {report.describe()}", markup=False)
-    os.replace(int8_file, target)
-
-
-def export_safetensors_file(model, spec, target: Path, dtype: str, described: str, verify: bool, seed: int,
-                            info=None) -> None:
-    from ..export.onnx_export import temporary_sibling
-    from ..export.safetensors_export import export_safetensors
-    from ..export.verify import verify_safetensors
-
-    written = temporary_sibling(target, ".safetensors")
-    try:
-        export_safetensors(model, spec, written, dtype, weights=described, info=info)
-        stored = len(_stored_names(written))
-        out.print(f"safetensors: {target} ({written.stat().st_size / 2**20:.1f} MiB, {stored} tensors stored, "
-                  f"{len(model.state_dict()) - stored} shared names re-tied on load, {dtype})", markup=False)
-        verify_and_report(verify, lambda: verify_safetensors(written, model, spec, dtype, seed=seed))
-    except BaseException:
-        written.unlink(missing_ok=True)
-        raise
-    os.replace(written, target)
-
-
-def _stored_names(path: Path) -> list[str]:
-    from ..export.safetensors_header import read_header
-
-    return [t.name for t in read_header(path).tensors]
+    if published.int8 is not None:
+        out.print(f"int8: {published.path} ({published.int8.size_bytes / 2**20:.1f} MiB, static QDQ, per-channel "
+                  f"weights) quantized and checked in {published.int8.seconds:.1f} s", markup=False)
+        out.print(f"  {published.int8.gate.describe()}", markup=False)
 
 
 def export_command(
@@ -211,57 +107,20 @@ def export_command(
     max_activation_gb: float = max_activation_option(),
 ) -> None:
     """Export a model to ONNX and/or safetensors and verify the files against PyTorch."""
-    from ..export.onnx_export import OnnxOptions, check_options
-    from ..export.verify import BF16_UNVERIFIABLE
-
-    if onnx_out is None and safetensors_out is None:
-        raise UserError("nothing to export", code="E900", hint="pass --onnx OUT.onnx and/or --safetensors OUT.safetensors")
-    for target in (onnx_out, safetensors_out):
-        if target is not None and target.is_dir():
-            raise UserError(f"{target} is a directory; give the file to write", code="E906")
-    if (features or out_indices is not None) and (onnx_out is None or safetensors_out is not None):
-        raise UserError("--features and --out-indices export a backbone graph: give --onnx, and no --safetensors",
-                        code="E1204", hint="the weights of a backbone are the model's: export them without --features")
-    if out_indices is not None and not features:
-        raise UserError("--out-indices needs --features", code="E1204")
-    if int8 and (features or onnx_out is None or calibrate is None or dtype != DType.fp32 or not verify):
-        raise UserError("--int8 quantizes the ONNX file from fp32 and gates it on real images", code="E908",
-                        hint="pass --onnx OUT.onnx --calibrate DATA, without --features, --dtype or --no-verify")
-    if (calibrate is not None or min_agreement != 0.99) and not int8:
-        raise UserError("--calibrate and --min-agreement apply to --int8 only", code="E908")
-    if not 0.0 < min_agreement <= 1.0:
-        raise UserError(f"--min-agreement {min_agreement}: expected a share in (0, 1]", code="E908")
-    options = OnnxOptions(opset=opset, batch=parse_batch(batch), dynamic_size=dynamic_size, dtype=dtype.value)
-    if onnx_out is not None and verify and options.dtype == "bf16":
-        raise UserError(BF16_UNVERIFIABLE, code="E905")
-    spec, model, described = load_model_to_export(source, weights, set_, seed, max_params, max_activation_gb)
-    info = info_to_export(source, weights, spec)
-    if features:
-        model = backbone_of(model, spec, parse_out_indices(out_indices))
-        options = replace(options, dynamic_size=options.dynamic_size or any_size(spec))
-    if onnx_out is not None:
-        check_options(spec, options)
-    params = sum(p.numel() for p in model.parameters())
-    out.print(f"model {spec.name} (spec {spec.hash[:12]}), {params:,} params, weights: {described}", markup=False)
-    if weights is None and not is_weights_file(source):
-        out.print("  no --weights given: exporting the model as initialised, not trained", markup=False)
-    out.print(f"  preprocessing: {info.preprocessing.describe()}" + (" (defaults: not recorded)" if info.note else ""),
-              markup=False)
-    if onnx_out is not None:
-        export_onnx_file(model, spec, onnx_out, options, described, verify, seed,
-                         (calibrate, min_agreement) if int8 else None, info)
-    if safetensors_out is not None:
-        export_safetensors_file(model, spec, safetensors_out, dtype.value, described, verify, seed, info)
-
-
-def backbone_of(model, spec, out_indices):
-    """The classifier's stem and stages as a features_only module (same weights, no head)."""
-    from ..nn.features import SpachFeatures
+    from ..export.publish import ExportReport, export
 
     try:
-        return SpachFeatures(model, out_indices).eval()
-    except ValueError as exc:
-        raise UserError(f"--out-indices: {exc}", code="E1204") from None
+        with out.status("exporting and verifying"):
+            report = export(source, onnx=onnx_out, safetensors=safetensors_out, weights=weights, overrides=set_,
+                            opset=opset, batch=parse_batch(batch), dynamic_size=dynamic_size, dtype=dtype.value,
+                            verify=verify, features=features, out_indices=parse_out_indices(out_indices),
+                            int8=int8, calibrate=calibrate, min_agreement=min_agreement, seed=seed,
+                            max_params=max_params, max_activation_gb=max_activation_gb)
+    except DiagnosticError as exc:
+        if isinstance(getattr(exc, "report", None), ExportReport):  # what was done before it failed
+            print_export_report(exc.report)
+        raise
+    print_export_report(report)
 
 
 def register(app: typer.Typer) -> None:

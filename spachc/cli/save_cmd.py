@@ -34,7 +34,7 @@ def save_command(
     """Write a model folder: config.json (spec, hash, preprocessing and labels under timm's
     pretrained_cfg names) and model.safetensors."""
     from ..folder import save_folder
-    from .export_cmd import info_to_export, load_model_to_export
+    from ..export.source import model_to_export
 
     if folder.exists() and not folder.is_dir():
         raise UserError(f"{folder} exists and is not a directory", code="E1213")
@@ -44,8 +44,8 @@ def save_command(
             raise UserError(f"{folder} holds other files ({', '.join(stray[:4])}); a model folder holds only "
                             "config.json and model.safetensors", code="E1213", hint="choose a new or empty folder")
     source = run_weights(source)
-    spec, model, described = load_model_to_export(source, weights, set_, seed, max_params, max_activation_gb)
-    info = info_to_export(source, weights, spec)
+    chosen = model_to_export(source, weights, set_, seed, max_params, max_activation_gb)
+    spec, model, described, info = chosen.spec, chosen.model, chosen.weights, chosen.info
     if info.note:
         err.print(f"note: {info.note}", markup=False)
     save_folder(model, spec, folder, info, described)

@@ -20,7 +20,6 @@ import torch
 
 from .. import __version__
 from .. import metadata as meta
-from ..atomic import temporary_beside
 from ..lang.diagnostics import UserError
 from ..lang.ir import Spec
 from ..lang.kinds import KINDS
@@ -166,8 +165,3 @@ def _quiet_export(*args, **kwargs):
     finally:
         registry_log.setLevel(level)
 
-
-def temporary_sibling(path: Path, suffix: str) -> Path:
-    """A fresh name beside `path`, so the final rename is atomic on the same file system
-    (spachc.atomic's helper; the caller renames, since a graph over 2 GB is written in place)."""
-    return temporary_beside(path, suffix)

@@ -173,7 +173,11 @@ def probe_head(path: Path, model: torch.nn.Module, spec: Spec, options: OnnxOpti
         return
     probe = copy.deepcopy(model).eval()
     with torch.no_grad():
-        probe.head.weight.copy_(torch.randn(probe.head.weight.shape, generator=generator))
+        # Scaled like a Linear layer's default init (std 1/sqrt(fan_in)): logits of the size of
+        # the features, so the absolute fp32 limit stays meaningful (std 1 gave |logits| ~60-80 and
+        # rounding differences near the limit on hybrid_xs).
+        fan_in = probe.head.weight.shape[1]
+        probe.head.weight.copy_(torch.randn(probe.head.weight.shape, generator=generator) / fan_in ** 0.5)
     stored = numpy_helper.to_array(found[0])
     found[0].CopyFrom(numpy_helper.from_array(probe.head.weight.detach().numpy().astype(stored.dtype), PROBE_WEIGHT))
     session = onnx_session_from_bytes(proto.SerializeToString())

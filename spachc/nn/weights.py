@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
 from pathlib import Path
 
 import torch
@@ -74,7 +75,21 @@ def weights_bytes(model: torch.nn.Module, spec: Spec, dtype: torch.dtype | None 
         META_DTYPE: str(stored).removeprefix("torch."), META_ALIASES: json.dumps(aliases, sort_keys=True),
         META_CHECKSUM: tensors_digest(tensors), "format": "pt", **(extra or {}),
     }
-    return safetensors_bytes(tensors, metadata=metadata)
+    return reproducible(safetensors_bytes(tensors, metadata=metadata))
+
+
+def reproducible(data: bytes) -> bytes:
+    """The same file for the same weights and metadata: safetensors writes its metadata map in
+    a per-process random order (a Rust HashMap), so the header is rewritten with its keys
+    sorted, padded to its original length (the tensor offsets do not move)."""
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + length])
+    if "__metadata__" in header:
+        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    if len(text) > length:  # cannot happen for the compact JSON safetensors writes; keep its bytes then
+        return data
+    return data[:8] + text + b" " * (length - len(text)) + data[8 + length:]
 
 
 def save_weights(model: torch.nn.Module, spec: Spec, path: str | Path, dtype: torch.dtype | None = None,
