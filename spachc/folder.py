@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .jsonfile import read_format_file
 from .lang.diagnostics import UserError
 from ._version import __version__
 from . import metadata as meta
@@ -58,16 +59,9 @@ def config_dict(spec: Spec, info: meta.ModelInfo, weights: str) -> dict:
 
 def read_config(folder: str | Path) -> dict:
     path = Path(folder) / CONFIG
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FolderError(f"{folder}: not a model folder (no {CONFIG}); write one with `spachc save SRC DIR`") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FolderError(f"{path}: cannot read it as JSON ({exc})") from None
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise FolderError(f"{path}: not a spachc model config (its \"format\" is not \"{FORMAT}\")")
-    if config.get("format_version") != FORMAT_VERSION:
-        raise FolderError(f"{path}: format_version {config.get('format_version')} is not {FORMAT_VERSION}")
+    config = read_format_file(path, what="spachc model config", format=FORMAT, version=FORMAT_VERSION,
+                              version_key="format_version", error=FolderError,
+                              missing=f"{folder}: not a model folder (no {CONFIG}); write one with `spachc save SRC DIR`")
     return config
 
 

@@ -160,3 +160,37 @@ def test_a_graph_over_the_protobuf_limit_keeps_its_weights_in_a_data_file(tmp_pa
     from spachc.export.inspect import describe
 
     assert describe(path)["external_data"] == ["big.onnx.data"]
+
+
+def test_the_library_publishes_a_graph_over_the_protobuf_limit_in_place(tmp_path, monkeypatch):
+    """>2 GB (threshold lowered): the .onnx names its .data, so both are written under their final
+    names; a verification failure removes both, a success reports them."""
+    from spachc.export import onnx_export, verify
+    from spachc.export.publish import publish_onnx
+
+    monkeypatch.setattr(onnx_export, "PROTOBUF_LIMIT", 0)
+    spec, model = random_model("trans")
+    published = publish_onnx(model, spec, tmp_path / "big.onnx", OnnxOptions())
+    assert published.external_data and published.published and published.verification.ok
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.onnx", "big.onnx.data"]
+    images = torch.randn(2, spec.channels, *spec.input)
+    np.testing.assert_allclose(run_onnx(tmp_path / "big.onnx", images), logits(model, images), atol=1e-4, rtol=0)
+
+    monkeypatch.setattr(verify, "FP32_TOLERANCE", -1.0)  # no difference is small enough: verification fails
+    with pytest.raises(VerificationError):
+        publish_onnx(model, spec, tmp_path / "failed.onnx", OnnxOptions())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.onnx", "big.onnx.data"]
+
+
+def test_a_failed_verification_publishes_nothing_and_keeps_the_old_file(tmp_path, monkeypatch):
+    from spachc.export import verify
+    from spachc.export.publish import publish_onnx, publish_safetensors
+
+    spec, model = random_model("conv")
+    (tmp_path / "m.onnx").write_bytes(b"the previous file")
+    monkeypatch.setattr(verify, "FP32_TOLERANCE", -1.0)
+    for publish, name in ((publish_onnx, "m.onnx"), (publish_safetensors, "m.safetensors")):
+        with pytest.raises(VerificationError):
+            publish(model, spec, tmp_path / name, **({"options": OnnxOptions()} if name.endswith("onnx") else {}))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
+    assert (tmp_path / "m.onnx").read_bytes() == b"the previous file"

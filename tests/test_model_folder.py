@@ -237,3 +237,28 @@ def test_zero_head_verification_is_not_vacuous(tmp_path):
     damaged = verify_onnx(tmp_path / "damaged.onnx", model, spec, options)
     failed = [c for c in damaged.cases if not c.ok]
     assert failed and all("probe head" in c.note for c in failed)
+
+
+@pytest.mark.parametrize("content, says", [
+    ("{not json", "cannot read it as JSON"),
+    ('{"format": "something-else"}', 'not a {what} (its "format" is not'),
+    ('{"format": "{format}", "{version_key}": 999}', "{version_key} 999 is not"),
+])
+def test_model_folder_and_study_files_fail_the_same_coded_way(tmp_path, content, says):
+    """One reader (spachc/jsonfile.py) for config.json and study.json: each broken file gets its
+    own code and a message naming the file and what is wrong."""
+    from spachc.folder import CONFIG, FORMAT, read_config
+    from spachc.lang.diagnostics import UserError
+    from spachc.sweep.study import STUDY_FILE, STUDY_FORMAT, load_study
+
+    cases = [(read_config, CONFIG, FORMAT, "format_version", "spachc model config", "E1211"),
+             (load_study, STUDY_FILE, STUDY_FORMAT, "version", "spachc study file", "E1301")]
+    for read, name, fmt, version_key, what, code in cases:
+        folder = tmp_path / name.replace(".", "_")
+        folder.mkdir()
+        (folder / name).write_text(content.replace("{format}", fmt).replace("{version_key}", version_key))
+        with pytest.raises(UserError) as info:
+            read(folder)
+        message = str(info.value)
+        assert info.value.code == code and message.startswith(f"{folder / name}: ")
+        assert says.replace("{what}", what).replace("{version_key}", version_key) in message

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..atomic import temporary_beside
 from ..atomic import write_atomically as _write_atomically
+from ..jsonfile import read_format_file
 from ..lang.diagnostics import UserError
 
 STUDY_FILE = "study.json"
@@ -120,16 +121,9 @@ def load_study(root: Path) -> Study:
     path = root / STUDY_FILE
     if root.exists() and not root.is_dir():
         raise StudyError(f"{root}: not a study folder (a study is a folder holding {STUDY_FILE})")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StudyError(f"{path}: no such file; make a study with `spachc sweep sample SPACE -n N -o {root}`") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StudyError(f"{path}: not a readable study file ({exc})") from None
-    if not isinstance(data, dict) or data.get("format") != STUDY_FORMAT:
-        raise StudyError(f"{path}: not a spachc study file (format must be '{STUDY_FORMAT}')")
-    if data.get("version") != STUDY_VERSION:
-        raise StudyError(f"{path}: study version {data.get('version')} is not {STUDY_VERSION}")
+    data = read_format_file(path, what="spachc study file", format=STUDY_FORMAT, version=STUDY_VERSION,
+                            version_key="version", error=StudyError,
+                            missing=f"{path}: no such file; make a study with `spachc sweep sample SPACE -n N -o {root}`")
     try:
         samples = tuple(Sample(**s) for s in data["samples"])
     except (KeyError, TypeError) as exc:
