@@ -129,7 +129,7 @@ def alternate(steps: dict, reps: int, warmup: int) -> tuple[dict[str, list[float
 
 
 def compare_model(name: str, args) -> dict:
-    spec = spachc.load(name, overrides=[f"drop_path=0", f"input={args.size}"])
+    spec = spachc.load(name, overrides=["drop_path=0", f"input={args.size}"])
     torch.manual_seed(args.seed)
     model = spachc.build(spec)
     randomise(model, args.seed)

@@ -34,8 +34,6 @@ def eval_command(
     """Evaluate weights on the validation split: top-1, top-5, loss, images/s."""
     if dtype not in PRECISIONS:
         raise UserError(f"--dtype '{dtype}' is not one of: {', '.join(PRECISIONS)}", code="E1016")
-    import torch
-
     from ..nn.build import build
     from ..train.data import DataError, check_fit, open_dataset, worker_error_message
     from ..train.distributed import World

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Iterator
 
 from .diagnostics import Diagnostic, Note, Span, SpecError, did_you_mean, error_at, warning_at
-from .syntax import Bound, Choice, Document, Group, NamedChoice, Option, Stage, Statement, Value
+from .syntax import Bound, Choice, Document, NamedChoice, Option, Stage, Statement, Value
 
 MAX_RANGE = 4096  # values one `{a..b}` may hold
 METRICS = ("params", "macs")

@@ -16,7 +16,7 @@ from decimal import Decimal
 from .ir import Spec
 from .options import (DEFAULT_CHANNELS, DEFAULT_CONV4_HIDDEN, INT_OPTIONS, OPTION_ORDER, STAGE_OPTIONS,
                       STATEMENT_ORDER, STATEMENTS, default_heads)
-from .syntax import Comment, Document, Option, Stage, Statement
+from .syntax import Document, Option, Stage, Statement
 
 _INT = re.compile(r"[+-]?[0-9]+")
 _INT_OPTIONS = INT_OPTIONS | {arg for st in STATEMENTS.values() for arg in st.int_args}

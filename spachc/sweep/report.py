@@ -223,7 +223,6 @@ def _si(n: float) -> str:
 
 def markdown(study: Study, rows: list[Row], plots: list[str]) -> str:
     settings = saved_settings(study.root)
-    done = [r for r in rows if r.best_top1 is not None]
     lines = [f"# Study report: {study.space_name or study.root.name}", ""]
     recipe = settings.recipe
     lines += [f"- samples: {len(rows)} ({sum(r.status == 'done' for r in rows)} done on every seed, "
