@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_export_support import SPECS, input_dims, logits, onnx_metadata, random_model, run_onnx
+from test_export_support import SPECS, input_dims, logits, onnx_metadata, random_model, randomised, run_onnx
 
 import spachc
 from spachc.export.onnx_export import ExportError, OnnxOptions, export_onnx
@@ -194,3 +194,52 @@ def test_a_failed_verification_publishes_nothing_and_keeps_the_old_file(tmp_path
             publish(model, spec, tmp_path / name, **({"options": OnnxOptions()} if name.endswith("onnx") else {}))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
     assert (tmp_path / "m.onnx").read_bytes() == b"the previous file"
+
+
+FOUR_STAGES_AT_32 = """\
+model down_to_one
+input 32
+classes 4
+stem conv1 patch 4
+stage conv x1 dim 8 -> down -> stage conv x1 -> down -> stage trans x1 -> down -> stage trans x1
+"""
+
+
+def test_a_dynamic_size_graph_whose_last_grid_is_one_token_stays_dynamic(tmp_path):
+    """At input 32 the last grid is 1x1; traced there, the exporter pinned height and width to 32
+    and verification at 64x96 crashed in onnxruntime. Traced where every grid is >= 2, it stays
+    dynamic and verifies at both sizes."""
+    from spachc.export.verify import module_at_size
+
+    spec = spachc.parse(FOUR_STAGES_AT_32)
+    torch.manual_seed(3)
+    model = randomised(spachc.build(spec), 3).eval()
+    weights = _saved(model, spec, tmp_path)
+    report = spachc.export(spec, onnx=tmp_path / "d.onnx", dynamic_size=True, weights=weights)
+    (published,) = report.files
+    assert published.verification.ok
+    assert {c.shape[2:] for c in published.verification.cases} == {(32, 32), (64, 96)}
+    assert input_dims(tmp_path / "d.onnx")[2:] == ["height", "width"]
+    images = torch.randn(2, 3, 96, 64)  # a third size, checked independently of verify_onnx
+    expected = logits(module_at_size(model, spec, (96, 64)), images)
+    np.testing.assert_allclose(run_onnx(tmp_path / "d.onnx", images), expected, atol=1e-4, rtol=0)
+
+
+def test_a_graph_that_cannot_take_the_input_fails_verification_with_a_code(tmp_path):
+    """onnxruntime refusing an input is a failed comparison (E910), not a traceback."""
+    spec, model = random_model("conv")
+    path = export_onnx(model, spec, tmp_path / "fixed.onnx", OnnxOptions())  # 32x32 only
+    report = verify_onnx(path, model, spec, OnnxOptions(dynamic_size=True))
+    failed = [c for c in report.cases if not c.ok]
+    assert failed and all("onnxruntime cannot run it" in c.note for c in failed)
+    assert all(c.shape[2:] != (32, 32) for c in failed)
+    with pytest.raises(VerificationError) as info:
+        report.raise_if_failed()
+    assert info.value.code == "E910"
+
+
+def _saved(model, spec, folder):
+    from spachc.nn.weights import save_weights
+
+    save_weights(model, spec, folder / "w.safetensors")
+    return folder / "w.safetensors"

@@ -24,6 +24,7 @@ from ..lang.diagnostics import UserError
 from ..lang.ir import Spec
 from ..lang.kinds import KINDS
 from ..lang.printer import to_text
+from ..lang.sizes import total_stride
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 MIN_OPSET = 18  # the exporter's own opset; LayerNormalization alone needs 17
@@ -97,9 +98,15 @@ def output_names(model: torch.nn.Module) -> list[str]:
 
 
 def example_input(spec: Spec, options: OnnxOptions) -> torch.Tensor:
-    # A dynamic batch traced at 1 would be specialised to 1, so trace a dynamic one at 2.
+    # A dynamic batch traced at 1 would be specialised to 1, so trace a dynamic one at 2. For the
+    # same reason a dynamic size is traced where every stage's grid is at least 2 tokens a side:
+    # at a 1x1 last grid (hybrid_s at input 32) the exporter pinned height and width to 32.
     batch = options.batch if options.batch is not None else 2
-    return torch.randn(batch, spec.channels, *spec.input, dtype=DTYPES[options.dtype])
+    size = spec.input
+    if options.dynamic_size:
+        least = 2 * total_stride(spec)
+        size = (max(size[0], least), max(size[1], least))
+    return torch.randn(batch, spec.channels, *size, dtype=DTYPES[options.dtype])
 
 
 def dynamic_shapes(options: OnnxOptions) -> dict | None:
