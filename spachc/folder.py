@@ -6,7 +6,8 @@
 
 `spachc save SRC DIR` writes one; `spachc.from_pretrained(DIR)` and every command that takes
 a model read it. Reading the config needs no torch, so `diff`, `graph` and `inspect` accept
-folders without it.
+folders without it. A training run folder (`spachc train --out RUN`) is taken the same way:
+it stands for RUN/best.safetensors.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 FORMAT = "spachc-model"
 FORMAT_VERSION = 1
+RUN_STATE = "state.pt"  # a training run folder's state (spachc/train/run_folder.py writes it)
+RUN_BEST = "best.safetensors"  # ... and its best weights, which the folder stands for
 
 
 class FolderError(UserError):
@@ -39,10 +42,26 @@ def is_model_folder(path: str | Path) -> bool:
     return Path(path).is_dir() and (Path(path) / CONFIG).is_file()
 
 
-def model_file(path: str | Path) -> Path:
-    """The weights file a model argument stands for: DIR/model.safetensors for a folder."""
+def is_run_folder(path: str | Path) -> bool:
+    """A training run folder (`spachc train --out RUN`, spachc/train/run_folder.py): it stands
+    for its best weights wherever a model is taken."""
     path = Path(path)
-    return path / WEIGHTS if is_model_folder(path) else path
+    return (path.is_dir() and not (path / CONFIG).exists()
+            and ((path / RUN_STATE).is_file() or (path / RUN_BEST).is_file()))
+
+
+def model_file(path: str | Path) -> Path:
+    """The weights file a model argument stands for: DIR/model.safetensors for a model folder,
+    RUN/best.safetensors for a training run folder, the path itself otherwise."""
+    path = Path(path)
+    if is_model_folder(path):
+        return path / WEIGHTS
+    if is_run_folder(path):
+        if not (path / RUN_BEST).is_file():
+            raise FolderError(f"{path}: a training run with no finished epoch yet (no {RUN_BEST})", code="E811",
+                              hint=f"let it finish an epoch, or continue it: spachc train --resume --out {path}")
+        return path / RUN_BEST
+    return path
 
 
 def config_dict(spec: Spec, info: meta.ModelInfo, weights: str) -> dict:
@@ -93,11 +112,18 @@ def folder_info(folder: str | Path) -> meta.ModelInfo:
 
 
 def spec_of(arg: str, overrides=()) -> Spec:
-    """A spec from a .spach file, a zoo name or a model folder, without torch."""
+    """A spec from a .spach file, a zoo name, a model folder, a training run folder or a
+    spachc .safetensors, without torch."""
+    weights = str(arg).endswith(".safetensors") or is_run_folder(arg)
+    if (is_model_folder(arg) or weights) and overrides:
+        raise FolderError(f"{arg}: --set cannot change the spec stored with trained weights", code="E602",
+                          hint="write the spec out (spachc build SRC --json, or inspect), edit it, and use that")
     if is_model_folder(arg):
-        if overrides:
-            raise FolderError(f"{arg}: --set cannot change the spec of a model folder")
         return folder_spec(arg)
+    if weights:
+        from .weights_file import weights_spec
+
+        return weights_spec(arg)
     from .lang.frontend import load
 
     return load(arg, overrides)
@@ -109,6 +135,7 @@ def model_info(path: str | Path, spec: Spec) -> meta.ModelInfo:
     path = Path(path)
     if is_model_folder(path):
         return folder_info(path)
+    path = model_file(path)  # a run folder: its best weights record the preprocessing
     if path.suffix == ".onnx":
         import onnx
 

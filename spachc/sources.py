@@ -22,11 +22,11 @@ OFFICIAL_SUFFIXES = (".pth", ".pt")
 
 
 def is_weights_file(arg: str | Path) -> bool:
-    """A spachc .safetensors, a model folder (its model.safetensors) or a training state.pt:
-    each carries its spec."""
-    from .folder import is_model_folder
+    """A spachc .safetensors, a model folder (its model.safetensors), a training run folder
+    (its best.safetensors) or a training state.pt: each carries its spec."""
+    from .folder import is_model_folder, is_run_folder
 
-    return (str(arg).endswith(".safetensors") or is_model_folder(arg)
+    return (str(arg).endswith(".safetensors") or is_model_folder(arg) or is_run_folder(arg)
             or (str(arg).endswith(".pt") and Path(arg).is_file()))
 
 

@@ -158,6 +158,36 @@ def test_every_model_command_takes_a_folder(trained):
     assert json.loads(cli("bench", folder, "--steps", "1", "--warmup", "0", "--json").stdout)["params"] > 0
 
 
+def test_every_model_command_takes_a_training_run_folder(trained, val_pngs, tmp_path):
+    """After `spachc train --out RUN`, RUN stands for RUN/best.safetensors everywhere a trained
+    model is taken: the same answers as the model folder saved from it."""
+    run, folder = str(trained / "run"), str(trained / "model")
+    paths = val_pngs[0][:25]
+    assert predicted(cli("predict", run, *paths, "--json")) == predicted(cli("predict", folder, *paths, "--json"))
+    evals = [json.loads(cli("eval", m, "--data", "digits", "--json", "--workers", "0").stdout) for m in (run, folder)]
+    assert evals[0]["top1"] == evals[1]["top1"] and evals[0]["loss"] == evals[1]["loss"]
+    assert json.loads(cli("diff", run, folder, "--json").stdout)["same"] is True
+    assert "digits_tiny" in cli("graph", run).stdout
+    assert f"{trained / 'run' / 'best.safetensors'}: safetensors" in cli("inspect", run).stdout
+    assert "weights loaded from" in cli("build", run).stdout
+    exported = cli("export", run, "--onnx", str(tmp_path / "r.onnx")).stdout
+    assert f"weights: spachc checkpoint {trained / 'run' / 'best.safetensors'}" in exported
+    props = {p.key: p.value for p in onnx.load(str(tmp_path / "r.onnx")).metadata_props}
+    assert props[meta.NORMALIZE_MEAN] == "0.3053"  # the run's recorded preprocessing, not ImageNet's
+
+
+@pytest.mark.parametrize("given, says", [
+    ("run/state.pt", "a training state, not a model to predict with"),
+    ("tiny.spach", "a spec, not a trained model: predict needs weights"),
+    ("hybrid_s", "a spec, not a trained model: predict needs weights"),
+    ("png", "not a model folder, training run folder, .safetensors or .onnx file"),
+])
+def test_predict_says_what_it_was_given_instead_of_a_model(trained, val_pngs, given, says):
+    arg = given if given == "hybrid_s" else str(trained / given)
+    result = CliRunner().invoke(app, ["predict", arg, val_pngs[0][0]])
+    assert result.exit_code == 1 and f"error[E1222]: {arg}: {says}" in result.stderr, result.stderr
+
+
 def test_a_weights_file_without_preprocessing_still_loads_with_a_note(trained, val_pngs, tmp_path):
     spec = spachc.parse(DIGITS_SPEC)
     model = spachc.from_pretrained(trained / "model")

@@ -64,6 +64,27 @@ def onnx_logits(session, batch: np.ndarray) -> np.ndarray:
     return np.concatenate(parts).astype(np.float64)
 
 
+def check_model_argument(path: Path) -> None:
+    """predict needs trained weights with their preprocessing: a model folder, a training run
+    folder, a spachc .safetensors or an .onnx exported by spachc. Say what else was given."""
+    from ..folder import is_model_folder, is_run_folder
+
+    if is_model_folder(path) or is_run_folder(path) or (path.is_file() and path.suffix in (".safetensors", ".onnx")):
+        return
+    if path.suffix == ".pt" and path.is_file():
+        raise UserError(f"{path}: a training state, not a model to predict with", code="E1222",
+                        hint=f"pass its run folder, which stands for its best weights: spachc predict {path.parent} IMAGE")
+    from ..lang.resources import zoo_names
+
+    if (path.suffix == ".spach" and path.is_file()) or (not path.exists() and str(path) in zoo_names()):
+        raise UserError(f"{path}: a spec, not a trained model: predict needs weights", code="E1222",
+                        hint=f"train it first (spachc train {path} --data DATA --out runs/x), then spachc predict "
+                             "runs/x IMAGE")
+    raise UserError(f"{path}: " + ("no such model folder or file" if not path.exists() else
+                                   "not a model folder, training run folder, .safetensors or .onnx file"),
+                    code="E1222")
+
+
 def predict_command(
     model_arg: str = typer.Argument(..., metavar="MODEL", help="A model folder, a spachc .safetensors, or (runs "
                                     "through onnxruntime) an .onnx file exported by spachc."),
@@ -80,8 +101,7 @@ def predict_command(
     if top_k < 1:
         raise UserError(f"--top-k {top_k}: must be at least 1", code="E1222")
     path = Path(model_arg)
-    if not path.exists():
-        raise UserError(f"{path}: no such model folder or file", code="E1222")
+    check_model_argument(path)
     onnx_file = path.suffix == ".onnx"
     with tempfile.TemporaryDirectory(prefix="spachc-predict-") as tmp:
         if onnx_file:

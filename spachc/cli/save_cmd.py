@@ -12,14 +12,6 @@ from .common import SET_OPTION_HELP, UserError, err, max_activation_option, max_
 ALLOWED = {"config.json", "model.safetensors"}
 
 
-def run_weights(source: str) -> str:
-    """A training run folder stands for its best weights."""
-    path = Path(source)
-    if path.is_dir() and not (path / "config.json").exists() and (path / "best.safetensors").is_file():
-        return str(path / "best.safetensors")
-    return source
-
-
 def save_command(
     source: str = typer.Argument(..., help="A spachc .safetensors (e.g. runs/x/best.safetensors), a training run "
                                  "folder (its best weights), a model folder, or a spec with --weights."),
@@ -43,7 +35,6 @@ def save_command(
         if stray:
             raise UserError(f"{folder} holds other files ({', '.join(stray[:4])}); a model folder holds only "
                             "config.json and model.safetensors", code="E1213", hint="choose a new or empty folder")
-    source = run_weights(source)
     chosen = model_to_export(source, weights, set_, seed, max_params, max_activation_gb)
     spec, model, described, info = chosen.spec, chosen.model, chosen.weights, chosen.info
     if info.note:

@@ -115,7 +115,11 @@ def describe_folder(path: str | Path) -> dict:
 
 
 def describe(path: str | Path) -> dict:
-    """Dispatch on the file's extension: .safetensors or .onnx; or a model folder."""
+    """Dispatch on the file's extension: .safetensors or .onnx; or a model or training run folder."""
+    from ..folder import is_run_folder, model_file
+
+    if is_run_folder(path):  # a training run stands for its best weights
+        return describe_safetensors(model_file(path))
     if Path(path).is_dir():
         return describe_folder(path)
     suffix = Path(path).suffix

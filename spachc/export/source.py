@@ -40,7 +40,7 @@ def model_to_export(source: str | Path | Spec, weights: str | Path | None = None
     else:
         spec, state = spec_and_weights(str(source), list(overrides))
     enforce(spec, max_params, max_activation_gb)
-    described = f"spachc checkpoint {Path(str(source)).name}" if state is not None else f"initialisation (seed {seed})"
+    described = f"spachc checkpoint {_named(source)}" if state is not None else f"initialisation (seed {seed})"
     if weights is not None:
         if state is not None:
             raise UserError(f"{source} already holds weights; --weights {weights} would replace them",
@@ -67,6 +67,14 @@ def info_to_export(origin: str | Path | None, spec: Spec) -> ModelInfo:
     pre = default_preprocessing(spec.input, spec.channels)
     return ModelInfo(pre, note=f"no recorded preprocessing with {origin if origin is not None else spec.name}; "
                                f"writing the defaults: {pre.describe()}")
+
+
+def _named(source) -> str:
+    """A weights file by its name; a model or training run folder by the file it stands for."""
+    from ..folder import model_file
+
+    path = Path(str(source))
+    return str(model_file(path)) if path.is_dir() else path.name
 
 
 def _overridden(spec: Spec, overrides) -> Spec:

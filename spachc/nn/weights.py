@@ -17,21 +17,13 @@ from safetensors.torch import save as safetensors_bytes
 
 from .. import __version__
 from ..atomic import write_atomically  # noqa: F401  (re-exported: the one atomic writer)
-from ..lang.diagnostics import SpecError, UserError
-from ..export.safetensors_header import SafetensorsFileError, read_header
-from ..lang.frontend import parse
 from ..lang.ir import Spec
 from ..folder import model_file
+from ..weights_file import WeightsError, read_metadata, weights_spec  # noqa: F401  (re-exported)
 from ..lang.printer import to_text
 # The metadata keys are declared once, in spachc.metadata.
 from ..metadata import ALIASES as META_ALIASES, CHECKSUM as META_CHECKSUM, DTYPE as META_DTYPE  # noqa: E402
 from ..metadata import SPEC as META_SPEC, SPEC_HASH as META_HASH, VERSION as META_VERSION  # noqa: E402
-
-
-class WeightsError(UserError):
-    """A weights file that cannot be used, named with the reason."""
-
-    code = "E812"
 
 
 def _dedupe(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -97,33 +89,12 @@ def save_weights(model: torch.nn.Module, spec: Spec, path: str | Path, dtype: to
     write_atomically(path, weights_bytes(model, spec, dtype, extra))
 
 
-def read_metadata(path: str | Path) -> dict[str, str]:
-    """The file's metadata, after checking that the file is whole (not truncated)."""
-    path = model_file(path)  # a model folder stands for its model.safetensors
-    try:
-        return read_header(path).metadata
-    except SafetensorsFileError as exc:
-        raise WeightsError(str(exc), code=exc.code) from None
-    except OSError as exc:
-        raise WeightsError(f"{path}: cannot read it ({exc.strerror})") from None
-
-
 def load_weights(path: str | Path) -> tuple[Spec, dict[str, torch.Tensor]]:
     """The spec a spachc weights file (or model folder) carries, and its full state_dict
     (aliases re-expanded)."""
     path = model_file(path)
-    if not path.is_file():
-        raise WeightsError(f"{path}: no such file", code="E811")
+    spec = weights_spec(path)
     metadata = read_metadata(path)
-    if META_SPEC not in metadata:
-        raise WeightsError(f"{path}: carries no spachc spec (was it written by spachc?)", code="E813")
-    try:
-        spec = parse(metadata[META_SPEC], source=f"{path}[{META_SPEC}]")
-    except SpecError as exc:
-        raise WeightsError(f"{path}: its embedded spec is invalid:\n{exc}", code="E814") from None
-    if metadata.get(META_HASH) not in (None, spec.hash):
-        raise WeightsError(f"{path}: embedded spec hash {metadata[META_HASH][:12]} does not match its "
-                           f"spec text ({spec.hash[:12]}); the file was altered", code="E814")
     try:
         with safe_open(str(path), framework="pt") as f:
             state = {k: f.get_tensor(k) for k in f.keys()}

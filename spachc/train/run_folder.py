@@ -28,6 +28,7 @@ import torch
 
 from .. import metadata as meta
 from ..atomic import write_atomically
+from ..folder import RUN_STATE
 from ..lang.diagnostics import UserError
 from ..lang.frontend import parse
 from ..lang.ir import Spec
@@ -35,7 +36,7 @@ from ..nn.weights import save_weights
 from .distributed import World, sum_across
 from .plot import curves_png
 
-STATE_FILE = "state.pt"
+STATE_FILE = RUN_STATE  # declared with the other model arguments (spachc/folder.py)
 STATE_FORMAT = "spachc-train-state"
 STATE_VERSION = 1
 
