@@ -25,6 +25,7 @@ demo: install
 	rm -rf runs/demo_digits
 	$(BIN)/spachc train benchmarks/digits_small.spach --data digits --recipe quick --epochs 15 \
 		--batch-size 32 --lr 3e-3 --warmup-epochs 1 --out runs/demo_digits
+	$(BIN)/spachc export runs/demo_digits --onnx runs/demo_digits/digits.onnx
 
 test: install
 	$(BIN)/python -m pytest -q

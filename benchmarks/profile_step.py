@@ -43,7 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="hybrid_s")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
-    parser.add_argument("--device", default="cuda", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--mode", default="train", choices=("infer", "train"))
     parser.add_argument("--amp", default="bf16", choices=("off", "bf16", "fp16"))
     parser.add_argument("--compile", action="store_true")

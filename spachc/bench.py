@@ -25,7 +25,7 @@ from .lang.ir import Spec
 from .lang.limits import DEFAULT_MAX_PARAMS
 from .lang.summary import summary
 from .lang.diagnostics import UserError
-from .runtime import autocast, resolve_device  # noqa: F401  (device and autocast shared with train, eval)
+from .runtime import autocast, fused_adamw, resolve_device  # noqa: F401  (device and autocast shared with train, eval)
 
 AMP_DTYPES = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 TRAIN_FLOP_FACTOR = 3  # forward + backward (≈ 2 forwards)
@@ -190,8 +190,8 @@ def _infer_step(model, images, device, amp):
 
 
 def _train_step(model, images, labels, device, amp):
-    # On CUDA the fused AdamW kernel: one launch for all parameters, as a tuned trainer would use.
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05, fused=device.type == "cuda")
+    # The AdamW kernel `spachc train` uses on this device (spachc.runtime.fused_adamw).
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05, fused=fused_adamw(device, model))
     scaler = torch.amp.GradScaler(device.type, enabled=(amp == "fp16" and device.type == "cuda"))
 
     def step():

@@ -69,8 +69,27 @@ def test_eval_of_the_ema_weights_repeats_the_ema_validation(two_epochs, spec, fo
     assert json.loads(proc.stdout)["top1"] == pytest.approx(metrics(out)[-1]["val_top1_ema"], abs=1e-9)
 
 
-def test_resume_is_exact(folder, spec, tmp_path):
-    """4 epochs in one go == 2 epochs, stop, --resume for 2 more (and worker count does not matter)."""
+WIDE_SPEC = """\
+model wide
+input 16
+classes 3
+stem conv1 patch 4
+drop_path 0.1
+stage conv x1 dim 512
+"""
+
+
+@pytest.mark.parametrize("width", ["tiny", "wide"])
+def test_resume_is_exact(folder, spec, tmp_path, width):
+    """4 epochs in one go == 2 epochs, stop, --resume for 2 more (and worker count does not matter).
+    `wide` (over 1M parameters) trains with AdamW's fused kernel, `tiny` with the op-by-op one."""
+    import spachc
+    from spachc.runtime import fused_adamw
+
+    if width == "wide":
+        spec = write_spec(tmp_path, WIDE_SPEC, "wide.spach")
+    model = spachc.build(spachc.load(str(spec)))
+    assert fused_adamw(torch.device("cpu"), model) == (width == "wide")
     whole, split = tmp_path / "whole", tmp_path / "split"
     args = ("--epochs", "4", *SMALL_RUN)
     assert (p := train(spec, folder, whole, *args, "--workers", "2")).returncode == 0, p.stderr

@@ -80,8 +80,8 @@ def export(source: str | Path | Spec, *, onnx: str | Path | None = None, safeten
            max_params: int = DEFAULT_MAX_PARAMS, max_activation_gb: float = DEFAULT_MAX_ACTIVATION_GB) -> ExportReport:
     """Export a model to ONNX and/or safetensors; each file is verified before it is published.
 
-    `source`: a Spec, a .spach path, a zoo name, a spachc .safetensors, a model folder or a
-    state.pt; `weights` (for a spec): .safetensors, state.pt or the paper's .pth. `batch=None`
+    `source`: a Spec, a .spach path, a zoo name, a spachc .safetensors, a model folder, a
+    training run folder (its best weights) or a state.pt; `weights` (for a spec): .safetensors, state.pt or the paper's .pth. `batch=None`
     is a dynamic batch axis. `features=True` exports the backbone (one output per stage in
     `out_indices`); `int8=True` quantizes the ONNX file, calibrated and gated on `calibrate`'s
     images. Raises a coded UserError (with `.report` once the model is loaded) on failure.

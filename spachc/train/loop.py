@@ -30,7 +30,7 @@ from ..lang.printer import to_text
 from ..lang.summary import summary
 from ..nn.build import build
 from ..nn.layers import DropPath
-from ..runtime import amp_dtype, autocast, resolve_device, worker_init
+from ..runtime import amp_dtype, autocast, fused_adamw, resolve_device, worker_init
 from .data import Dataset, EpochSampler, TransformedSplit, check_fit
 from .distributed import backend, gather_strings, init_world, shutdown, sum_across, world_from_env
 from .evaluate import eval_transform_config, evaluate, val_loader
@@ -121,7 +121,7 @@ class Trainer:
             self.ema = copy.deepcopy(self.model).eval()
             self.ema.requires_grad_(False)
         self.optimizer = torch.optim.AdamW(param_groups(self.model, recipe.weight_decay), lr=recipe.warmup_lr,
-                                           betas=recipe.betas)
+                                           betas=recipe.betas, fused=fused_adamw(self.device, self.model))
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == torch.float16)
         self.total_batch = recipe.batch_size * self.world.size
         self.peak_lr = recipe.peak_lr(self.total_batch)
