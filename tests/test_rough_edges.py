@@ -302,3 +302,21 @@ def test_a_library_export_that_cannot_be_made_fails_before_any_work(tmp_path):
                       features=True)
     assert info.value.code == "E1204"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_export_json_is_the_library_report(tmp_path):
+    """`spachc export --json` renders the same report as data: every case's figures as numbers."""
+    spec_file = tmp_path / "hybrid_tiny.spach"
+    spec_file.write_text(HYBRID_TINY)
+    result = run_cli("export", str(spec_file), "--onnx", str(tmp_path / "cli.onnx"), "--json", "--seed", "2")
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    report = spachc.export(spec_file, onnx=tmp_path / "lib.onnx", seed=2)
+    assert shown["spec_hash"] == report.spec.hash and shown["params"] == report.params
+    assert shown["trained"] is False and shown["preprocessing_recorded"] is False
+    (file,), (published,) = shown["files"], report.files
+    assert file["published"] and file["path"] == str(tmp_path / "cli.onnx")
+    assert file["bytes"] == (tmp_path / "cli.onnx").stat().st_size
+    cases = [(c["shape"], c["max_abs_diff"], c["limit"], c["ok"]) for c in file["verification"]["cases"]]
+    assert cases == [(list(c.shape), c.max_abs_diff, c.tolerance, c.ok) for c in published.verification.cases]
+    assert len(cases) == 4  # batch 1 and 3, and both again with the random probe head (zero head)

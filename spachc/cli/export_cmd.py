@@ -6,6 +6,7 @@ parses its flags, calls it, and prints the report it returns."""
 
 from __future__ import annotations
 
+import json
 from enum import Enum
 from pathlib import Path
 
@@ -53,7 +54,31 @@ def print_export_report(report) -> None:
         print_published(published)
 
 
+def report_json(report) -> dict:
+    """The same report as JSON (`--json`): every figure the text shows, as numbers."""
+    def verification(v):
+        return None if v is None else {
+            "ok": v.ok, "notes": list(v.notes),
+            "cases": [{"shape": list(c.shape), "max_abs_diff": c.max_abs_diff, "limit": c.tolerance,
+                       "max_abs_logit": c.max_abs_logit, "note": c.note.strip(), "ok": c.ok} for c in v.cases]}
+
+    def int8(q):
+        return None if q is None else {"bytes": q.size_bytes, "seconds": q.seconds, "images": q.gate.images,
+                                       "agreement": q.gate.agreement, "min_agreement": q.gate.min_agreement,
+                                       "max_abs_logit_error": q.gate.max_abs_logit_error, "ok": q.gate.ok}
+
+    return {"model": report.spec.name, "spec_hash": report.spec.hash, "params": report.params,
+            "weights": report.weights, "trained": report.trained,
+            "preprocessing": report.info.preprocessing.to_cfg(), "preprocessing_recorded": not report.info.note,
+            "files": [{"kind": f.kind, "path": str(f.path), "published": f.published, "bytes": f.size_bytes,
+                       "seconds": f.seconds, "details": f.details, "external_data": f.external_data,
+                       "verification": verification(f.verification), "int8": int8(f.int8)}
+                      for f in report.files]}
+
+
 def print_published(published) -> None:
+    if not published.published and not published.size_bytes:
+        return  # failed before anything was written: the error says why
     size = f"{published.size_bytes / 2**20:.1f} MiB"
     if published.kind == "onnx":
         out.print(f"onnx: {published.path} ({size}, {published.details}) exported in {published.seconds:.1f} s"
@@ -103,11 +128,14 @@ def export_command(
     dtype: DType = typer.Option(DType.fp32, "--dtype", metavar="fp32|fp16|bf16", help="Precision of the files."),
     set_: list[str] = typer.Option([], "--set", metavar="K=V", help=SET_OPTION_HELP),
     seed: int = typer.Option(0, "--seed", metavar="N", help="Seed of initial weights, test inputs."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     max_params: int = max_params_option(),
     max_activation_gb: float = max_activation_option(),
 ) -> None:
     """Export a model to ONNX and/or safetensors and verify the files against PyTorch."""
     from ..export.publish import ExportReport, export
+
+    show = (lambda r: out.print_json(json.dumps(report_json(r)))) if as_json else print_export_report
 
     try:
         with out.status("exporting and verifying"):
@@ -118,9 +146,9 @@ def export_command(
                             max_params=max_params, max_activation_gb=max_activation_gb)
     except DiagnosticError as exc:
         if isinstance(getattr(exc, "report", None), ExportReport):  # what was done before it failed
-            print_export_report(exc.report)
+            show(exc.report)
         raise
-    print_export_report(report)
+    show(report)
 
 
 def register(app: typer.Typer) -> None:
