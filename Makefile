@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11):
-#   make demo   install, then build hybrid_s and train a small spec on the built-in digits
+#   make demo   install, build hybrid_s, train a small spec on the built-in digits, export it to ONNX
 #   make test   install, then run the whole test suite
 # CPU torch by default. On a CUDA machine:  make demo TORCH=torch
 PYTHON ?= python3

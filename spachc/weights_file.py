@@ -34,6 +34,12 @@ def read_metadata(path: str | Path) -> dict[str, str]:
 
 def weights_spec(path: str | Path) -> Spec:
     """The spec a spachc weights file carries, checked against its recorded hash."""
+    return weights_header(path)[0]
+
+
+def weights_header(path: str | Path) -> tuple[Spec, dict[str, str]]:
+    """(the spec a spachc weights file carries, checked against its recorded hash; its metadata),
+    from one read of the header."""
     path = model_file(path)
     if not path.is_file():
         raise WeightsError(f"{path}: no such file", code="E811")
@@ -47,4 +53,4 @@ def weights_spec(path: str | Path) -> Spec:
     if metadata.get(SPEC_HASH) not in (None, spec.hash):
         raise WeightsError(f"{path}: embedded spec hash {metadata[SPEC_HASH][:12]} does not match its "
                            f"spec text ({spec.hash[:12]}); the file was altered", code="E814")
-    return spec
+    return spec, metadata

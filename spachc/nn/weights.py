@@ -19,7 +19,7 @@ from .. import __version__
 from ..atomic import write_atomically  # noqa: F401  (re-exported: the one atomic writer)
 from ..lang.ir import Spec
 from ..folder import model_file
-from ..weights_file import WeightsError, read_metadata, weights_spec  # noqa: F401  (re-exported)
+from ..weights_file import WeightsError, read_metadata, weights_header  # noqa: F401  (re-exported)
 from ..lang.printer import to_text
 # The metadata keys are declared once, in spachc.metadata.
 from ..metadata import ALIASES as META_ALIASES, CHECKSUM as META_CHECKSUM, DTYPE as META_DTYPE  # noqa: E402
@@ -93,8 +93,7 @@ def load_weights(path: str | Path) -> tuple[Spec, dict[str, torch.Tensor]]:
     """The spec a spachc weights file (or model folder) carries, and its full state_dict
     (aliases re-expanded)."""
     path = model_file(path)
-    spec = weights_spec(path)
-    metadata = read_metadata(path)
+    spec, metadata = weights_header(path)
     try:
         with safe_open(str(path), framework="pt") as f:
             state = {k: f.get_tensor(k) for k in f.keys()}
