@@ -100,8 +100,8 @@ def print_published(published) -> None:
 
 
 def export_command(
-    source: str = typer.Argument(..., metavar="SPEC", help="A .spach file, a zoo name, a spachc .safetensors or "
-                                 "a model folder."),
+    source: str = typer.Argument(..., metavar="SPEC", help="A .spach file, a zoo name, a spachc .safetensors, "
+                                 "a model folder or a training run folder."),
     weights: Path = typer.Option(None, "--weights", metavar="PATH", help="Trained weights: .safetensors, "
                                  "state.pt or the paper's .pth.", show_default=False),
     onnx_out: Path = typer.Option(None, "--onnx", metavar="PATH", help="Write an ONNX file here.",

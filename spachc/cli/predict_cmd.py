@@ -86,8 +86,8 @@ def check_model_argument(path: Path) -> None:
 
 
 def predict_command(
-    model_arg: str = typer.Argument(..., metavar="MODEL", help="A model folder, a spachc .safetensors, or (runs "
-                                    "through onnxruntime) an .onnx file exported by spachc."),
+    model_arg: str = typer.Argument(..., metavar="MODEL", help="A model folder, a training run folder, a spachc "
+                                    ".safetensors, or (runs through onnxruntime) an .onnx file exported by spachc."),
     images: list[Path] = typer.Argument(..., help="Image files (PNG, JPEG, ...)."),
     top_k: int = typer.Option(5, "--top-k", help="How many classes to print per image."),
     as_json: bool = typer.Option(False, "--json", help="Print the predictions as JSON."),
