@@ -6,9 +6,12 @@
     spachc.summary(spec).params             # 63028584, without allocating weights
     backbone = spachc.build(spec, features_only=True)   # list of NCHW maps, timm's feature_info
     model = spachc.from_pretrained("my_model/")          # a folder written by `spachc save`
+    model = spachc.create_model("hybrid_xs", num_classes=7)  # any model source (spachc.model_io)
+    spachc.save(model, "my_model/", labels=[...])        # a model folder predict and eval use
 
-The front end (parse, load, to_text, summary, check) never imports torch; `build`,
-`from_upstream` and `load_model` import it on first use.
+The front end (parse, load, to_text, summary, check) never imports torch; `create_model`,
+`build`, `from_upstream`, `load_model` and `save` import it on first use. `build`,
+`from_pretrained` and `load_model` are thin aliases of `create_model`.
 """
 
 from __future__ import annotations
@@ -25,17 +28,35 @@ import importlib as _importlib  # noqa: E402
 export = _importlib.import_module(f"{__name__}.export")  # a callable package: spachc.export(...) publishes verified files
 
 __all__ = [
-    "Diagnostic", "Spec", "SpecError", "Summary", "build", "check", "from_pretrained", "from_upstream", "load",
-    "load_model", "parse",
+    "Diagnostic", "Spec", "SpecError", "Summary", "build", "check", "create_model", "from_pretrained", "from_upstream",
+    "load", "load_model", "parse", "save",
     "spec_hash", "summary", "to_text", "__version__",
 ]
 
 
-def build(spec: Spec, **kwargs):
-    """Compile a Spec into an initialised `torch.nn.Module` (see spachc.nn.build.build)."""
-    from .nn.build import build as _build
+def create_model(source, *, pretrained=None, num_classes=None, features_only=False, out_indices=None,
+                 overrides=(), **kwargs):
+    """A module from any model source: a zoo name, a .spach path, a Spec, a weights file, a
+    model folder, a run folder, or (as `pretrained`) an official .pth for a spec source.
+    `num_classes` other than the spec's re-initialises the classifier (0: pooled features).
+    See spachc.model_io.create."""
+    from .model_io.create import create_model as _create_model
 
-    return _build(spec, **kwargs)
+    return _create_model(source, pretrained=pretrained, num_classes=num_classes, features_only=features_only,
+                         out_indices=out_indices, overrides=overrides, **kwargs)
+
+
+def save(model, folder, labels=None, preprocessing=None, **kwargs):
+    """Write a model folder (config.json + model.safetensors) recording `labels` and
+    `preprocessing` (timm's pretrained_cfg fields), which predict and eval then use."""
+    from .model_io.create import save as _save
+
+    return _save(model, folder, labels, preprocessing, **kwargs)
+
+
+def build(spec, **kwargs):
+    """Compile a Spec (or any model source, see create_model) into a `torch.nn.Module`."""
+    return create_model(spec, **kwargs)
 
 
 def from_upstream(spec: Spec, state_dict) -> dict:
@@ -47,15 +68,13 @@ def from_upstream(spec: Spec, state_dict) -> dict:
 
 def load_model(path, **kwargs):
     """Rebuild a module from a spachc .safetensors file alone: its embedded spec, then its weights."""
-    from .nn.weights import load_model as _load_model
-
-    return _load_model(path, **kwargs)
+    return create_model(path, **kwargs)
 
 
 def from_pretrained(path, **kwargs):
-    """A model folder written by `spachc save` (or a spachc .safetensors) -> its module with
-    weights, `.pretrained_cfg` and `.model_info`; `features_only=True, out_indices=...` give
-    the backbone (see spachc.folder.from_pretrained)."""
-    from .folder import from_pretrained as _from_pretrained
+    """A model folder written by `spachc save` (or any source carrying weights) -> its module
+    in eval mode with `.pretrained_cfg` and `.model_info`; `features_only=True, out_indices=...`
+    give the backbone (see spachc.model_io.create.from_pretrained)."""
+    from .model_io.create import from_pretrained as _from_pretrained
 
     return _from_pretrained(path, **kwargs)

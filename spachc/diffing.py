@@ -122,7 +122,7 @@ def read_git_blob(rev: str, path: str, cwd: str | Path | None = None) -> bytes:
 
 def load_side(arg: str) -> Spec:
     """A spec file, a zoo name, a model folder, or `REV:path` from git, resolved to a Spec."""
-    from .folder import spec_of
+    from .model_io.folder import spec_of
 
     revision = split_revision(arg)
     if revision is None:

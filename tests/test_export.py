@@ -12,7 +12,7 @@ import spachc
 from spachc.export.onnx_export import ExportError, OnnxOptions, export_onnx
 from spachc.export.safetensors_export import export_safetensors
 from spachc.export.verify import FP32_TOLERANCE, VerificationError, verify_onnx, verify_safetensors
-from spachc.nn.weights import read_metadata
+from spachc.model_io.tensors import read_metadata
 
 DYNAMIC_SIZE = {"conv": True, "trans": True, "mlp": False, "shared": True, "conv4": True,
                 "pool_shift": True, "sepconv": True, "smlp": False}
@@ -239,7 +239,7 @@ def test_a_graph_that_cannot_take_the_input_fails_verification_with_a_code(tmp_p
 
 
 def _saved(model, spec, folder):
-    from spachc.nn.weights import save_weights
+    from spachc.model_io.tensors import save_weights
 
     save_weights(model, spec, folder / "w.safetensors")
     return folder / "w.safetensors"

@@ -67,7 +67,7 @@ def test_export_without_weights_says_it_exports_the_initialisation(tmp_path):
 
 @pytest.fixture
 def other_checkpoint(tmp_path):
-    from spachc.nn.weights import save_weights
+    from spachc.model_io.tensors import save_weights
 
     spec = spachc.parse(SPECS["trans"])
     path = tmp_path / "other.safetensors"

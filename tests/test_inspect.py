@@ -13,7 +13,7 @@ from test_export_support import random_model
 
 import spachc
 from spachc.export.onnx_export import OnnxOptions, export_onnx
-from spachc.nn.weights import save_weights
+from spachc.model_io.tensors import save_weights
 
 
 @pytest.fixture(scope="module")

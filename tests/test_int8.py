@@ -15,7 +15,7 @@ from trained_digits import split_tensors, trained_digits  # noqa: F401  (a fixtu
 
 @pytest.fixture(scope="module")
 def checkpoint(trained_digits, tmp_path_factory):  # noqa: F811
-    from spachc.nn.weights import save_weights
+    from spachc.model_io.tensors import save_weights
 
     spec, model, _, _, _ = trained_digits
     path = tmp_path_factory.mktemp("int8") / "digits.safetensors"
@@ -87,7 +87,7 @@ def test_int8_below_the_minimum_agreement_is_not_written(trained_digits, tmp_pat
     """An untrained network (random head): its class margins are within int8's rounding, so
     int8 and fp32 disagree on many images and the gate must refuse to write the file."""
     import spachc
-    from spachc.nn.weights import save_weights
+    from spachc.model_io.tensors import save_weights
 
     spec = trained_digits[0]
     torch.manual_seed(1)

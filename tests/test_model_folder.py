@@ -15,10 +15,10 @@ from test_train_support import train, write_spec
 from typer.testing import CliRunner
 
 import spachc
-from spachc import metadata as meta
+from spachc.model_io import metadata as meta
 from spachc.cli.app import app
-from spachc.folder import model_info
-from spachc.nn.weights import read_metadata, save_weights
+from spachc.model_io.folder import model_info
+from spachc.model_io.tensors import read_metadata, save_weights
 
 DIGITS_SPEC = """\
 model digits_tiny
@@ -56,7 +56,8 @@ def test_old_files_read_with_previous_defaults_and_a_note():
     assert old_checkpoint.recorded and old_checkpoint.preprocessing.mean == (0.3053,)
     assert old_checkpoint.preprocessing.crop_pct == 1.0
     rgb = meta.read_model_info({}, (32, 32), 3, "old.onnx")
-    assert not rgb.recorded and "old.onnx does not record its preprocessing" in rgb.note
+    assert not rgb.recorded and "no preprocessing recorded in old.onnx: using 32x32 3-channel" in rgb.note
+    assert "written before" not in rgb.note and "--mean 0.485,0.456,0.406 --std 0.229,0.224,0.225" in rgb.note
     assert rgb.preprocessing.mean == meta.IMAGENET_MEAN and rgb.preprocessing.crop_pct == 0.875
     grey = meta.read_model_info({}, (8, 8), 1, "x")
     assert grey.preprocessing.mean == (0.5,) and grey.preprocessing.std == (0.5,)
@@ -197,7 +198,7 @@ def test_a_weights_file_without_preprocessing_still_loads_with_a_note(trained, v
     reloaded = spachc.from_pretrained(old)
     assert reloaded.model_info.note and reloaded.model_info.preprocessing.mean == (0.5,)
     result = cli("predict", str(old), val_pngs[0][0])
-    assert "does not record its preprocessing" in result.stderr
+    assert "no preprocessing recorded in" in result.stderr and "written before" not in result.stderr
     assert model_info(old, spec).note is not None
 
 
@@ -238,7 +239,7 @@ def test_metadata_preprocessing_and_folder_modules_never_import_torch():
     import subprocess
     import sys
 
-    code = ("import sys, spachc.metadata, spachc.preprocess, spachc.folder, spachc.lang.sizes; "
+    code = ("import sys, spachc.model_io.metadata, spachc.preprocess, spachc.model_io.folder, spachc.lang.sizes; "
             "sys.exit('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
 
@@ -277,7 +278,7 @@ def test_zero_head_verification_is_not_vacuous(tmp_path):
 def test_model_folder_and_study_files_fail_the_same_coded_way(tmp_path, content, says):
     """One reader (spachc/jsonfile.py) for config.json and study.json: each broken file gets its
     own code and a message naming the file and what is wrong."""
-    from spachc.folder import CONFIG, FORMAT, read_config
+    from spachc.model_io.folder import CONFIG, FORMAT, read_config
     from spachc.lang.diagnostics import UserError
     from spachc.sweep.study import STUDY_FILE, STUDY_FORMAT, load_study
 

@@ -59,7 +59,7 @@ def test_bf16_stores_weights_in_bf16_and_agrees_with_fp32(trained_digits):  # no
 def test_eval_and_bench_report_the_precision_they_used(trained_digits, tmp_path):  # noqa: F811
     spec, model, _, _, spec_path = trained_digits
     weights = tmp_path / "digits.safetensors"
-    from spachc.nn.weights import save_weights
+    from spachc.model_io.tensors import save_weights
 
     save_weights(model, spec, weights)
     results = {}

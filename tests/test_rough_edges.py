@@ -235,7 +235,7 @@ def test_library_export_verifies_and_reports(tmp_path):
     (published,) = report.files
     assert published.path == tmp_path / "m.safetensors" and published.verification.ok
     assert [c.shape for c in published.verification.cases] == [(1, 3, 16, 16), (3, 3, 16, 16)]
-    from spachc.nn.weights import load_weights
+    from spachc.model_io.tensors import load_weights
 
     assert load_weights(published.path)[0].hash == spec.hash
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]  # no temporary left behind

@@ -80,7 +80,7 @@ def train(spec: Path, data: Path | str, out: Path, *args: str, timeout: float = 
 
 
 def load_tensors(path: Path) -> dict:
-    from spachc.nn.weights import load_weights
+    from spachc.model_io.tensors import load_weights
 
     return load_weights(path)[1]
 

@@ -14,7 +14,7 @@ from safetensors.torch import save_file
 from test_export_support import logits, random_model, spec_of
 
 import spachc
-from spachc.nn.weights import META_ALIASES, WeightsError, load_weights, read_metadata, save_weights, weights_bytes
+from spachc.model_io.tensors import META_ALIASES, WeightsError, load_weights, read_metadata, save_weights, weights_bytes
 
 
 def header_length(path) -> int:

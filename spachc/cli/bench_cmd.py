@@ -11,7 +11,7 @@ from ..lang.limits import enforce
 from ..precision import PRECISION_HELP, PRECISIONS
 from .common import (SET_OPTION_HELP, UserError, human, max_activation_option, max_params_option, out,
                      reports_errors)
-from .loading import load_spec_or_weights
+from ..model_io.arguments import load_spec_or_weights
 
 MODES = ("infer", "train", "both")
 DEVICES = ("auto", "cpu", "cuda")

@@ -11,7 +11,7 @@ from rich.table import Table
 from ..lang.limits import enforce
 from ..lang.summary import Summary, summary
 from .common import SET_OPTION_HELP, human, max_activation_option, max_params_option, out, reports_errors
-from .loading import load_spec_text_or_weights
+from ..model_io.arguments import load_spec_text_or_weights
 
 
 def render_summary(s: Summary) -> Table:
@@ -49,7 +49,7 @@ def build_command(
     import torch
 
     from ..nn.build import build
-    from ..nn.weights import save_weights
+    from ..model_io.tensors import save_weights
 
     torch.manual_seed(seed)
     model = build(resolved, max_params=max_params)

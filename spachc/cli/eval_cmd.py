@@ -1,6 +1,6 @@
 """`spachc eval SPEC [--weights W] --data DATA`: top-1, top-5, loss and images/s on the
 validation split. W is a spachc .safetensors, a model folder, a training state.pt, or an
-official `.pth` of the paper's code (one dispatch: spachc.sources); a weights file given as
+official `.pth` of the paper's code (one dispatch: spachc.model_io); a weights file given as
 SPEC is its own weights."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import typer
 
 from ..precision import PRECISION_HELP, PRECISIONS
 from .common import SET_OPTION_HELP, UserError, err, out, reports_errors
-from .loading import is_weights_file
+from ..model_io.arguments import is_weights_file
 
 
 def eval_command(
@@ -38,11 +38,11 @@ def eval_command(
     from ..train.data import DataError, check_fit, open_dataset, worker_error_message
     from ..train.distributed import World
     from ..train.evaluate import eval_transform_config, evaluate, saved_eval_config, val_loader
-    from ..folder import model_file
+    from ..model_io.folder import model_file
     from ..runtime import resolve_device
-    from ..sources import load_weights_for
+    from ..model_io.sources import load_weights_for
     from ..train.run_folder import saved_eval_crop
-    from .loading import load_spec_or_weights
+    from ..model_io.arguments import load_spec_or_weights
 
     resolved, _ = load_spec_or_weights(spec, set_)
     if weights is None:
@@ -60,8 +60,8 @@ def eval_command(
     target = resolve_device(device, 0)
     config = saved_eval_config(weights, resolved) if weights.suffix == ".safetensors" else None
     if config is not None and config.note is not None:
-        err.print(f"note: {weights} does not record its preprocessing; using the data's normalisation and "
-                  "crop 0.875 (as before it was recorded)", markup=False)
+        err.print(f"note: no preprocessing recorded in {weights}: using the data's normalisation and crop 0.875; "
+                  f"record it with `spachc save {weights} DIR --mean ... --std ...`", markup=False)
     if config is None or config.note is not None or tuple(config.preprocessing.input_size) != tuple(resolved.input):
         config = eval_transform_config(resolved, dataset, saved_eval_crop(weights) or 0.875)
     if crop is not None:

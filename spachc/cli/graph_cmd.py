@@ -42,7 +42,7 @@ def graph_command(
     """Draw the architecture: stem, stages with their block groups, downsamples, dims, token grids,
     shared mixers."""
     chosen = format.value if format else SUFFIX_FORMATS.get(output.suffix.lower(), "mermaid") if output else "mermaid"
-    from ..folder import spec_of
+    from ..model_io.folder import spec_of
 
     text = render(spec_of(spec, set_), chosen)
     if output is None:

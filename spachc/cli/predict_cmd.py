@@ -26,7 +26,7 @@ def onnx_model_spec(path: Path):
     """The spec an ONNX file exported by spachc carries."""
     import onnx
 
-    from .. import metadata as meta
+    from ..model_io import metadata as meta
     from ..lang.frontend import parse
 
     proto = onnx.load(str(path), load_external_data=False)
@@ -67,7 +67,7 @@ def onnx_logits(session, batch: np.ndarray) -> np.ndarray:
 def check_model_argument(path: Path) -> None:
     """predict needs trained weights with their preprocessing: a model folder, a training run
     folder, a spachc .safetensors or an .onnx exported by spachc. Say what else was given."""
-    from ..folder import is_model_folder, is_run_folder
+    from ..model_io.folder import is_model_folder, is_run_folder
 
     if is_model_folder(path) or is_run_folder(path) or (path.is_file() and path.suffix in (".safetensors", ".onnx")):
         return
@@ -95,7 +95,7 @@ def predict_command(
                                   "to a temporary ONNX file first)."),
 ) -> None:
     """Classify image files: top-k labels and probabilities, with the model's own preprocessing."""
-    from ..folder import model_info
+    from ..model_io.folder import model_info
     from ..preprocess import prepare_files
 
     if top_k < 1:
@@ -109,7 +109,7 @@ def predict_command(
             info = model_info(path, spec)
             run, backend = _onnx_runner(path), "onnxruntime"
         else:
-            from ..folder import from_pretrained
+            from ..model_io.create import from_pretrained
 
             model = from_pretrained(path)
             spec, info = model.spec, model.model_info

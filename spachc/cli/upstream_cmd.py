@@ -18,7 +18,7 @@ def import_upstream_command(
     """Convert an official checkpoint of the paper's code into a spachc weights file."""
     from ..nn.build import build
     from ..nn.upstream import from_upstream, load_official_checkpoint
-    from ..nn.weights import save_weights
+    from ..model_io.tensors import save_weights
 
     resolved = load(spec)
     state = from_upstream(resolved, load_official_checkpoint(checkpoint))

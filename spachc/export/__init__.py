@@ -1,6 +1,6 @@
 """Export: ONNX and safetensors files that carry their spec, verified against a real runtime.
 
-`onnx_export` and `verify` import torch; `safetensors_header` and `inspect` do not, so
+`onnx_export` and `verify` import torch; `inspect` (and spachc.model_io's header readers) do not, so
 `spachc inspect` stays fast.
 """
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from ..lang.diagnostics import SpecError, UserError
 from ..lang.frontend import parse
-from .safetensors_header import SafetensorsFileError, read_header
+from ..model_io.header import SafetensorsFileError, read_header
 
-from ..metadata import ALIASES, SPEC as SPEC_KEY, SPEC_HASH as HASH_KEY  # noqa: E402
+from ..model_io.metadata import ALIASES, SPEC as SPEC_KEY, SPEC_HASH as HASH_KEY  # noqa: E402
 
 
 class InspectError(UserError):
@@ -103,7 +103,7 @@ def _numel(dims) -> int:
 
 def describe_folder(path: str | Path) -> dict:
     """A model folder: its model.safetensors described, with the folder's config.json beside."""
-    from ..folder import FolderError, model_file, read_config
+    from ..model_io.folder import FolderError, model_file, read_config
 
     try:
         config = read_config(path)
@@ -116,7 +116,7 @@ def describe_folder(path: str | Path) -> dict:
 
 def describe(path: str | Path) -> dict:
     """Dispatch on the file's extension: .safetensors or .onnx; or a model or training run folder."""
-    from ..folder import is_run_folder, model_file
+    from ..model_io.folder import is_run_folder, model_file
 
     if is_run_folder(path):  # a training run stands for its best weights
         return describe_safetensors(model_file(path))

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from .. import __version__
-from .. import metadata as meta
+from ..model_io import metadata as meta
 from ..lang.diagnostics import UserError
 from ..lang.ir import Spec
 from ..lang.kinds import KINDS
@@ -68,7 +68,7 @@ def check_options(spec: Spec, options: OnnxOptions) -> None:
 
 def onnx_metadata(spec: Spec, options: OnnxOptions, weights: str, info: meta.ModelInfo | None = None,
                   features: list[dict] | None = None) -> dict[str, str]:
-    """The spec, the traced shape and the model's preprocessing and labels (spachc.metadata)."""
+    """The spec, the traced shape and the model's preprocessing and labels (spachc.model_io.metadata)."""
     info = info or meta.ModelInfo(meta.default_preprocessing(spec.input, spec.channels))
     entries = {
         meta.VERSION: __version__,

@@ -28,7 +28,7 @@ from ..lang.diagnostics import DiagnosticError, UserError
 from ..lang.ir import Spec
 from ..lang.limits import DEFAULT_MAX_ACTIVATION_GB, DEFAULT_MAX_PARAMS
 from ..lang.sizes import any_size
-from ..metadata import ModelInfo
+from ..model_io.metadata import ModelInfo
 from .int8 import DEFAULT_MIN_AGREEMENT, Int8Report
 from .onnx_export import DTYPES, OnnxOptions, check_options, export_onnx, needs_external_data
 from .safetensors_export import export_safetensors
@@ -84,7 +84,7 @@ def export(source: str | Path | Spec, *, onnx: str | Path | None = None, safeten
     `out_indices`); `int8=True` quantizes the ONNX file, calibrated and gated on `calibrate`'s
     images. Raises a coded UserError (with `.report` once the model is loaded) on failure.
     """
-    from .source import model_to_export
+    from ..model_io.export_source import model_to_export
 
     out_indices = tuple(out_indices) if out_indices is not None else None
     options = OnnxOptions(opset=opset, batch=batch, dynamic_size=dynamic_size, dtype=dtype)
@@ -211,7 +211,7 @@ def publish_safetensors(model: torch.nn.Module, spec: Spec, target: str | Path, 
                         weights: str = "initialisation", verify: bool = True, seed: int = 0,
                         info: ModelInfo | None = None, into: ExportReport | None = None) -> Published:
     """Write the weights file and reload it alone (verification) before it appears under `target`."""
-    from .safetensors_header import read_header
+    from ..model_io.header import read_header
 
     target = Path(target)
     result = _added(Published("safetensors", target, dtype), into)

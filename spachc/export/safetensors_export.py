@@ -1,5 +1,5 @@
 """A model's weights as a spachc .safetensors file: shared tensors stored once, the spec,
-its hash, the spachc version and the dtype in the metadata (see spachc.nn.weights)."""
+its hash, the spachc version and the dtype in the metadata (see spachc.model_io.tensors)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import torch
 
-from .. import metadata as meta
+from ..model_io import metadata as meta
 from ..lang.ir import Spec
-from ..nn.weights import weights_bytes, write_atomically
+from ..model_io.tensors import weights_bytes, write_atomically
 from .onnx_export import DTYPES
 
 

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ..lang.ir import Spec
-from ..metadata import ModelInfo, Preprocessing, read_model_info
+from ..model_io.metadata import ModelInfo, Preprocessing, read_model_info
 from ..runtime import autocast, worker_init
 from .data import Dataset, EvalShard
 from .distributed import World, sum_across
@@ -79,6 +79,6 @@ def evaluate(model: torch.nn.Module, loader, device: torch.device, world: World,
 
 def saved_eval_config(weights: Path, spec: Spec) -> ModelInfo:
     """The preprocessing and labels recorded in a weights file (defaults and a note if none)."""
-    from ..nn.weights import read_metadata
+    from ..model_io.tensors import read_metadata
 
     return read_model_info(read_metadata(weights), spec.input, spec.channels, str(weights))

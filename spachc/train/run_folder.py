@@ -26,13 +26,13 @@ from pathlib import Path
 
 import torch
 
-from .. import metadata as meta
+from ..model_io import metadata as meta
 from ..atomic import write_atomically
-from ..folder import RUN_STATE
+from ..model_io.folder import RUN_STATE
 from ..lang.diagnostics import UserError
 from ..lang.frontend import parse
 from ..lang.ir import Spec
-from ..nn.weights import save_weights
+from ..model_io.tensors import save_weights
 from .distributed import World, sum_across
 from .plot import curves_png
 
@@ -121,7 +121,7 @@ class RunFolder:
 
     def export_weights(self, name: str, models, spec: Spec, info: meta.ModelInfo, epoch: int) -> None:
         """`NAME.safetensors` (and `NAME.ema.safetensors`) for eval, export and predict: with what
-        using them needs, the eval preprocessing and the class names (spachc.metadata)."""
+        using them needs, the eval preprocessing and the class names (spachc.model_io.metadata)."""
         extra = {**meta.model_info_entries(info), meta.EPOCH: str(epoch)}
         for model, suffix in models:
             path = self.path / f"{name}{suffix}.safetensors"

@@ -18,7 +18,7 @@ import torch
 from PIL import Image, ImageEnhance, ImageOps
 
 from ..lang.diagnostics import UserError
-from ..metadata import Preprocessing
+from ..model_io.metadata import Preprocessing
 from ..preprocess import prepare, resize_center_crop, to_mode  # noqa: F401  (resize_center_crop: re-exported)
 
 BICUBIC = Image.Resampling.BICUBIC

@@ -1,12 +1,12 @@
 """Turning a command's SPEC argument into a Spec (and weights, when it is a weights file):
-the library's dispatch, spachc.sources, under the names the commands use."""
+the package's dispatch (sources.py), under the names the commands use, and `-e TEXT`."""
 
 from __future__ import annotations
 
 from ..lang.frontend import EXPR_SOURCE, load, parse  # noqa: F401
 from ..lang.ir import Spec
 from ..lang.diagnostics import UserError
-from ..sources import is_weights_file, spec_and_weights as load_spec_or_weights  # noqa: F401
+from .sources import is_weights_file, spec_and_weights as load_spec_or_weights  # noqa: F401
 
 
 def spec_argument(spec: str | None, expr: str | None) -> tuple[str | None, str | None]:

@@ -1,4 +1,5 @@
-"""Where a model's weights come from, decided in one place for eval and export:
+"""Where a model's weights come from, decided in one place for every command and the library
+(the kinds of MODEL argument are spachc/model_io/kinds.py's):
 
     NAME.safetensors   a spachc weights file (its spec hash must be the spec's)
     state.pt           a spachc training state (its spec hash must be the spec's)
@@ -12,49 +13,36 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .lang.diagnostics import Note, UserError
-from .lang.ir import Spec
+from ..lang.diagnostics import Note, UserError
+from ..lang.ir import Spec
 
 if TYPE_CHECKING:  # torch is imported by the functions that need it: the CLI loads this module at start
     import torch
 
-OFFICIAL_SUFFIXES = (".pth", ".pt")
-
-
-def is_weights_file(arg: str | Path) -> bool:
-    """A spachc .safetensors, a model folder (its model.safetensors), a training run folder
-    (its best.safetensors) or a training state.pt: each carries its spec."""
-    from .folder import is_model_folder, is_run_folder
-
-    return (str(arg).endswith(".safetensors") or is_model_folder(arg) or is_run_folder(arg)
-            or (str(arg).endswith(".pt") and Path(arg).is_file()))
+from .kinds import CHECKPOINT_SUFFIXES as OFFICIAL_SUFFIXES, carries_spec as is_weights_file, model_file  # noqa: F401
 
 
 def spec_and_weights(arg: str, overrides=()) -> tuple[Spec, dict | None]:
     """A command's SPEC argument: a .spach file or zoo name gives (spec, None); a spachc
     .safetensors gives its embedded spec and its weights. `--set` cannot change a weights
     file's spec."""
-    from .lang.frontend import load
+    from ..lang.frontend import load
 
     if not is_weights_file(arg):
         return load(arg, overrides or ()), None
-    from .nn.weights import check_state, load_weights
+    from .tensors import check_state, load_weights
 
     if overrides:
         raise UserError("--set cannot change the spec stored in a weights file", code="E602",
                         hint="export the spec text, edit it, and build that instead")
     if arg.endswith(".pt"):
-        from .train.run_folder import read_state, state_spec
+        from ..train.run_folder import read_state, state_spec
 
         saved = read_state(Path(arg))
         spec, state = state_spec(saved), saved["model"]
         check_state(spec, state, arg)
         return spec, state
-    from .folder import model_file
-
-    spec, state = load_weights(model_file(arg))
-    check_state(spec, state, arg)
-    return spec, state
+    return load_weights(model_file(arg))  # checked against its spec from the header
 
 
 def load_weights_for(spec: Spec, path: str | Path, ema: bool = False,
@@ -63,9 +51,7 @@ def load_weights_for(spec: Spec, path: str | Path, ema: bool = False,
 
     `own_spec_command`: the command that would use the file with its own spec, for the hint
     when it holds weights of another spec (`{path}` is filled in)."""
-    from .nn.weights import load_weights_of
-
-    from .folder import model_file
+    from .tensors import load_weights_of
 
     path = model_file(path)
     if path.suffix != ".safetensors" and path.suffix not in OFFICIAL_SUFFIXES:
@@ -81,22 +67,22 @@ def load_weights_for(spec: Spec, path: str | Path, ema: bool = False,
             raise other_spec(path, stored, spec, own_spec_command)
         return state, f"spachc checkpoint {path.name}"
     if path.suffix in OFFICIAL_SUFFIXES:
-        from .train.run_folder import is_state_file
+        from ..train.run_folder import is_state_file
 
         if is_state_file(path):
             return _from_training_state(spec, path, ema, own_spec_command)
         return _from_official(spec, path, ema), f"official checkpoint {path.name}"
 
 
-def other_spec(path: Path, stored: Spec, spec: Spec, own_spec_command: str | None) -> UserError:
+def other_spec(path: Path, stored: Spec, spec: Spec, own_spec_command: str | None, code: str = "E1013") -> UserError:
     """Weights of another architecture: say what differs, and how to use them with their own spec."""
-    from .diffing import differences
+    from ..diffing import differences
 
     notes = [Note(f"{line}") for line in differences(spec, stored)[:8]] or [
         Note("the architectures are the same; only the spec's name or a written-out default differs")]
     hint = (f"use it with its own spec: {own_spec_command.format(path=path)}" if own_spec_command else None)
     return UserError(f"{path} holds weights for spec '{stored.name}' ({stored.hash[:12]}), not of '{spec.name}' "
-                     f"({spec.hash[:12]}); what differs (yours -> the file's):", code="E1013", hint=hint,
+                     f"({spec.hash[:12]}); what differs (yours -> the file's):", code=code, hint=hint,
                      notes=notes)
 
 
@@ -108,8 +94,8 @@ def _ema_sibling(path: Path) -> Path:
 
 
 def _from_training_state(spec: Spec, path: Path, ema: bool, own_spec_command: str | None):
-    from .train.run_folder import read_state, state_spec
-    from .nn.weights import check_state
+    from ..train.run_folder import read_state, state_spec
+    from .tensors import check_state
 
     state = read_state(path)
     if state["spec_hash"] != spec.hash:
@@ -122,7 +108,7 @@ def _from_training_state(spec: Spec, path: Path, ema: bool, own_spec_command: st
 
 
 def _from_official(spec: Spec, path: Path, ema: bool) -> dict[str, torch.Tensor]:
-    from .nn.upstream import from_upstream, load_official_checkpoint
+    from ..nn.upstream import from_upstream, load_official_checkpoint
 
     checkpoint = load_official_checkpoint(path)
     key = "model_ema" if ema else "model"
