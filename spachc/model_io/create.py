@@ -57,7 +57,11 @@ def read(source, overrides=()) -> LoadedModel:
         spec = overridden(source, overrides) if overrides else source
         return LoadedModel(spec, None, None, kind, None, "initialisation")
     if kind == kinds.CHECKPOINT and not kinds.carries_spec(source):
-        raise kinds.ModelSourceError(f"{source}: no such checkpoint", code="E811")
+        if not Path(source).is_file():
+            raise kinds.ModelSourceError(f"{source}: no such checkpoint", code="E811")
+        raise kinds.ModelSourceError(f"{source}: an official checkpoint of the paper's code carries no spec",
+                                     hint=f"give its spec as the source: spachc.create_model('hybrid_s', "
+                                          f"pretrained='{source}')")
     spec, state = spec_and_weights(str(source), list(overrides))
     path = Path(str(source)) if kind != kinds.ZOO else None
     info = None
