@@ -126,7 +126,7 @@ def test_import_upstream_converts_an_official_checkpoint(tmp_path, fixtures):
     out = tmp_path / "converted.safetensors"
     result = run_cli("import-upstream", str(spec_path), str(ckpt), "-o", str(out))
     assert result.returncode == 0, result.stderr
-    from spachc.model_io.tensors import load_model
+    from spachc import load_model
 
     model = load_model(out).eval()
     io = load_file(fixtures / "ms_hybrid_small.io.safetensors")

@@ -108,7 +108,7 @@ def describe_folder(path: str | Path) -> dict:
     try:
         config = read_config(path)
     except FolderError as exc:
-        raise InspectError(str(exc)) from None
+        raise InspectError(str(exc), code=exc.code if exc.code == "E825" else None) from None
     info = describe_safetensors(model_file(path))
     info["folder"] = {"path": str(path), "config": config}
     return info

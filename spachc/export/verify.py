@@ -252,7 +252,7 @@ def _compare(session, images: torch.Tensor, reference: torch.nn.Module, reduced:
 
 def verify_safetensors(path: str | Path, model: torch.nn.Module, spec: Spec, dtype: str, seed: int = 0) -> Report:
     """Rebuild from the file alone and compare with the module, as rounded to the stored dtype."""
-    from ..model_io.tensors import load_model
+    from ..model_io.create import create_model as load_model
 
     path = Path(path)
     reloaded = load_model(path).eval()

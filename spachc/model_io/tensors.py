@@ -193,10 +193,3 @@ def load_weights_of(spec: Spec, path: str | Path) -> tuple[Spec, dict[str, torch
     if stored.hash != spec.hash:
         return stored, None
     return load_weights(path)
-
-
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:
-    """Rebuild a module from a spachc safetensors file alone (spachc.create_model does it)."""
-    from .create import create_model
-
-    return create_model(path, device=device)
