@@ -239,7 +239,7 @@ def benchmark(spec: Spec, *, state: dict | None = None, batch_size: int = 8, mod
     `dtype` (fp32|bf16|auto) is the inference precision: weights stored in that type
     (spachc/nn/precision.py). With autocast (`amp` not off) `auto` means fp32 weights, since
     autocast is then the precision asked for. Training steps always keep fp32 weights."""
-    from .nn.build import build
+    from .model_io.create import build_loaded
     from .precision import PrecisionError, resolve_precision
 
     if mode not in ("infer", "train", "both"):
@@ -258,9 +258,7 @@ def benchmark(spec: Spec, *, state: dict | None = None, batch_size: int = 8, mod
     if threads is not None:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    model = build(spec, device=dev, max_params=max_params)
-    if state is not None:
-        model.load_state_dict(state, strict=True)
+    model = build_loaded(spec, state, device=dev, max_params=max_params)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(memory_format=memory_format)
     images = torch.randn(batch_size, spec.channels, *spec.input, device=dev).contiguous(memory_format=memory_format)

@@ -381,3 +381,13 @@ def test_model_io_has_no_import_cycles_and_its_readers_need_no_torch():
             "spachc.model_io.spec_of('hybrid_xs'); print('torch' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_fuzzing_weights_headers_and_model_folders_finds_no_escape(tmp_path):
+    """A bounded run of tests/model_io_fuzzing.py (benchmarks/fuzz_model_io.py runs it long)."""
+    from model_io_fuzzing import fuzz
+
+    tally = fuzz(tmp_path, cases=60, seed=1)
+    assert tally.cases == 120
+    assert tally.escapes == [] and tally.hangs == 0, tally.escapes[:3]
+    assert tally.accepted > 0 and len(tally.refused) >= 6  # the mutations reach many checks

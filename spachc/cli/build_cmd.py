@@ -48,13 +48,11 @@ def build_command(
     enforce(resolved, max_params, max_activation_gb)
     import torch
 
-    from ..nn.build import build
+    from ..model_io.create import build_loaded
     from ..model_io.tensors import save_weights
 
     torch.manual_seed(seed)
-    model = build(resolved, max_params=max_params)
-    if state is not None:
-        model.load_state_dict(state, strict=True)
+    model = build_loaded(resolved, state, max_params=max_params)
     model.eval()
     s = summary(resolved)
     built_params = sum(p.numel() for p in model.parameters())

@@ -34,7 +34,7 @@ def eval_command(
     """Evaluate weights on the validation split: top-1, top-5, loss, images/s."""
     if dtype not in PRECISIONS:
         raise UserError(f"--dtype '{dtype}' is not one of: {', '.join(PRECISIONS)}", code="E1016")
-    from ..nn.build import build
+    from ..model_io.create import build_loaded
     from ..train.data import DataError, check_fit, open_dataset, worker_error_message
     from ..train.distributed import World
     from ..train.evaluate import eval_transform_config, evaluate, saved_eval_config, val_loader
@@ -66,8 +66,7 @@ def eval_command(
         config = eval_transform_config(resolved, dataset, saved_eval_crop(weights) or 0.875)
     if crop is not None:
         config = replace(config, preprocessing=config.preprocessing.with_crop(crop))
-    model = build(resolved).to(target)
-    model.load_state_dict({k: v.to(target) for k, v in state.items()}, strict=True)
+    model = build_loaded(resolved, state).to(target)
     from ..nn.precision import for_inference
 
     model, precision = for_inference(model, dtype, target)

@@ -16,14 +16,13 @@ def import_upstream_command(
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the spachc .safetensors."),
 ) -> None:
     """Convert an official checkpoint of the paper's code into a spachc weights file."""
-    from ..nn.build import build
+    from ..model_io.create import build_loaded
     from ..nn.upstream import from_upstream, load_official_checkpoint
     from ..model_io.tensors import save_weights
 
     resolved = load(spec)
     state = from_upstream(resolved, load_official_checkpoint(checkpoint))
-    model = build(resolved)
-    model.load_state_dict(state, strict=True)
+    model = build_loaded(resolved, state)
     save_weights(model, resolved, output)
     out.print(f"converted {len(state)} tensors of {checkpoint} -> {output} (spec {resolved.hash[:12]})")
 
