@@ -137,13 +137,11 @@ def model_info(path: str | Path, spec: Spec) -> meta.ModelInfo:
 def spec_of(arg, overrides=()) -> Spec:
     """A spec from a .spach file, a zoo name, a model folder, a training run folder or a
     spachc .safetensors, without torch."""
-    from .kinds import CARRIES_SPEC, MODEL_FOLDER, kind_of
+    from .kinds import CARRIES_SPEC, MODEL_FOLDER, kind_of, refuse_overrides
     from .weights_header import weights_spec
 
+    refuse_overrides(arg, overrides)
     kind = kind_of(arg)
-    if kind in CARRIES_SPEC and overrides:
-        raise FolderError(f"{arg}: --set cannot change the spec stored with trained weights", code="E602",
-                          hint="write the spec out (spachc build SRC --json, or inspect), edit it, and use that")
     if kind == MODEL_FOLDER:
         return folder_spec(arg)
     if kind in CARRIES_SPEC:

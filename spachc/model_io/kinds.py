@@ -89,6 +89,13 @@ def carries_spec(source) -> bool:
     return kind in CARRIES_SPEC or (kind == CHECKPOINT and str(source).endswith(".pt") and Path(source).is_file())
 
 
+def refuse_overrides(source, overrides) -> None:
+    """THE E602 check: `--set` cannot change the spec stored with trained weights."""
+    if overrides and carries_spec(source):
+        raise UserError(f"{source}: --set cannot change the spec stored with trained weights", code="E602",
+                        hint="write the spec out (spachc build SRC --json, or inspect), edit it, and use that")
+
+
 def weights_path(path: str | Path) -> Path:
     """The weights file a model argument stands for: DIR/model.safetensors for a model folder,
     RUN/best.safetensors for a training run folder, the path itself otherwise."""

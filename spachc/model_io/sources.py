@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # torch is imported by the functions that need it: the CLI lo
     import torch
 
 from .kinds import CHECKPOINT_SUFFIXES as OFFICIAL_SUFFIXES, carries_spec as is_weights_file, model_file  # noqa: F401
+from .kinds import refuse_overrides
 
 
 def spec_and_weights(arg: str, overrides=()) -> tuple[Spec, dict | None]:
@@ -32,9 +33,7 @@ def spec_and_weights(arg: str, overrides=()) -> tuple[Spec, dict | None]:
         return load(arg, overrides or ()), None
     from .tensors import check_state, load_weights
 
-    if overrides:
-        raise UserError("--set cannot change the spec stored in a weights file", code="E602",
-                        hint="export the spec text, edit it, and build that instead")
+    refuse_overrides(arg, overrides)
     if arg.endswith(".pt"):
         from ..train.run_folder import read_state, state_spec
 
