@@ -125,7 +125,7 @@ def create_model(source, *, pretrained=None, num_classes: int | None = None, fea
         raise CreateModelError(f"{source} carries no weights; pretrained=True has nothing to load",
                                hint="give the weights: create_model(SPEC, pretrained='PATH')")
     target = spec if num_classes in (None, 0) else with_classes(spec, num_classes)
-    skip = HEAD if target.hash != spec.hash else ()
+    skip = HEAD if target.hash != spec.hash or (state is not None and HEAD[0] not in state) else ()
     if skip and info is not None:
         info = ModelInfo(info.preprocessing, None, info.note)  # the old class names name nothing now
     model = build_loaded(target, state, features_only=features_only, out_indices=out_indices, device=device,
@@ -147,9 +147,8 @@ def _pretrained_state(spec: Spec, path: Path, num_classes: int | None):
         stored, state = load_weights(path)
         if with_classes(stored, num_classes).hash != with_classes(spec, num_classes).hash:
             raise other_spec(path, stored, spec, OWN_SPEC_COMMAND, code="E821")
-        if stored.classes != spec.classes:
+        if stored.classes != spec.classes:  # its classifier fits no head of ours: build_loaded initialises it
             state = {k: v for k, v in state.items() if k not in HEAD}
-            state.update({k: v for k, v in _initial_head(spec).items()})
         return state, model_info(path, stored)
     try:
         state, _ = load_weights_for(spec, path, own_spec_command=OWN_SPEC_COMMAND)
@@ -160,17 +159,6 @@ def _pretrained_state(spec: Spec, path: Path, num_classes: int | None):
         raise
     info = model_info(path, spec) if kinds.kind_of(path) in kinds.CARRIES_SPEC else None
     return state, info
-
-
-def _initial_head(spec: Spec) -> dict[str, torch.Tensor]:
-    """Placeholder head tensors of the right shape for `spec` (build_loaded skips them)."""
-    return {k: torch.zeros(v.shape, dtype=v.dtype) for k, v in _expected(spec).items() if k in HEAD}
-
-
-def _expected(spec: Spec):
-    from .tensors import expected_tensors
-
-    return expected_tensors(spec)
 
 
 def attach_info(model: torch.nn.Module, spec: Spec, info: ModelInfo) -> None:
