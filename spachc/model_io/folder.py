@@ -4,7 +4,7 @@
                            std, interpolation, crop_pct, crop_mode, num_classes, label_names)
     DIR/model.safetensors  the weights, carrying the same spec and preprocessing in its metadata
 
-`spachc save SRC DIR` and `spachc.save` write one (spachc/model_io/writing.py); every command
+`spachc save SRC DIR` and `spachc.save` write one (spachc/model_io/create.py); every command
 that takes a model reads it. Reading the config needs no torch, so `diff`, `graph` and
 `inspect` accept folders without it. Every field of config.json is checked (type, range,
 nesting, size, and agreement with its spec), each failure one coded error.
