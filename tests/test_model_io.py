@@ -74,6 +74,7 @@ def test_num_classes_keeps_every_weight_but_the_classifier(tmp_path):
     assert all(torch.equal(old[k], new[k]) for k in old if k not in ("head.weight", "head.bias"))
     assert tuned.spec.hash == spachc.parse(spachc.to_text(spec), overrides=["classes=3"]).hash
     assert tuned.model_info.labels is None  # the old class names name nothing now
+    assert spachc.from_pretrained(path, num_classes=3).head.out_features == 3  # a TypeError before
 
 
 def test_num_classes_zero_gives_pooled_features(tmp_path):
