@@ -12,8 +12,9 @@ tensors leave the resident set at once and RSS follows the live tensors. Two mea
     backward pass's temporaries and one recomputed block's activations.
 (Counting saved tensors with torch.autograd.graph.saved_tensors_hooks would not do: inside a
 checkpointed block the checkpoint's own hooks take over, and the block inputs it keeps are
-invisible to an outer hook.) The step time is printed too: one step per mode and round,
-alternating order; read it as a ratio only.
+invisible to an outer hook.) The step time printed with them is of one step under that allocator
+setting; for the cost of recomputation use `--timing N`: one process, the normal allocator,
+the same model switched on and off, N alternating rounds, medians (read as a ratio).
 
     OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/grad_checkpointing.py hybrid_xs --batch 32 --size 224
 """
@@ -68,6 +69,34 @@ def one_step(model_name: str, batch: int, size: int | None, mode: str, threads: 
             "params": params, "input": list(spec.input), "batch": batch, "torch": torch.__version__}
 
 
+def timing(args) -> None:
+    import torch
+    import torch.nn.functional as F
+
+    import spachc
+
+    torch.set_num_threads(args.threads)
+    spec = spachc.load(args.model, overrides=[f"input={args.size}"] if args.size else [])
+    torch.manual_seed(0)
+    model = spachc.build(spec).train()
+    images = torch.randn(args.batch, spec.channels, *spec.input)
+    labels = torch.randint(0, spec.classes, (args.batch,))
+    seconds = {m: [] for m in MODES}
+    for r in range(args.timing + 1):  # round 0 warms up both modes and is not counted
+        for mode in (MODES if r % 2 == 0 else MODES[::-1]):
+            model.set_grad_checkpointing(mode == "checkpointed")
+            model.zero_grad(set_to_none=True)
+            start = time.perf_counter()
+            F.cross_entropy(model(images), labels).backward()
+            if r:
+                seconds[mode].append(time.perf_counter() - start)
+    med = {m: statistics.median(v) for m, v in seconds.items()}
+    print(f"{args.model} at {spec.input[0]}x{spec.input[1]}, batch {args.batch}, {args.threads} threads, {cpu_name()}, "
+          f"load average {open('/proc/loadavg').read().split()[0]}")
+    print(f"step time, median of {args.timing}: plain {med['plain']:.2f} s, checkpointed {med['checkpointed']:.2f} s, "
+          f"ratio x{med['checkpointed'] / med['plain']:.2f}")
+
+
 def cpu_name() -> str:
     try:
         for line in open("/proc/cpuinfo"):
@@ -85,10 +114,15 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=None, help="input size (default: the spec's)")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--timing", type=int, default=0, metavar="N",
+                        help="time N alternating rounds in one process instead of measuring memory")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(one_step(args.model, args.batch, args.size, args.child, args.threads)))
+        return
+    if args.timing:
+        timing(args)
         return
     results = {m: [] for m in MODES}
     for r in range(args.rounds):

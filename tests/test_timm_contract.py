@@ -373,4 +373,5 @@ def test_recorded_preprocessing_shows_in_pretrained_cfg(tmp_path):
     loaded = from_pretrained(tmp_path / "m")
     loaded.reset_classifier(2)
     assert "label_names" not in loaded.pretrained_cfg  # they named the old head's classes
+    assert loaded.model_info.labels is None and loaded.model_info.preprocessing == recorded
     assert loaded.pretrained_cfg["mean"] == [0.1, 0.2, 0.3] and loaded.pretrained_cfg["num_classes"] == 2

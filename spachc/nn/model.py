@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 import torch
@@ -112,7 +113,7 @@ class SpachNet(TimmContract, nn.Module):
         maps, 'avg' pools them, None leaves it. `spec` follows: it is rebuilt with the new class
         count (as `--set classes=N` would), so a saved model records the right spec and hash;
         a headless model keeps its last spec (a spec always has a classifier). Recorded label
-        names are dropped from pretrained_cfg: they belonged to the old head."""
+        names are dropped (from pretrained_cfg and model_info): they named the old head's classes."""
         num_classes = check_num_classes(num_classes)
         self.global_pool = check_global_pool(global_pool) if global_pool is not None else self.global_pool
         like = self.head_norm.weight
@@ -124,6 +125,8 @@ class SpachNet(TimmContract, nn.Module):
         self.num_classes = num_classes
         self.pretrained_cfg = {**{k: v for k, v in self.pretrained_cfg.items() if k != "label_names"},
                                "num_classes": num_classes}
+        if getattr(self, "model_info", None) is not None:  # what a loader attached (spachc.folder)
+            self.model_info = replace(self.model_info, labels=None)
 
     def forward_intermediates(self, images: torch.Tensor, indices: int | Sequence[int] | None = None,
                               norm: bool = False, stop_early: bool = False, output_fmt: str = "NCHW",
