@@ -115,10 +115,12 @@ class SpachNet(TimmContract, nn.Module):
         a headless model keeps its last spec (a spec always has a classifier). Recorded label
         names are dropped (from pretrained_cfg and model_info): they named the old head's classes."""
         num_classes = check_num_classes(num_classes)
-        self.global_pool = check_global_pool(global_pool) if global_pool is not None else self.global_pool
+        check_global_pool(global_pool)
+        spec = with_classes(self.spec, num_classes) if num_classes else self.spec  # checked before any change
+        self.global_pool = self.global_pool if global_pool is None else global_pool
         like = self.head_norm.weight
         if num_classes:
-            self.spec = with_classes(self.spec, num_classes)
+            self.spec = spec
             self.head = init_head(nn.Linear(self.num_features, num_classes, device=like.device, dtype=like.dtype))
         else:
             self.head = nn.Identity()
