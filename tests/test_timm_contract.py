@@ -93,17 +93,18 @@ def test_model_forward(spec):
     assert torch.allclose(model(x), out, rtol=1e-4, atol=1e-5)
 
 
-def test_model_backward(spec):
-    """num_classes=42 at creation, train mode, batch 2: every parameter receives a gradient,
-    the output has 42 columns and no NaNs."""
-    model = made(spec, num_classes=42).train()
+@pytest.mark.parametrize("classes", [42, 0])
+def test_model_backward(spec, classes):
+    """num_classes at creation, train mode, batch 2: every parameter receives a gradient, the
+    output has that many columns (the pooled features' width for 0) and no NaNs."""
+    model = made(spec, num_classes=classes).train()
     out = model(images(spec, batch=2))
     out.mean().backward()
     params = dict(model.named_parameters())
     missing = [n for n, p in params.items() if p.grad is None]
     assert not missing
     assert sum(p.grad.numel() for p in params.values()) == sum(p.numel() for p in params.values())
-    assert out.shape == (2, 42) and not out.isnan().any()
+    assert out.shape == (2, classes or model.num_features) and not out.isnan().any()
 
 
 def test_model_default_cfgs(spec):
