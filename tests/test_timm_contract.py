@@ -109,7 +109,9 @@ def test_model_backward(spec, classes):
 
 def test_model_default_cfgs(spec):
     """The attributes and the cfg, forward_features / forward_head(pre_logits), and forward after
-    reset_classifier(0) (pooled) and reset_classifier(0, '') (unpooled maps)."""
+    reset_classifier(0) (pooled) and reset_classifier(0, '') (unpooled maps). forward_features
+    gives tokens B×N×C, as timm's ViTs do, so its shape is checked as timm's
+    test_model_default_cfgs_non_std checks theirs (N = the pool_size grid)."""
     model = made(spec).eval()
     width = spec.stages[-1].dim
     assert model.num_classes == spec.classes
