@@ -134,6 +134,8 @@ _TABLE = (
     Code("E1213", "folders", "`save` into a folder holding other files"),
     Code("E1221", "predict", "an image that cannot be decoded"),
     Code("E1222", "predict", "a bad model argument or `--top-k`"),
+    Code("E1230", "timm contract", "a bad `num_classes` (`reset_classifier`, `build`)"),
+    Code("E1231", "timm contract", "an unsupported `global_pool` (`reset_classifier`, `build`)"),
     Code("W101", "warning", "head_dim not a multiple of 8"),
     Code("W102", "warning", "head_dim above 256"),
     Code("W103", "warning", "an option with no effect in its stage"),

@@ -25,6 +25,7 @@ from torch import nn
 
 from ..lang.ir import Spec
 from ..lang.sizes import check_input
+from .contract import TimmContract
 from .layers import grid_to_tokens, tokens_to_grid
 
 OUTPUT_FORMATS = ("NCHW", "NLC")
@@ -67,10 +68,19 @@ def take_indices(count: int, indices: int | Sequence[int] | None) -> list[int]:
 
 
 class FeatureInfo:
-    """timm's FeatureInfo: one dict per output map (num_chs, reduction, module, index)."""
+    """timm's FeatureInfo: one dict per output map (num_chs, reduction, module, index).
+    `out_indices` are the units' indices in the whole model; an `idx` given to `get` and the
+    other getters is a position among this object's maps (for a features model, the
+    position in its output list)."""
 
     def __init__(self, units: Sequence[FeatureUnit]):
         self.info = [dict(num_chs=u.num_chs, reduction=u.reduction, module=u.module, index=u.index) for u in units]
+        self.out_indices = tuple(u.index for u in units)
+
+    def get(self, key: str, idx=None):
+        """timm's FeatureInfo.get: `key` of every map (idx None), of the maps at positions
+        `idx` (a sequence), or of one map (an int)."""
+        return self._get(key, idx)
 
     def _get(self, key: str, idx):
         if idx is None:
@@ -114,8 +124,9 @@ def run_units(net: nn.Module, spec: Spec, images: torch.Tensor, take: Sequence[i
     wanted, last = set(take), max(take)
     kept = []
     if len(spec.stages) == 1:
-        for j, block in enumerate(net.stages[0].blocks):
-            x = block(x, grid)
+        stage = net.stages[0]
+        for j, block in enumerate(stage.blocks):
+            x = stage.run_block(block, x, grid)
             if j in wanted:
                 kept.append((x, grid))
             if stop_early and j == last:
@@ -142,10 +153,13 @@ def as_format(tokens: torch.Tensor, grid: tuple[int, int], output_fmt: str) -> t
     return tokens if output_fmt == "NLC" else tokens_to_grid(tokens, grid)
 
 
-class SpachFeatures(nn.Module):
+class SpachFeatures(TimmContract, nn.Module):
     """The backbone without its head: images -> a list of NCHW maps, one per out_index.
     Its parameters are the classifier's with `head` and `head_norm` left out, under the same
-    names, so a classifier's weights load with `load_classifier_state`."""
+    names, so a classifier's weights load with `load_classifier_state`. Like timm's features
+    models it has `feature_info`, `output_fmt`, `pretrained_cfg` and `set_grad_checkpointing`."""
+
+    output_fmt = "NCHW"  # the layout of every map forward returns (timm's attribute)
 
     def __init__(self, net: nn.Module, out_indices: int | Sequence[int] | None = None):
         super().__init__()
@@ -154,6 +168,8 @@ class SpachFeatures(nn.Module):
         self.out_indices = tuple(take_indices(len(units), out_indices))
         self.stem, self.stem_norm, self.stages = net.stem, net.stem_norm, net.stages
         self.feature_info = FeatureInfo([units[i] for i in self.out_indices])
+        self.grad_checkpointing = getattr(net, "grad_checkpointing", False)
+        self.pretrained_cfg = dict(getattr(net, "pretrained_cfg", {}))
 
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
         _, _, kept = run_units(self, self.spec, images, self.out_indices, stop_early=True)
