@@ -132,7 +132,7 @@ def _to_official(spec, state: dict) -> dict:
             for k, v in state.items()}
 
 
-def test_official_checkpoint_with_and_without_init_spec(digits_run, folder, work):
+def test_official_checkpoint_with_and_without_init_spec(digits_run, spec, folder, work):
     spec10 = spachc.parse(TINY, overrides=["classes=10"])
     pth = work / "official.pth"
     torch.save({"model": _to_official(spec10, load_tensors(digits_run / "best.safetensors"))}, pth)
@@ -140,7 +140,7 @@ def test_official_checkpoint_with_and_without_init_spec(digits_run, folder, work
     kept = _tensor_count(TINY, 3) - 2
     for extra, how in (((), "tiny"), (("--init-spec", str(own)), "tiny")):
         out = work / f"official{len(extra)}"
-        proc = train(work / "tiny.spach", folder, out, "--init", str(pth), *extra, "--epochs", "1", *FOLDER_RUN)
+        proc = train(spec, folder, out, "--init", str(pth), *extra, "--epochs", "1", *FOLDER_RUN)
         assert proc.returncode == 0, proc.stderr
         assert f"(official checkpoint, spec '{how}'): loaded {kept} tensors" in proc.stdout
         assert "re-initialised 2 (classes 10 -> 3): head.weight, head.bias" in proc.stdout
@@ -206,7 +206,7 @@ def test_group_matcher_is_timms_format_and_orders_layers_by_depth():
     ids = layer_ids([n for n, _ in model.named_parameters()], matcher)
     assert ids["stem.proj.weight"] == ids["stem_norm.weight"] == 0
     assert ids["stages.0.blocks.0.mlp.fc1.weight"] == 1
-    assert ids["stages.1.downsample.conv.weight"] == ids["stages.1.blocks.0.mixer_norm.weight"] == 2
+    assert ids["stages.1.downsample.conv.weight"] == ids["stages.1.blocks.0.mlp_norm.weight"] == 2
     assert ids["stages.1.blocks.1.mixer.qkv.weight"] == ids["head_norm.weight"] == 3
     assert ids["head.weight"] == ids["head.bias"] == 4
     coarse = layer_ids([n for n, _ in model.named_parameters()], model.group_matcher(coarse=True))
@@ -243,7 +243,7 @@ def test_linear_probe_trains_only_the_head(work, spec, folder, digits_run):
 # --- mistakes: one coded error each, with a hint that runs -----------------------------------------
 
 def _hint_command(stderr: str) -> list[str]:
-    line = next(line for line in stderr.splitlines() if "hint:" in line)
+    line = next(line for line in stderr.splitlines() if "hint:" in line and "spachc train" in line)
     return shlex.split(line[line.index("spachc train"):].split(" (or ")[0])[1:]
 
 
@@ -263,11 +263,11 @@ def test_grid_tied_spec_at_another_size_is_refused_and_the_hint_runs(work, folde
     assert "loaded" in proc.stdout and "classes 1000 -> 3" in proc.stdout
 
 
-def test_another_architecture_is_refused_in_the_diff_engines_words_and_partial_loads_the_rest(work, folder):
+def test_another_architecture_is_refused_in_the_diff_engines_words_and_partial_loads_the_rest(work, spec, folder):
     wider = write_spec(work, WIDER, "wider.spach")
     weights = work / "wider.safetensors"
     assert (p := run_cli("build", str(wider), "-o", str(weights))).returncode == 0, p.stderr
-    args = ["train", str(work / "tiny.spach"), "--data", str(folder), "--out", str(work / "partial"), "--device",
+    args = ["train", str(spec), "--data", str(folder), "--out", str(work / "partial"), "--device",
             "cpu", "--init", str(weights), "--epochs", "1", *FOLDER_RUN]
     proc = run_cli(*args)
     assert proc.returncode == 1 and "error[E1022]" in proc.stderr
