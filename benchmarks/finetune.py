@@ -1,0 +1,137 @@
+"""Benchmark (not a test): does `spachc train --init` pay? Two experiments for issue 19.
+
+1. Transfer: pre-train a small spec on the built-in animals (--animals-train of its 8,000
+   silhouettes, 500 validation images), then train on
+   a small slice of digits (--digits-train images, the full 360-image validation split) for the
+   same number of epochs three ways: from scratch (the quick recipe), fine-tuned from the animals
+   weights (the finetune recipe: lr 1e-3, layer decay 0.75), and a linear probe (the same, with
+   --freeze backbone). 3 seeds (the pre-training is repeated per seed); mean ± spread (max - min)/2.
+2. Zoo size from an official .pth: hybrid_xs weights (spachc's initialisation, 224², 1000 classes)
+   written in the paper's key layout, then fine-tuned at 64² with the 10 digit classes
+   (--init-spec hybrid_xs): loss must fall and accuracy rise above chance.
+
+Both run in-process through the same functions as `spachc train --init` (train.init's
+read_model_source and plan_init, the Trainer), because the data slice is not a CLI option.
+
+    .venv/bin/python benchmarks/finetune.py            # both, ~6-9 minutes on a loaded 2-core machine
+    .venv/bin/python benchmarks/finetune.py --only transfer --seeds 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+import spachc
+from spachc.lang.frontend import parse
+from spachc.train.data import limited, open_dataset
+from spachc.train.init import plan_init, read_model_source
+from spachc.train.loop import RunOptions, Trainer
+from spachc.train.recipe import FINETUNE, QUICK
+
+SPEC = """\
+model transfer
+input 16 channels 1
+classes 10
+stem conv1 patch 4
+defaults heads 2
+stage conv x2 dim 24
+-> down -> stage conv x1, trans x1
+"""
+
+
+def train(spec, dataset, recipe, out: Path, init=None) -> list[dict]:
+    Trainer(spec, dataset, recipe, RunOptions(out=out, workers=0, log_every=10**6, init=init), 10**9).run()
+    return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+def transfer(args, work: Path) -> dict:
+    spec = parse(SPEC)
+    animals = limited(open_dataset("animals"), train=args.animals_train, val=500)
+    digits = limited(open_dataset("digits"), train=args.digits_train)
+    ways = {
+        "scratch (quick)": lambda seed, init: (QUICK.model_copy(update={"epochs": args.epochs, "seed": seed}), None),
+        "fine-tune (finetune)": lambda seed, init: (FINETUNE.model_copy(update={"epochs": args.epochs,
+                                                                                  "seed": seed}), init),
+        "linear probe (finetune, --freeze backbone)": lambda seed, init: (
+            FINETUNE.model_copy(update={"epochs": args.epochs, "seed": seed, "freeze": "backbone"}), init),
+    }
+    results: dict[str, list[float]] = {w: [] for w in ways}
+    pretrained = []
+    for seed in range(args.seeds):
+        pre = work / f"animals{seed}"
+        rows = train(spec, animals, QUICK.model_copy(update={"epochs": args.pretrain_epochs, "seed": seed}), pre)
+        pretrained.append(rows[-1]["val_top1"])
+        source = read_model_source(pre)
+        for way, make in ways.items():
+            plan = plan_init(source, spec, digits.classes)
+            recipe, init = make(seed, plan)
+            rows = train(spec, digits, recipe, work / f"{way.split()[0]}{seed}", init)
+            results[way].append(rows[-1]["val_top1"])
+            print(f"seed {seed}  {way:45s} top-1 {rows[-1]['val_top1']:.2f}%  (animals pre-training "
+                  f"{pretrained[-1]:.2f}%)", flush=True)
+    return {"pretrained_animals_top1": pretrained, "digits_top1": results}
+
+
+def official(args, work: Path) -> dict:
+    from spachc.nn.upstream import upstream_key
+    from spachc.nn.weights import load_weights
+
+    zoo = spachc.load("hybrid_xs")
+    torch.manual_seed(0)
+    model = spachc.build(zoo)
+    pth = work / "hybrid_xs_official.pth"
+    torch.save({"model": {upstream_key(zoo, k): (v.reshape(1, 1, -1) if k.endswith("layer_scale") else v)
+                          for k, v in model.state_dict().items()}}, pth)
+    del model
+    target = spachc.load("hybrid_xs", ["input=64", "classes=10"])
+    digits = limited(open_dataset("digits"), train=args.zoo_train)
+    plan = plan_init(read_model_source(pth, init_spec=zoo, spec=target), target, digits.classes)
+    print("\n".join(plan.lines()), flush=True)
+    recipe = FINETUNE.model_copy(update={"epochs": args.zoo_epochs, "warmup_epochs": 0.5})
+    started = time.perf_counter()
+    rows = train(target, digits, recipe, work / "zoo", plan)
+    for r in rows:
+        print(f"hybrid_xs 64x64 epoch {r['epoch']}: train loss {r['train_loss']:.3f}  val loss {r['val_loss']:.3f}  "
+              f"top-1 {r['val_top1']:.2f}%", flush=True)
+    return {"loaded": len(plan.weights), "reset": sorted(plan.reset), "left_out": len(plan.left_out),
+            "epochs": rows, "seconds": time.perf_counter() - started}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("transfer", "official"))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=4, help="epochs on digits, the same for every way")
+    parser.add_argument("--pretrain-epochs", type=int, default=2)
+    parser.add_argument("--animals-train", type=int, default=2000)
+    parser.add_argument("--digits-train", type=int, default=200)
+    parser.add_argument("--zoo-train", type=int, default=320)
+    parser.add_argument("--zoo-epochs", type=int, default=2)
+    args = parser.parse_args()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"{torch.get_num_threads()} threads; load average at start {os.getloadavg()[0]:.2f}", flush=True)
+    report = {"args": vars(args)}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.only in (None, "transfer"):
+            report["transfer"] = transfer(args, Path(tmp))
+            for way, values in report["transfer"]["digits_top1"].items():
+                mean, spread = statistics.mean(values), (max(values) - min(values)) / 2
+                print(f"{way:45s} {mean:.2f} ± {spread:.2f} %  ({', '.join(f'{v:.2f}' for v in values)})")
+        if args.only in (None, "official"):
+            report["official"] = official(args, Path(tmp))
+    print(f"total {time.perf_counter() - started:.0f} s; load average at end {os.getloadavg()[0]:.2f}")
+    print(json.dumps(report, default=str))
+
+
+if __name__ == "__main__":
+    main()
