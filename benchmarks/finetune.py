@@ -1,19 +1,20 @@
 """Benchmark (not a test): does `spachc train --init` pay? Two experiments for issue 19.
 
 1. Transfer: pre-train a small spec on the built-in animals (--animals-train of its 8,000
-   silhouettes, 500 validation images), then train on
-   a small slice of digits (--digits-train images, the full 360-image validation split) for the
+   silhouettes, 200 validation images), then train on a small slice of digits (--digits-train
+   images; 200 validation images, balanced over the classes) for the
    same number of epochs three ways: from scratch (the quick recipe), fine-tuned from the animals
    weights (the finetune recipe: lr 1e-3, layer decay 0.75), and a linear probe (the same, with
    --freeze backbone). 3 seeds (the pre-training is repeated per seed); mean ± spread (max - min)/2.
 2. Zoo size from an official .pth: hybrid_xs weights (spachc's initialisation, 224², 1000 classes)
    written in the paper's key layout, then fine-tuned at 64² with the 10 digit classes
-   (--init-spec hybrid_xs): loss must fall and accuracy rise above chance.
+   (--init-spec hybrid_xs; --zoo-train images, 100 validation images, batch 16): loss must
+   fall and accuracy rise above chance.
 
 Both run in-process through the same functions as `spachc train --init` (train.init's
 read_model_source and plan_init, the Trainer), because the data slice is not a CLI option.
 
-    .venv/bin/python benchmarks/finetune.py            # both, ~6-9 minutes on a loaded 2-core machine
+    .venv/bin/python benchmarks/finetune.py            # both, ~10-20 minutes on a 2-core machine at load 15+
     .venv/bin/python benchmarks/finetune.py --only transfer --seeds 1
 """
 
@@ -55,8 +56,8 @@ def train(spec, dataset, recipe, out: Path, init=None) -> list[dict]:
 
 def transfer(args, work: Path) -> dict:
     spec = parse(SPEC)
-    animals = limited(open_dataset("animals"), train=args.animals_train, val=500)
-    digits = limited(open_dataset("digits"), train=args.digits_train)
+    animals = limited(open_dataset("animals"), train=args.animals_train, val=200)
+    digits = limited(open_dataset("digits"), train=args.digits_train, val=200)
     ways = {
         "scratch (quick)": lambda seed, init: (QUICK.model_copy(update={"epochs": args.epochs, "seed": seed}), None),
         "fine-tune (finetune)": lambda seed, init: (FINETUNE.model_copy(update={"epochs": args.epochs,
@@ -83,7 +84,6 @@ def transfer(args, work: Path) -> dict:
 
 def official(args, work: Path) -> dict:
     from spachc.nn.upstream import upstream_key
-    from spachc.nn.weights import load_weights
 
     zoo = spachc.load("hybrid_xs")
     torch.manual_seed(0)
@@ -93,10 +93,10 @@ def official(args, work: Path) -> dict:
                           for k, v in model.state_dict().items()}}, pth)
     del model
     target = spachc.load("hybrid_xs", ["input=64", "classes=10"])
-    digits = limited(open_dataset("digits"), train=args.zoo_train)
+    digits = limited(open_dataset("digits"), train=args.zoo_train, val=100)
     plan = plan_init(read_model_source(pth, init_spec=zoo, spec=target), target, digits.classes)
     print("\n".join(plan.lines()), flush=True)
-    recipe = FINETUNE.model_copy(update={"epochs": args.zoo_epochs, "warmup_epochs": 0.5})
+    recipe = FINETUNE.model_copy(update={"epochs": args.zoo_epochs, "warmup_epochs": 0.5, "batch_size": 16})
     started = time.perf_counter()
     rows = train(target, digits, recipe, work / "zoo", plan)
     for r in rows:
@@ -112,10 +112,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=4, help="epochs on digits, the same for every way")
     parser.add_argument("--pretrain-epochs", type=int, default=2)
-    parser.add_argument("--animals-train", type=int, default=2000)
+    parser.add_argument("--animals-train", type=int, default=1000)
     parser.add_argument("--digits-train", type=int, default=200)
-    parser.add_argument("--zoo-train", type=int, default=320)
-    parser.add_argument("--zoo-epochs", type=int, default=2)
+    parser.add_argument("--zoo-train", type=int, default=160)
+    parser.add_argument("--zoo-epochs", type=int, default=3)
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"{torch.get_num_threads()} threads; load average at start {os.getloadavg()[0]:.2f}", flush=True)

@@ -118,7 +118,7 @@ _TABLE = (
     Code("E1022", "fine-tuning", "`--init` model whose architecture differs beyond the head (with what differs)"),
     Code("E1023", "fine-tuning", "`--layer-decay` outside (0, 1]"),
     Code("E1024", "fine-tuning", "`--freeze` naming a part the network does not have"),
-    Code("E1025", "fine-tuning", "`--init-spec`/`--init-partial` without `--init`, or `--resume` with another `--init`"),
+    Code("E1025", "fine-tuning", "`--init-spec`/`--init-partial` without `--init`; `--resume` with another `--init`"),
     Code("E1201", "sizes", "another input size for a spec with grid-tied stages"),
     Code("E1202", "sizes", "a size not divisible by the total stride"),
     Code("E1203", "sizes", "not a B×C×H×W image batch of the spec's channels"),

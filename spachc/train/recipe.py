@@ -48,8 +48,8 @@ class Recipe(BaseModel):
     ema_decay: float | None = Field(0.99996, gt=0, lt=1, description="EMA decay per step (none: off)")
     amp: AmpMode = Field("auto", description="auto (bf16 where it pays: spachc/precision.py), bf16, fp16, off")
     seed: int = Field(0, ge=0, description="seed of all randomness")
-    layer_decay: float = Field(1.0, gt=0, le=1, description="lr x R per layer below the head (1: none)")
-    freeze: str | None = Field(None, description="parts kept fixed: stem,stage1,...|backbone (none: none)")
+    layer_decay: float = Field(1.0, gt=0, le=1, description="lr x R per layer below the head (1: off)")
+    freeze: str | None = Field(None, description="parts that do not train: stem,stage1,...|backbone")
 
     @field_validator("crop_scale", "crop_ratio")
     @classmethod
