@@ -297,3 +297,10 @@ def test_each_mistake_is_one_coded_error(work, spec, folder, extra, code, words)
     assert f"error[{code}]" in proc.stderr and words in proc.stderr and "hint:" in proc.stderr
     assert proc.stderr.count("error[") == 1 and "Traceback" not in proc.stderr
     assert not (work / "never").exists()
+
+
+def test_freezing_without_init_warns_that_the_weights_are_random(work, spec, folder):
+    proc = train(spec, folder, work / "random", "--freeze", "stem", "--epochs", "1", *FOLDER_RUN)
+    assert proc.returncode == 0, proc.stderr
+    assert "warning[W1020]: fine-tuning without --init: --freeze stem keeps randomly initialised" in proc.stderr
+    assert "--init RUN_FOLDER" in proc.stderr and "init from" not in proc.stdout

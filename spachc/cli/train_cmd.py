@@ -142,6 +142,8 @@ def train_command(
         chosen, warning = fit_to_run(chosen, recipe or "spach", {k for k, v in flags.items() if v is not None})
         if warning is not None:
             print_diagnostics([warning])
+        if init is None and (chosen.freeze is not None or recipe == "finetune"):
+            print_diagnostics([_no_init_warning(chosen.freeze)])
     try:
         dataset = open_dataset(data or "digits")
         if spec is not None and resolved.classes != len(dataset.classes) and not states(spec, "classes", set_):
@@ -166,6 +168,15 @@ def train_command(
     if last is not None:
         typer.echo(f"done: val top-1 {last['val_top1']:.2f}% (best {result['best_top1']:.2f}%), "
                    f"weights in {run_dir}/last.safetensors and {run_dir}/best.safetensors")
+
+
+def _no_init_warning(frozen: str | None):
+    from ..lang.diagnostics import warning_at
+
+    what = f"--freeze {frozen} keeps randomly initialised parts fixed" if frozen else (
+        "the finetune recipe's low lr and layer decay are made for trained weights")
+    return warning_at("W1020", f"fine-tuning without --init: {what}", None,
+                      hint="start from a model: --init RUN_FOLDER (or a .safetensors, model folder, .pth)")
 
 
 def _init_plan(init: str | None, init_spec: str | None, partial: bool, spec, dataset, state: dict | None):

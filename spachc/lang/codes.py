@@ -133,6 +133,7 @@ _TABLE = (
     Code("W103", "warning", "an option with no effect in its stage"),
     Code("W104", "warning", "`shift` with dim < 12 (moves nothing)"),
     Code("W1001", "warning", "warm-up and cool-down take more epochs than the run"),
+    Code("W1020", "warning", "fine-tuning settings (`--freeze`, `--recipe finetune`) without `--init`"),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}
