@@ -7,6 +7,7 @@ Recipe model so that the CLI and the saved configuration cannot drift apart.
 from __future__ import annotations
 
 import inspect
+import shlex
 import sys
 from pathlib import Path
 from typing import Optional, get_args
@@ -84,9 +85,19 @@ def train_command(
                                        show_default=False),
     out: Optional[Path] = typer.Option(None, "--out", metavar="DIR", help="Run folder (default runs/<spec name>).",
                                        show_default=False),
-    recipe: Optional[str] = typer.Option(None, "--recipe", metavar="spach|quick", help="The paper's recipe "
-                                         "(default) or quick, for small data.", show_default=False),
+    recipe: Optional[str] = typer.Option(None, "--recipe", metavar="spach|quick|finetune", help="The paper's "
+                                         "recipe (default), quick for small data, or finetune (with --init).",
+                                         show_default=False),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out where it stopped."),
+    init: Optional[str] = typer.Option(None, "--init", metavar="MODEL", help="Start from trained weights: a "
+                                       ".safetensors, model folder, run folder, state.pt or official .pth.",
+                                       show_default=False, rich_help_panel="Fine-tuning"),
+    init_spec: Optional[str] = typer.Option(None, "--init-spec", metavar="SPEC", help="The architecture of an "
+                                            "official .pth (zoo name or .spach; default: SPEC with the .pth's "
+                                            "classes).", show_default=False, rich_help_panel="Fine-tuning"),
+    init_partial: bool = typer.Option(False, "--init-partial", help="Load what matches by name and shape even "
+                                      "when the architectures differ; list the rest.",
+                                      rich_help_panel="Fine-tuning"),
     device: str = typer.Option("auto", "--device", metavar="auto|cpu|cuda", help=RUNTIME_HELP["device"],
                                rich_help_panel="Run"),
     workers: int = typer.Option(2, "--workers", min=0, metavar="N", help=RUNTIME_HELP["workers"],
@@ -114,6 +125,9 @@ def train_command(
     from ..train.run_folder import RunFolder
 
     flags = parse_recipe_flags(recipe_flags)
+    from ..train.tuning import check_layer_decay, freeze_parts
+
+    check_layer_decay(flags.get("layer_decay"))
     state = _saved_state(spec, out, resume, set_)
     resolved = _spec_to_train(spec, state, set_)
     enforce(resolved, max_params, max_activation_gb)
@@ -128,6 +142,8 @@ def train_command(
         chosen, warning = fit_to_run(chosen, recipe or "spach", {k for k, v in flags.items() if v is not None})
         if warning is not None:
             print_diagnostics([warning])
+        if init is None and (chosen.freeze is not None or recipe == "finetune"):
+            print_diagnostics([_no_init_warning(chosen.freeze)])
     try:
         dataset = open_dataset(data or "digits")
         if spec is not None and resolved.classes != len(dataset.classes) and not states(spec, "classes", set_):
@@ -136,9 +152,12 @@ def train_command(
             enforce(resolved, max_params, max_activation_gb)
             typer.echo(f"classes {len(dataset.classes)}: the spec leaves `classes` to its default, so the data's "
                        "class count is used")
+        freeze_parts(chosen.freeze, resolved)
+        plan = _init_plan(init, init_spec, init_partial, resolved, dataset, state)
         options = RunOptions(out=run_dir, device=device, workers=workers, compile=compile_,
                              channels_last=channels_last, resume=resume, stop_after=stop_after,
-                             checkpoint_every=checkpoint_every, log_every=log_every, command=sys.argv[1:])
+                             checkpoint_every=checkpoint_every, log_every=log_every, command=sys.argv[1:],
+                             init=plan)
         result = Trainer(resolved, dataset, chosen, options, max_params).run()
     except DataError as exc:
         raise DataError(worker_error_message(exc)) from None
@@ -149,6 +168,40 @@ def train_command(
     if last is not None:
         typer.echo(f"done: val top-1 {last['val_top1']:.2f}% (best {result['best_top1']:.2f}%), "
                    f"weights in {run_dir}/last.safetensors and {run_dir}/best.safetensors")
+
+
+def _no_init_warning(frozen: str | None):
+    from ..lang.diagnostics import warning_at
+
+    what = f"--freeze {frozen} keeps randomly initialised parts fixed" if frozen else (
+        "the finetune recipe's low lr and layer decay are made for trained weights")
+    return warning_at("W1020", f"fine-tuning without --init: {what}", None,
+                      hint="start from a model: --init RUN_FOLDER (or a .safetensors, model folder, .pth)")
+
+
+def _init_plan(init: str | None, init_spec: str | None, partial: bool, spec, dataset, state: dict | None):
+    """--init: read the model and match it to the spec (spachc/train/init.py), print what loads.
+    A resumed run restores its own weights; --init given again must name the same model."""
+    from ..lang.frontend import load
+    from ..train.init import plan_init, read_model_source
+
+    if init is None:
+        if init_spec is not None or partial:
+            raise UserError("--init-spec and --init-partial need --init MODEL", code="E1025",
+                            hint="e.g. spachc train SPEC --init RUN_FOLDER --init-partial")
+        return None
+    if state is not None:
+        recorded = (state.get("init") or {}).get("source")
+        if recorded != init:
+            raise UserError(f"--resume: the run started from {recorded or 'scratch'}, not --init {init}",
+                            code="E1025", hint="resume without --init: the run folder has its weights")
+        return None
+    source = read_model_source(init, load(init_spec) if init_spec is not None else None, spec)
+    retry = "spachc " + shlex.join(sys.argv[1:])
+    plan = plan_init(source, spec, dataset.classes, partial, retry)
+    for line in plan.lines():
+        typer.echo(line)
+    return plan
 
 
 def _saved_state(spec: str | None, out: Path | None, resume: bool, overrides: list[str]) -> dict | None:

@@ -125,6 +125,12 @@ _TABLE = (
     Code("E1013", "evaluation", "weights of another spec, with what differs (eval, export --weights)"),
     Code("E1014", "evaluation", "not a state_dict"),
     Code("E1016", "evaluation", "unknown `--dtype` (precision)"),
+    Code("E1020", "fine-tuning", "`--init` names something that is not a model (or an official .pth without a head)"),
+    Code("E1021", "fine-tuning", "`--init` of a grid-tied spec at another token count"),
+    Code("E1022", "fine-tuning", "`--init` model whose architecture differs beyond the head (with what differs)"),
+    Code("E1023", "fine-tuning", "`--layer-decay` outside (0, 1]"),
+    Code("E1024", "fine-tuning", "`--freeze` naming a part the network does not have"),
+    Code("E1025", "fine-tuning", "`--init-spec`/`--init-partial` without `--init`; `--resume` with another `--init`"),
     Code("E1201", "sizes", "another input size for a spec with grid-tied stages"),
     Code("E1202", "sizes", "a size not divisible by the total stride"),
     Code("E1203", "sizes", "not a B×C×H×W image batch of the spec's channels"),
@@ -141,6 +147,7 @@ _TABLE = (
     Code("W103", "warning", "an option with no effect in its stage"),
     Code("W104", "warning", "`shift` with dim < 12 (moves nothing)"),
     Code("W1001", "warning", "warm-up and cool-down take more epochs than the run"),
+    Code("W1020", "warning", "fine-tuning settings (`--freeze`, `--recipe finetune`) without `--init`"),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}

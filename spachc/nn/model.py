@@ -152,6 +152,12 @@ class SpachNet(TimmContract, nn.Module):
     def _in_last(self, unit: int) -> bool:
         return len(self.spec.stages) == 1 or unit == len(self.spec.stages) - 1
 
+    def group_matcher(self, coarse: bool = False) -> dict:
+        """timm's parameter grouping by depth, which layer decay reads (spachc/nn/groups.py)."""
+        from .groups import group_matcher
+
+        return group_matcher(coarse)
+
 
 def init_weights(model: nn.Module) -> None:
     """The reference initialisation: xavier Linear, kaiming fan-out Conv2d, a zero head."""

@@ -40,6 +40,7 @@ from .recipe import Recipe, flag
 from .run_folder import STATE_FORMAT, STATE_VERSION, CheckpointWriteFailed, RunFolder, all_finite
 from .schedule import lr_at
 from .transforms import RandAugment, TrainTransform
+from .tuning import freeze, param_groups
 
 __all__ = ["CheckpointWriteFailed", "Interrupted", "NonFiniteLoss", "RanksDiverged", "ResumeRefused", "RunOptions",
            "SetupError", "Trainer", "TrainingError"]
@@ -90,6 +91,7 @@ class RunOptions:
     log_every: int = 50
     command: list[str] = field(default_factory=list)
     keep_world: bool = False  # leave the process group up after the run (a sweep trains several in one job)
+    init: object = None  # --init: a train.init.InitPlan applied to the new model (not on resume)
 
 
 class Trainer:
@@ -112,6 +114,11 @@ class Trainer:
 
         torch.manual_seed(recipe.seed)
         self.model = build(spec, max_params=max_params).to(self.device)
+        self.init_record = None
+        if options.init is not None:  # --init: trained weights where they fit (spachc/train/init.py)
+            options.init.apply(self.model)
+            self.init_record = options.init.record()
+        freeze(self.model, recipe.freeze, spec)
         if recipe.drop_path is not None:
             set_drop_path(self.model, recipe.drop_path)
         if options.channels_last:
@@ -120,7 +127,8 @@ class Trainer:
         if recipe.ema_decay is not None:
             self.ema = copy.deepcopy(self.model).eval()
             self.ema.requires_grad_(False)
-        self.optimizer = torch.optim.AdamW(param_groups(self.model, recipe.weight_decay), lr=recipe.warmup_lr,
+        self.optimizer = torch.optim.AdamW(param_groups(self.model, recipe.weight_decay, recipe.layer_decay),
+                                           lr=recipe.warmup_lr,
                                            betas=recipe.betas, fused=fused_adamw(self.device, self.model))
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == torch.float16)
         self.total_batch = recipe.batch_size * self.world.size
@@ -182,7 +190,7 @@ class Trainer:
                 self.partial["loss_sum"] += loss * labels.shape[0]
                 self.partial["count"] += labels.shape[0]
                 rate = seen * self.world.size / max(time.perf_counter() - started, 1e-9)
-                self.progress.step(self.step_in_epoch, loss, self.optimizer.param_groups[0]["lr"], rate)
+                self.progress.step(self.step_in_epoch, loss, self.optimizer.param_groups[-1]["lr"], rate)
                 if stop:
                     self.commit()
                     signum = signals.signum or signal.SIGTERM
@@ -202,7 +210,7 @@ class Trainer:
         torch.manual_seed(step_seed(r.seed, global_step, self.world.rank, 1))  # stochastic depth
         lr = lr_at(global_step, self.steps_per_epoch, r, self.peak_lr)
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)  # --layer-decay (spachc/train/tuning.py)
         images = images.to(self.device, non_blocking=True)
         labels = labels.to(self.device, non_blocking=True)
         if self.opt.channels_last:
@@ -233,7 +241,8 @@ class Trainer:
         train = sum_across(self.world, [self.partial["loss_sum"], self.partial["count"]], self.device)
         self.epoch += 1
         row = {"epoch": self.epoch, "step": self.epoch * self.steps_per_epoch,
-               "train_loss": train[0] / max(train[1], 1.0), "lr": self.optimizer.param_groups[0]["lr"],
+               # the last group holds the head, at the schedule's lr whatever --layer-decay scales
+               "train_loss": train[0] / max(train[1], 1.0), "lr": self.optimizer.param_groups[-1]["lr"],
                "val_top1": result.top1, "val_top5": result.top5, "val_loss": result.loss,
                "val_images": result.images}
         if self.ema is not None:
@@ -322,7 +331,7 @@ class Trainer:
             "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else {},
             "ema": self.ema.state_dict() if self.ema is not None else {},
             "history": self.history, "best_top1": self.best_top1, "partial": dict(self.partial),
-            "torch_rng": torch.get_rng_state(),
+            "torch_rng": torch.get_rng_state(), "init": self.init_record,
         }
 
     def restore(self, state: dict) -> None:
@@ -347,6 +356,7 @@ class Trainer:
         self.history, self.best_top1 = list(state["history"]), state["best_top1"]
         self.partial = dict(state["partial"])
         torch.set_rng_state(state["torch_rng"])
+        self.init_record = state.get("init")
 
     def commit(self) -> None:
         """Write the resumable checkpoint; refuse to write non-finite weights."""
@@ -367,7 +377,7 @@ class Trainer:
                 "recipe": json.loads(self.recipe.to_json()), "data": self.data.name, "world_size": self.world.size,
                 "total_batch": self.total_batch, "peak_lr": self.peak_lr, "device": str(self.device),
                 "backend": backend(self.world), "amp": str(self.amp).removeprefix("torch.") if self.amp else "off",
-                "steps_per_epoch": self.steps_per_epoch}
+                "steps_per_epoch": self.steps_per_epoch, "init": self.init_record}
 
 
 # --- small pieces the trainer uses ---------------------------------------------------------------
@@ -388,13 +398,6 @@ def set_drop_path(model: torch.nn.Module, rate: float) -> None:
     paths = [m for m in model.modules() if isinstance(m, DropPath)]
     for i, m in enumerate(paths):
         m.rate = rate * i / (len(paths) - 1) if len(paths) > 1 else 0.0
-
-
-def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
-    """Decay matrices and kernels; not norms, biases or layer scales (the 1-D tensors)."""
-    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
-    rest = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
 
 
 def weights_digest(model: torch.nn.Module) -> str:

@@ -1,4 +1,5 @@
-"""Training recipes as one validated config: `spach` (the paper's) and `quick` (small data).
+"""Training recipes as one validated config: `spach` (the paper's), `quick` (small data) and
+`finetune` (small data, from trained weights: `--init`).
 
 Every field is a CLI flag (`--warmup-epochs 5`) and the resolved recipe is saved with
 the run, so a run can be resumed and reproduced from its folder alone.
@@ -47,6 +48,8 @@ class Recipe(BaseModel):
     ema_decay: float | None = Field(0.99996, gt=0, lt=1, description="EMA decay per step (none: off)")
     amp: AmpMode = Field("auto", description="auto (bf16 where it pays: spachc/precision.py), bf16, fp16, off")
     seed: int = Field(0, ge=0, description="seed of all randomness")
+    layer_decay: float = Field(1.0, gt=0, le=1, description="lr x R per layer below the head (1: off)")
+    freeze: str | None = Field(None, description="parts that do not train: stem,stage1,...|backbone")
 
     @field_validator("crop_scale", "crop_ratio")
     @classmethod
@@ -80,7 +83,23 @@ QUICK = Recipe(
     ema_decay=None,
 )
 
-RECIPES = {"spach": SPACH, "quick": QUICK}
+# Fine-tuning a trained model on small data (`--init`): the quick recipe's small-image
+# augmentation and peak lr, with what fine-tuning practice adds (timm / BEiT / ConvNeXt):
+# - layer decay 0.75: BEiT uses 0.65 (base) to 0.75 (large) and timm's fine-tuning examples
+#   0.65-0.75; spachc's small networks have few layers (4-6), so the milder 0.75 keeps the stem at
+#   0.75^5 = 0.24x the head's lr rather than 0.65^5 = 0.12x.
+# - lr 3e-3, quick's, not the lower lr of ImageNet practice (DeiT fine-tunes at 1/100 of its
+#   pre-training lr, ConvNeXt 22k -> 1k at 5e-5 against 4e-3): measured on small spachc networks
+#   and runs of a few hundred steps (benchmarks/finetune.py, RESULTS "Fine-tuning"), lr 1e-3
+#   with layer decay 0.75 ended 2-3 points below lr 3e-3 on a same-domain task and ~17 points
+#   below across domains (animals -> digits); layer decay already lowers the early layers' lr.
+# - a one-epoch warm-up (BEiT: 5 of 100 epochs; DeiT fine-tuning: none) and 10 epochs in all
+#   (DeiT's 384 fine-tuning: 30 epochs against 300): the fresh head needs a few hundred steps.
+# - weight decay 0.05 and label smoothing 0.1, as BEiT's and ConvNeXt's fine-tuning keep them;
+#   no Mixup/CutMix, RandAugment or EMA (quick's choices for 8x8 and 28x28 sources).
+FINETUNE = QUICK.model_copy(update={"epochs": 10, "layer_decay": 0.75})
+
+RECIPES = {"spach": SPACH, "quick": QUICK, "finetune": FINETUNE}
 
 
 class RecipeError(UserError):
