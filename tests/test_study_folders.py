@@ -16,7 +16,7 @@ from test_sweep import make_study, sweep
 
 from spachc.sweep import runner
 from spachc.sweep.report import collect
-from spachc.sweep.study import STUDY_FILE, StudyError, load_study, session_seconds
+from spachc.sweep.study import STUDY_FILE, StudyError, load_study
 
 RUN = ["--data", "animals", "--limit-train", "32", "--limit-val", "16", "--recipe", "quick", "--epochs", "1",
        "--batch-size", "16", "--warmup-epochs", "0", "--seeds", "0", "--log-every", "1", "--device", "cpu",
@@ -140,6 +140,8 @@ def test_a_wrongly_typed_run_file_is_E1311(study, name, content):
 
 
 def test_a_torn_last_line_of_sessions_is_skipped(study):
+    from spachc.sweep.study import session_seconds
+
     path = study / "runs" / "s0000_seed0" / "sessions.jsonl"
     whole = session_seconds(path)
     assert whole > 0 and path.read_text().endswith("\n")
@@ -151,6 +153,8 @@ def test_a_torn_last_line_of_sessions_is_skipped(study):
 
 
 def test_session_lines_are_appended_whole(tmp_path):
+    from spachc.sweep.study import session_seconds
+
     out = tmp_path / "run"
     out.mkdir()
     runner._log_session(out, 0, 1, 1.25)
