@@ -101,12 +101,13 @@ def _expand(choice: Choice) -> tuple[tuple[Value, ...], list[Diagnostic]]:
                                      f"the limit is {MAX_RANGE:,}", v.span))
         else:
             items += [Value(str(n), v.span) for n in range(int(low), int(high) + 1)]
-    texts = [v.text for v in items]
-    for i, v in enumerate(items):
-        if v.text in texts[:i]:
+    seen: set[str] = set()  # a set: a choice may hold thousands of values (a range)
+    for v in items:
+        if v.text in seen:
             problems.append(error_at("E163", f"'{v.text}' is listed twice in this choice", v.span,
                                      hint="each alternative once"))
             break
+        seen.add(v.text)
     return tuple(items), problems
 
 

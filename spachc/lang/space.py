@@ -16,8 +16,8 @@ Counting and sampling:
   then reports estimates from SAMPLE_DRAWS random combinations.
 
 Work is bounded before anything is evaluated. Resolving a network costs about one unit per
-block plus EVAL_OVERHEAD (a unit is ~25 us here), and the block count of a combination is read
-from its repeat counts without resolving it. An enumeration whose total passes CHECK_BUDGET
+block plus EVAL_OVERHEAD per stage (a unit is ~25 us here), and the block and stage counts of a
+combination are read from the document without resolving it. An enumeration whose total passes CHECK_BUDGET
 units is sampled instead; `check` evaluates random combinations only while the budget lasts,
 and refuses (E112) a space where fewer than MIN_DRAWS fit; `sample` stops at SAMPLE_BUDGET.
 """
@@ -38,9 +38,9 @@ from .syntax import Bound, Choice, Document
 
 ENUMERATE_LIMIT = 4096
 SAMPLE_DRAWS = 2000
-CHECK_BUDGET = 40_000  # work units of one `check` (about 1 s on one core)
+CHECK_BUDGET = 50_000  # work units of one `check` (about 1 s on one core)
 SAMPLE_BUDGET = 1_000_000  # work units of one `sweep sample` (about 25 s)
-EVAL_OVERHEAD = 10  # units per network evaluated, whatever its size
+EVAL_OVERHEAD = 10  # units per stage of a network evaluated, whatever its blocks
 MIN_DRAWS = 100  # fewer random networks than this make no estimate: the space is refused
 
 
@@ -121,8 +121,20 @@ def block_counter(doc: Document, dims: tuple[Dimension, ...]):
     return blocks
 
 
-def _cost(blocks: int, dims: tuple[Dimension, ...]) -> int:
-    return blocks + EVAL_OVERHEAD + len(dims) // 10
+def work_counter(doc: Document, dims: tuple[Dimension, ...]):
+    """picks -> the work units of evaluating that combination: its blocks, EVAL_OVERHEAD per
+    stage (options, rules and the IR are built per stage), one per 10 choices (instantiation)."""
+    blocks = block_counter(doc, dims)
+    plain = sum(len(p) for p in doc.pipelines)
+    alternatives = [len(p) for p in doc.alternatives]
+    which = next((k for k, d in enumerate(dims) if d.label == PIPELINE_LABEL), None)
+    per_choice = len(dims) // 10
+
+    def work(picks: tuple[int, ...]) -> int:
+        stages = plain + (alternatives[picks[which]] if which is not None else 0)
+        return blocks(picks) + EVAL_OVERHEAD * max(stages, 1) + per_choice
+
+    return work
 
 
 def _enumerable(doc: Document, dims: tuple[Dimension, ...]) -> bool:
@@ -130,10 +142,10 @@ def _enumerable(doc: Document, dims: tuple[Dimension, ...]) -> bool:
     enough together to resolve them all within CHECK_BUDGET."""
     if combinations(dims) > ENUMERATE_LIMIT:
         return False
-    blocks = block_counter(doc, dims)
+    cost = work_counter(doc, dims)
     work = 0
     for picks in _all_picks(dims):
-        work += _cost(blocks(picks), dims)
+        work += cost(picks)
         if work > CHECK_BUDGET:
             return False
     return True
@@ -142,13 +154,12 @@ def _enumerable(doc: Document, dims: tuple[Dimension, ...]) -> bool:
 def _budgeted_draws(doc: Document, dims: tuple[Dimension, ...], seed: int) -> list[tuple[int, ...]]:
     """Up to SAMPLE_DRAWS random combinations, as many as CHECK_BUDGET pays for; E112 when
     fewer than MIN_DRAWS fit (the space's networks are too large to estimate it)."""
-    rng, blocks = random.Random(seed), block_counter(doc, dims)
+    rng, blocks, cost = random.Random(seed), block_counter(doc, dims), work_counter(doc, dims)
     picks_list, work, largest = [], 0, 0
     for _ in range(SAMPLE_DRAWS):
         picks = _random_picks(dims, rng)
-        n = blocks(picks)
-        largest = max(largest, n)
-        work += _cost(n, dims)
+        largest = max(largest, blocks(picks))
+        work += cost(picks)
         if work > CHECK_BUDGET:
             break
         picks_list.append(picks)
@@ -268,10 +279,10 @@ def sample(doc: Document, n: int, seed: int, max_draws: int | None = None) -> tu
     limit = max_draws or max(50 * n, 5000)
     found: dict[str, Outcome] = {}
     draws = work = 0
-    blocks = block_counter(doc, dims)
+    cost = work_counter(doc, dims)
     while len(found) < n and draws < limit:
         picks = _random_picks(dims, rng)
-        work += _cost(blocks(picks), dims)
+        work += cost(picks)
         if work > SAMPLE_BUDGET:  # known before resolving it: the networks are too large to draw on
             break
         draws += 1
