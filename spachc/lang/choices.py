@@ -7,13 +7,17 @@ module needs only the syntax, so the parser and the resolver can use it.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .diagnostics import Diagnostic, Note, Span, SpecError, did_you_mean, error_at, warning_at
+from .kinds import KINDS
+from .options import STAGE_OPTIONS
 from .syntax import Bound, Choice, Document, NamedChoice, Option, Stage, Statement, Value
 
 MAX_RANGE = 4096  # values one `{a..b}` may hold
+_RANGE_DIGITS = 12  # a longer bound is refused before int() reads it (Python's int-from-text limit is 4,300)
 METRICS = ("params", "macs")
 UNITS = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9}
 PIPELINE_LABEL = "pipeline"
@@ -27,8 +31,13 @@ def _quantity(text: str) -> float:
 
 
 def parse_bound(metric: str, parts: list[str], span: Span, metric_span: Span) -> Bound:
-    """`macs 0.5G..1G` or `params <= 10M` to inclusive (low, high); checked in `check_space`."""
+    """`macs 0.5G..1G` or `params <= 10M` to inclusive (low, high); checked in `check_space`.
+    A bound is a finite number: `1e400` (infinity as a float) is refused here (E111)."""
     text = metric + " " + " ".join(parts)
+    quantities = parts[0].split("..") if len(parts) == 1 else [parts[1]]
+    if not all(math.isfinite(_quantity(q)) for q in quantities):
+        raise SpecError([error_at("E111", f"the bound `{text}` is not a finite number", span,
+                                  hint="a bound of `where` is a finite count such as 10M or 2G")])
     if len(parts) == 1:  # a range
         low, high = (_quantity(t) for t in parts[0].split(".."))
         return Bound(metric, low, high, span, metric_span, text)
@@ -43,6 +52,32 @@ def parse_bound(metric: str, parts: list[str], span: Span, metric_span: Span) ->
     return Bound(metric, math.floor(value) + 1, None, span, metric_span, text)
 
 
+# --- what each place of a space accepts ------------------------------------------------------
+
+# A choice may stand where a kind, a repeat count, a number, a size or a switch goes; each of
+# its alternatives must be something that place takes, or the resolver would read a kind as a
+# number (or a number as a kind). Checked when choices are labelled, at the alternative (E110).
+_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_PLACES: dict[str, tuple[str, Callable[[str], bool]]] = {
+    "kind": ("a block kind", lambda t: t in KINDS),
+    "count": ("a whole repeat count", str.isdigit),
+    "number": ("a number", lambda t: bool(_NUMBER.fullmatch(t))),
+    "size": ("a size such as 224 or 224x192", lambda t: bool(re.fullmatch(r"[0-9]+(x[0-9]+)?", t))),
+    "switch": ("on or off", lambda t: t in ("on", "off")),
+    "number_or_off": ("a number or off", lambda t: t == "off" or bool(_NUMBER.fullmatch(t))),
+}
+_STATEMENT_PLACES = {("input", "size"): "size"}  # every other statement value is a number
+
+
+def _option_place(name: str) -> str:
+    kind = STAGE_OPTIONS[name].type if name in STAGE_OPTIONS else "number"
+    return {"int": "number", "number": "number"}.get(kind, kind)
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 # --- the choices of a space ------------------------------------------------------------------
 
 def _expand(choice: Choice) -> tuple[tuple[Value, ...], list[Diagnostic]]:
@@ -53,7 +88,10 @@ def _expand(choice: Choice) -> tuple[tuple[Value, ...], list[Diagnostic]]:
             items.append(v)
             continue
         low, high = v.text.split("..")
-        if not (low.isdigit() and high.isdigit()):
+        if low.isdigit() and high.isdigit() and max(len(low), len(high)) > _RANGE_DIGITS:
+            problems.append(error_at("E163", f"a bound of the range {_shown(v.text)} has more than {_RANGE_DIGITS} "
+                                     f"digits; a range holds at most {MAX_RANGE:,} values", v.span))
+        elif not (low.isdigit() and high.isdigit()):
             problems.append(error_at("E163", f"a range of choices takes whole numbers, got '{v.text}'", v.span,
                                      hint="write e.g. {2..6}; list other values: {0.5 | 1 | 2}"))
         elif int(low) > int(high):
@@ -63,12 +101,13 @@ def _expand(choice: Choice) -> tuple[tuple[Value, ...], list[Diagnostic]]:
                                      f"the limit is {MAX_RANGE:,}", v.span))
         else:
             items += [Value(str(n), v.span) for n in range(int(low), int(high) + 1)]
-    texts = [v.text for v in items]
-    for i, v in enumerate(items):
-        if v.text in texts[:i]:
+    seen: set[str] = set()  # a set: a choice may hold thousands of values (a range)
+    for v in items:
+        if v.text in seen:
             problems.append(error_at("E163", f"'{v.text}' is listed twice in this choice", v.span,
                                      hint="each alternative once"))
             break
+        seen.add(v.text)
     return tuple(items), problems
 
 
@@ -81,7 +120,7 @@ class _Labeller:
     def __post_init__(self):
         self.taken: dict[str, int] = {}
 
-    def choice(self, c: Choice, label: str) -> Choice:
+    def choice(self, c: Choice, label: str, place: str) -> Choice:
         if c.ref is not None:
             target = self.named.get(c.ref)
             if target is None:
@@ -91,18 +130,31 @@ class _Labeller:
                 self.problems.append(error_at("E161", f"no choice named '{c.ref}'", c.span, hint=hint))
                 return c
             self.used.add(c.ref)
+            self._fit(target.choice.items, place, c)
             return replace(c, items=target.choice.items, label=c.ref)
         items, problems = _expand(c)
         self.problems.extend(problems)
+        self._fit(items, place, None)
         n = self.taken.get(label, 0)
         self.taken[label] = n + 1
         return replace(c, items=items, label=label if n == 0 else f"{label}#{n + 1}")
 
-    def value(self, v, label: str):
-        return self.choice(v, label) if isinstance(v, Choice) else v
+    def _fit(self, items: tuple[Value, ...], place: str, used: Choice | None) -> None:
+        """E110 at the first alternative that this place cannot take (for `$name`, at the
+        alternative in `choose`, with a note at the use)."""
+        what, fits = _PLACES[place]
+        for v in items:
+            if not fits(v.text):
+                notes = (Note(f"${used.ref} is used here, where {what} goes", used.span),) if used else ()
+                self.problems.append(error_at("E110", f"'{v.text}' cannot stand here: this place takes {what}",
+                                              v.span, notes=notes, hint=f"list only {what} in this choice"))
+                return
 
-    def option(self, o: Option, label: str) -> Option:
-        return replace(o, value=self.value(o.value, label)) if isinstance(o.value, Choice) else o
+    def value(self, v, label: str, place: str):
+        return self.choice(v, label, place) if isinstance(v, Choice) else v
+
+    def option(self, o: Option, label: str, place: str) -> Option:
+        return replace(o, value=self.value(o.value, label, place)) if isinstance(o.value, Choice) else o
 
     def statement(self, st: Statement) -> Statement:
         labels = {"input": {"size": "input", "channels": "channels"}, "classes": {"count": "classes"},
@@ -110,7 +162,9 @@ class _Labeller:
         args = []
         for a in st.args:
             label = labels.get(a.name) or (a.name if st.keyword == "defaults" else f"{st.keyword}.{a.name}")
-            args.append(self.option(a, label))
+            place = (_option_place(a.name) if st.keyword == "defaults" else
+                     _STATEMENT_PLACES.get((st.keyword, a.name), "number"))
+            args.append(self.option(a, label, place))
         return replace(st, args=tuple(args))
 
     def pipeline(self, stages: tuple[Stage, ...], prefix: str) -> tuple[Stage, ...]:
@@ -119,9 +173,9 @@ class _Labeller:
             groups = []
             for j, g in enumerate(stage.groups, 1):
                 where = f"{prefix}stage{i}" + (f".group{j}" if len(stage.groups) > 1 else "")
-                groups.append(replace(g, kind=self.value(g.kind, f"{where}.kind"),
-                                      repeat=self.value(g.repeat, f"{where}.depth")))
-            options = tuple(self.option(o, f"{prefix}stage{i}.{o.name}") for o in stage.options)
+                groups.append(replace(g, kind=self.value(g.kind, f"{where}.kind", "kind"),
+                                      repeat=self.value(g.repeat, f"{where}.depth", "count")))
+            options = tuple(self.option(o, f"{prefix}stage{i}.{o.name}", _option_place(o.name)) for o in stage.options)
             out.append(replace(stage, groups=tuple(groups), options=options))
         return tuple(out)
 

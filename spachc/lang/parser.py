@@ -82,6 +82,10 @@ def decode(data: bytes, name: str) -> Source:
 
 
 def parse_document(source: Source) -> Document:
+    if len(source.text) > MAX_SPEC_BYTES:  # also for text that did not come through `decode` (headers)
+        raise SpecError([error_at("E003", f"spec is {len(source.text):,} characters; the limit is "
+                                  f"{MAX_SPEC_BYTES:,} bytes", Span.at_offset(Source(source.name, ""), 0),
+                                  hint="is this really a .spach file?")])
     comments = _scan_comments(source)
     if not source.text.strip() or not _has_code(source, comments):
         raise SpecError([error_at("E002", "the spec is empty", Span.at_offset(source, 0),
@@ -90,7 +94,7 @@ def parse_document(source: Source) -> Document:
         tree = _lark().parse(source.text, start="start")
     except lark.exceptions.UnexpectedInput as exc:
         raise SpecError([_syntax_diagnostic(source, exc)]) from None
-    parts = _ToSyntax(source).transform(tree)
+    parts = _transform(source, tree)
     doc = Document(source, tuple(parts["statements"]), tuple(parts["pipelines"]), tuple(comments),
                    named=tuple(parts["named"]), bounds=tuple(parts["bounds"]),
                    alternatives=parts["alternatives"][0] if parts["alternatives"] else (),
@@ -107,11 +111,20 @@ def parse_document(source: Source) -> Document:
     return label_choices(doc)
 
 
+def _transform(source: Source, tree):
+    """The tree to syntax nodes; a value the transformer refuses (a `where` bound that is not
+    finite) is raised as its SpecError, not as Lark's wrapper around it."""
+    try:
+        return _ToSyntax(source).transform(tree)
+    except lark.exceptions.VisitError as exc:
+        if isinstance(exc.orig_exc, SpecError):
+            raise exc.orig_exc from None
+        raise
+
+
 def _has_code(source: Source, comments: list[Comment]) -> bool:
-    text = source.text
-    for c in reversed(comments):
-        text = text[: c.span.start_pos] + text[c.span.end_pos:]
-    return bool(text.strip())
+    """Whether anything but comments and blanks is written (one pass: linear in the text)."""
+    return bool(_COMMENT.sub("", source.text).strip()) if comments else bool(source.text.strip())
 
 
 def parse_override(source: Source) -> Statement | Option:
@@ -124,16 +137,25 @@ def parse_override(source: Source) -> Statement | Option:
             d = replace(d, message=f"expected the end of the value, found '{exc.token}'", hint="one --set sets one thing: "
                         "write each override as its own --set KEY=VALUE")
         raise SpecError([d]) from None
-    return _ToSyntax(source).transform(tree)
+    return _transform(source, tree)
 
 
 _COMMENT = re.compile(r"#[^\n]*")
 
 
 def _scan_comments(source: Source) -> list[Comment]:
-    """The language has no strings, so every '#' starts a comment that runs to the line's end."""
-    return [Comment(m.group().rstrip(), Span.at_offset(source, m.start(), m.end()))
-            for m in _COMMENT.finditer(source.text)]
+    """The language has no strings, so every '#' starts a comment that runs to the line's end.
+    Lines are counted as the scan goes (not from the start of the file for each comment), so
+    a file of many comments is read in linear time."""
+    text, comments = source.text, []
+    line, counted_to = 1, 0
+    for m in _COMMENT.finditer(text):
+        line += text.count("\n", counted_to, m.start())
+        counted_to = m.start()
+        line_start = text.rfind("\n", 0, m.start()) + 1  # stops at the nearest newline: this line only
+        span = Span(source, line, m.start() - line_start + 1, line, m.end() - line_start + 1, m.start(), m.end())
+        comments.append(Comment(m.group().rstrip(), span))
+    return comments
 
 
 # --- parse tree to Document -------------------------------------------------------------

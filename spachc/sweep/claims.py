@@ -39,9 +39,15 @@ class Claim:
 
 
 def try_claim(path: Path) -> Claim | None:
-    """The claim on `path`, or None when another live process holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    """The claim on `path`, or None when another live process holds it; E1312 when the
+    folder cannot take the lock file (a read-only runs/)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        from .study import unwritable
+
+        raise unwritable(path, exc) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -17,12 +17,11 @@ import io
 import json
 import statistics
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..lang.choices import acting_choices
-from ..lang.frontend import load
 from .runner import FAILED_FILE, RESULT_FILE, SESSIONS_FILE, THROUGHPUT_FILE, Unit, run_dir, saved_settings, units
-from .study import Study, StudyError, write_atomically
+from .study import (Study, StudyError, check_run_folder, read_result, read_throughput, sample_spec, session_seconds,
+                    write_atomically)
 
 FAMILY_ORDER = ("conv", "trans", "mlp")
 
@@ -59,13 +58,6 @@ def _mean(values) -> float | None:
     return round(statistics.fmean(values), 6) if values else None
 
 
-def _read_json(path: Path):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
 @dataclass
 class Row:
     id: str
@@ -99,21 +91,21 @@ def collect(study: Study) -> list[Row]:
     all_units = units(study, settings.seeds)
     rows = []
     for sample in study.samples:
-        spec = load(study.root / sample.file)
+        spec = sample_spec(study, sample)  # E1305 when edited after sampling
         mine: list[Unit] = [u for u in all_units if u.sample.id == sample.id]
         best, final, seconds, failed, throughput = {}, {}, 0.0, 0, None
         for unit in mine:
             out = run_dir(study, unit)
-            result = _read_json(out / RESULT_FILE)
+            if out.exists():
+                check_run_folder(out, sample)  # E1305: a folder swapped or linked from another sample
+            result = read_result(out / RESULT_FILE)
             if result and result.get("epochs_done", 0) >= result.get("epochs", 1) and result.get("last"):
                 best[str(unit.seed)] = result["best_top1"]
                 final[str(unit.seed)] = result["last"]["val_top1"]
             elif (out / FAILED_FILE).exists():
                 failed += 1
-            if (out / SESSIONS_FILE).exists():
-                seconds += sum(json.loads(line)["seconds"] for line in
-                               (out / SESSIONS_FILE).read_text(encoding="utf-8").splitlines() if line.strip())
-            measured = _read_json(out / THROUGHPUT_FILE)
+            seconds += session_seconds(out / SESSIONS_FILE)
+            measured = read_throughput(out / THROUGHPUT_FILE)
             if measured and throughput is None:
                 throughput = measured["images_per_s"]
         status = ("done" if len(best) == len(mine) else "failed" if failed and not best

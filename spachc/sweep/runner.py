@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Callable
 
 from .claims import try_claim
-from .study import SETTINGS_FILE, Sample, Study, StudyError, create_exclusively, shard_of, write_atomically
+from .study import (SETTINGS_FIELDS, SETTINGS_FILE, Sample, Study, StudyError, append_line, check_run_folder,
+                    checked_fields, create_exclusively, read_json, read_result, sample_spec, shard_of,
+                    write_atomically)
 
 RESULT_FILE, FAILED_FILE = "result.json", "failed.json"
 THROUGHPUT_FILE, SESSIONS_FILE = "throughput.json", "sessions.jsonl"
@@ -44,9 +46,10 @@ class Settings:
 
 def saved_settings(root: Path) -> Settings | None:
     path = root / SETTINGS_FILE
-    if not path.exists():
+    data = read_json(path, missing_ok=True)
+    if data is None:
         return None
-    data = json.loads(path.read_text(encoding="utf-8"))
+    checked_fields(path, data, SETTINGS_FIELDS)
     return Settings(data["data"], data["recipe"], tuple(data["seeds"]), data.get("limit_train"), data.get("limit_val"))
 
 
@@ -90,13 +93,9 @@ def run_dir(study: Study, unit: Unit) -> Path:
 def unit_state(study: Study, unit: Unit) -> str:
     """'done', 'failed', 'started' (a checkpoint exists) or 'new'."""
     run = run_dir(study, unit)
-    if (run / RESULT_FILE).exists():
-        try:
-            result = json.loads((run / RESULT_FILE).read_text(encoding="utf-8"))
-            if result["epochs_done"] >= result["epochs"]:
-                return "done"
-        except (OSError, ValueError, KeyError):
-            pass
+    result = read_result(run / RESULT_FILE)  # checked: a wrongly typed file is E1311
+    if result is not None and result["epochs_done"] >= result["epochs"]:
+        return "done"
     if (run / FAILED_FILE).exists():
         return "failed"
     return "started" if (run / "state.pt").exists() else "new"
@@ -180,7 +179,6 @@ def run_study(study: Study, settings: Settings, options: SweepOptions) -> dict:
 
 
 def _train_plan(study, plan, dataset, settings, options, world, progress, counts) -> None:
-    from ..lang.frontend import load
     from ..lang.limits import DEFAULT_MAX_PARAMS, enforce
     from ..train.loop import NonFiniteLoss, RunOptions, Trainer
     from ..train.recipe import Recipe
@@ -190,6 +188,8 @@ def _train_plan(study, plan, dataset, settings, options, world, progress, counts
         if options.max_runs is not None and counts["trained"] >= options.max_runs:
             break
         if not world.distributed and finished(study, unit):
+            check_run_folder(run_dir(study, unit), unit.sample)  # E1305: a folder of another spec
+            sample_spec(study, unit.sample)  # E1305: the spec edited since
             counts["skipped_done"] += 1
             _fill_throughput(study, unit, options, settings.seeds[0])
             continue
@@ -202,13 +202,10 @@ def _train_plan(study, plan, dataset, settings, options, world, progress, counts
             if not world.distributed and finished(study, unit):  # finished while we looked
                 counts["skipped_done"] += 1
                 continue
-            path = study.root / unit.sample.file
-            spec = load(path)
-            if spec.hash != unit.sample.hash:
-                raise StudyError(f"{path}: the spec's hash {spec.hash[:12]} is not the study's "
-                                 f"{unit.sample.hash[:12]}; the file was edited after sampling", code="E1305")
+            spec = sample_spec(study, unit.sample)  # E1305 when edited after sampling
             enforce(spec)
             out = run_dir(study, unit)
+            check_run_folder(out, unit.sample)
             say(f"{unit.name} ({spec.name}): " + ("resuming" if unit_state(study, unit) == "started" else "training")
                 + f" -> {out}")
             recipe = Recipe.model_validate({**settings.recipe, "seed": unit.seed})
@@ -240,9 +237,11 @@ def _train_plan(study, plan, dataset, settings, options, world, progress, counts
 def _log_session(out: Path, epoch_before: int, epoch_after: int, seconds: float) -> None:
     """One line per training session of a run (a run resumed after a kill has several; a
     SIGKILLed session leaves no line, so the summed time is a lower bound then)."""
-    line = json.dumps({"from_epoch": epoch_before, "to_epoch": epoch_after, "seconds": round(seconds, 3)})
-    with open(out / SESSIONS_FILE, "a", encoding="utf-8") as f:
-        f.write(line + "\n")
+    try:  # best effort: a run folder that cannot take the line must not hide the run's own error (E1005)
+        append_line(out / SESSIONS_FILE, {"from_epoch": epoch_before, "to_epoch": epoch_after,
+                                          "seconds": round(seconds, 3)})
+    except OSError:
+        pass
 
 
 def _fill_throughput(study: Study, unit: Unit, options: SweepOptions, first_seed: int, spec=None) -> None:

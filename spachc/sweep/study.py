@@ -13,9 +13,11 @@ This module is torch-free: sampling and checking a study need no deep-learning s
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ..atomic import temporary_beside
 from ..atomic import write_atomically as _write_atomically
@@ -63,15 +65,27 @@ class Study:
 
 # --- writing files safely --------------------------------------------------------------------
 
+def unwritable(path: Path, exc: OSError) -> StudyError:
+    """E1312: a study file or folder the OS refuses to write (read-only runs/, a full disk)."""
+    return StudyError(f"{path}: cannot write it ({exc.strerror or exc})", code="E1312",
+                      hint="make the study folder (and its runs/) writable, or copy the study somewhere writable")
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Readers see the old file or the new one, never a part (spachc.atomic: temp file + rename)."""
-    _write_atomically(path, text.encode("utf-8"))
+    try:
+        _write_atomically(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise unwritable(path, exc) from None
 
 
 def create_exclusively(path: Path, text: str) -> bool:
     """Write `path` only if no file is there, atomically, even with several writers racing
     (complete temp file, then a hard link that fails if the name exists). True if we wrote it."""
-    tmp = temporary_beside(path)
+    try:
+        tmp = temporary_beside(path)
+    except OSError as exc:
+        raise unwritable(path, exc) from None
     try:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
@@ -82,8 +96,199 @@ def create_exclusively(path: Path, text: str) -> bool:
             return True
         except FileExistsError:
             return False
+    except OSError as exc:
+        raise unwritable(path, exc) from None
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def append_line(path: Path, record: dict) -> None:
+    """One JSON line appended with a single write(2) to an O_APPEND file: concurrent appends
+    never interleave, and a crash leaves at most a torn last line, which readers skip."""
+    data = (json.dumps(record) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+# --- reading a study's files: every field checked, a coded error (E1311) otherwise ------------
+
+MAX_JSON_BYTES = 16 * 1024 * 1024  # a study file is kilobytes; more is not one of ours
+
+
+def read_json(path: Path, *, missing_ok: bool = False):
+    """The JSON value in `path` (None if absent and `missing_ok`), or E1311 naming the file:
+    unreadable, too large, not JSON, or nested too deeply for Python to read."""
+    try:
+        if path.stat().st_size > MAX_JSON_BYTES:
+            raise StudyError(f"{path}: {path.stat().st_size:,} bytes; a study file is at most {MAX_JSON_BYTES:,}",
+                             code="E1311")
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, NotADirectoryError):
+        if missing_ok:
+            return None
+        raise StudyError(f"{path}: no such file", code="E1311") from None
+    except RecursionError:
+        raise StudyError(f"{path}: nested too deeply to be a study file", code="E1311") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise StudyError(f"{path}: cannot read it as JSON ({exc})", code="E1311") from None
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
+
+
+def _wrong(path: Path, field_name: str, wanted: str, value) -> StudyError:
+    shown = json.dumps(value)
+    shown = shown if len(shown) <= 60 else shown[:60] + "..."
+    return StudyError(f"{path}: \"{field_name}\" must be {wanted}, not {shown}", code="E1311",
+                      hint="this file is written by spachc; restore it, or delete it to have it written again")
+
+
+def checked_fields(path: Path, data, fields: dict) -> dict:
+    """`data` as a JSON object whose listed fields have the listed kinds: "int" (>= 0),
+    "number" (finite), "str", "dict", "dict?" (an object or null, may be left out), "seeds"
+    (a non-empty list of distinct ints >= 0), "limit" (null or an int >= 1, may be left out).
+    Unlisted fields pass."""
+    if not isinstance(data, dict):
+        raise StudyError(f"{path}: must be a JSON object, not {type(data).__name__}", code="E1311")
+    kinds = {
+        "int": ("a whole number >= 0", lambda v: _is_int(v) and v >= 0),
+        "number": ("a finite number", _is_number),
+        "str": ("a string", lambda v: isinstance(v, str)),
+        "dict": ("an object", lambda v: isinstance(v, dict)),
+        "dict?": ("an object or null", lambda v: v is None or isinstance(v, dict)),
+        "seeds": ("a non-empty list of distinct whole numbers >= 0",
+                  lambda v: isinstance(v, list) and v and all(_is_int(x) and x >= 0 for x in v)
+                  and len(set(v)) == len(v)),
+        "limit": ("null or a whole number >= 1", lambda v: v is None or (_is_int(v) and v >= 1)),
+    }
+    for name, kind in fields.items():
+        if name not in data:
+            if kind in ("limit", "dict?"):  # may be left out
+                continue
+            raise StudyError(f"{path}: no \"{name}\"", code="E1311",
+                             hint="this file is written by spachc; restore it, or delete it to have it written again")
+        wanted, ok = kinds[kind]
+        if not ok(data[name]):
+            raise _wrong(path, name, wanted, data[name])
+    return data
+
+
+SETTINGS_FIELDS = {"data": "str", "recipe": "dict", "seeds": "seeds", "limit_train": "limit", "limit_val": "limit"}
+RESULT_FIELDS = {"epochs_done": "int", "epochs": "int", "best_top1": "number", "last": "dict?"}
+THROUGHPUT_FIELDS = {"images_per_s": "number"}
+
+
+def read_result(path: Path) -> dict | None:
+    """A run's result.json, checked (also its `last` epoch's val_top1); None if absent."""
+    data = read_json(path, missing_ok=True)
+    if data is None:
+        return None
+    checked_fields(path, data, RESULT_FIELDS)
+    if data.get("last") is not None:
+        checked_fields(path, data["last"], {"val_top1": "number"})
+    return data
+
+
+def read_throughput(path: Path) -> dict | None:
+    data = read_json(path, missing_ok=True)
+    return None if data is None else checked_fields(path, data, THROUGHPUT_FIELDS)
+
+
+def session_seconds(path: Path) -> float:
+    """The summed seconds of a run's sessions.jsonl (0 if absent). A torn last line (a crash
+    mid-append: no newline at its end) is skipped; any other bad line is E1311."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        return 0.0
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StudyError(f"{path}: cannot read it ({exc})", code="E1311") from None
+    lines = text.split("\n")
+    total = 0.0
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            if number == len(lines):  # the last line, with no newline after it: torn by a crash
+                continue
+            raise StudyError(f"{path}: line {number} is not JSON", code="E1311") from None
+        total += checked_fields(path, record, {"seconds": "number"})["seconds"]
+    return total
+
+
+# --- the samples and runs of a study must stay inside it and match their hashes ---------------
+
+SAMPLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+SAMPLE_FIELDS = {"id": "str", "file": "str", "hash": "str", "choices": "dict", "params": "int", "macs": "int"}
+
+
+def _checked_sample(path: Path, root: Path, raw) -> Sample:
+    checked_fields(path, raw, SAMPLE_FIELDS)
+    if not isinstance(raw.get("name", ""), str):
+        raise _wrong(path, "name", "a string", raw["name"])
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in raw["choices"].items()):
+        raise _wrong(path, "choices", "an object of strings", raw["choices"])
+    sid, file = raw["id"], raw["file"]
+    if not SAMPLE_ID.fullmatch(sid):
+        raise StudyError(f"{path}: sample id {json.dumps(sid)[:80]} is not allowed (letters, digits, '_' and '-', "
+                         "at most 64): a run folder is named after it and must stay inside the study", code="E1310")
+    relative = PurePosixPath(file)
+    inside = (root / file).resolve(strict=False).is_relative_to(root.resolve())
+    if relative.is_absolute() or ".." in relative.parts or "\\" in file or not file.endswith(".spach") or not inside:
+        raise StudyError(f"{path}: sample {sid}'s spec file {json.dumps(file)[:80]} is not a .spach file inside the "
+                         "study", code="E1310")
+    unknown = set(raw) - set(SAMPLE_FIELDS) - {"name"}
+    if unknown:
+        raise StudyError(f"{path}: sample {sid} has unknown fields: {', '.join(sorted(unknown))}", code="E1311")
+    return Sample(**raw)
+
+
+def sample_spec(study: "Study", sample: Sample):
+    """The sample's spec, checked against the hash sampled into study.json (E1305 when the
+    file was edited since). Torch-free."""
+    from ..lang.frontend import load
+
+    path = study.root / sample.file
+    spec = load(path)
+    if spec.hash != sample.hash:
+        raise StudyError(f"{path}: the spec's hash {spec.hash[:12]} is not the study's {sample.hash[:12]}; "
+                         "the file was edited after sampling", code="E1305",
+                         hint="restore the file (study.json holds the space and the choices), or sample a new study")
+    return spec
+
+
+def check_run_folder(run: Path, sample: Sample) -> None:
+    """E1305 when the run folder was trained on another spec than the sample's: a folder
+    swapped, copied or linked from another sample. The spec hash is read from run.json and
+    from the weights files spachc wrote there (torch-free)."""
+    recorded = []
+    info = read_json(run / "run.json", missing_ok=True)
+    if info is not None:
+        if not isinstance(info, dict) or not isinstance(info.get("spec_hash"), str):
+            raise StudyError(f"{run / 'run.json'}: no spec hash in it", code="E1311")
+        recorded.append(("run.json", info["spec_hash"]))
+    for name in ("last.safetensors", "best.safetensors"):
+        if (run / name).is_file():
+            from ..metadata import SPEC_HASH
+            from ..weights_file import read_metadata
+
+            recorded.append((name, read_metadata(run / name).get(SPEC_HASH, sample.hash)))
+    for name, spec_hash in recorded:
+        if spec_hash != sample.hash:
+            where = f" (a link to {run.resolve()})" if run.is_symlink() else ""
+            raise StudyError(f"{run}{where}: its {name} was trained on spec {spec_hash[:12]}, not sample "
+                             f"{sample.id}'s {sample.hash[:12]}: the run folder belongs to another spec",
+                             code="E1305", hint=f"move it away; `spachc sweep run` trains {sample.id} again")
 
 
 # --- making and reading studies --------------------------------------------------------------
@@ -121,13 +326,20 @@ def load_study(root: Path) -> Study:
     path = root / STUDY_FILE
     if root.exists() and not root.is_dir():
         raise StudyError(f"{root}: not a study folder (a study is a folder holding {STUDY_FILE})")
-    data = read_format_file(path, what="spachc study file", format=STUDY_FORMAT, version=STUDY_VERSION,
-                            version_key="version", error=StudyError,
-                            missing=f"{path}: no such file; make a study with `spachc sweep sample SPACE -n N -o {root}`")
     try:
-        samples = tuple(Sample(**s) for s in data["samples"])
-    except (KeyError, TypeError) as exc:
-        raise StudyError(f"{path}: malformed samples list ({exc})") from None
+        data = read_format_file(path, what="spachc study file", format=STUDY_FORMAT, version=STUDY_VERSION,
+                                version_key="version", error=StudyError,
+                                missing=f"{path}: no such file; make a study with `spachc sweep sample SPACE -n N -o "
+                                f"{root}`")
+    except RecursionError:
+        raise StudyError(f"{path}: nested too deeply to be a study file", code="E1311") from None
+    if not isinstance(data.get("samples"), list):
+        raise StudyError(f"{path}: malformed samples list (\"samples\" must be a list)", code="E1311")
+    samples = tuple(_checked_sample(path, root, s) for s in data["samples"])
+    ids = [s.id for s in samples]
+    if len(set(ids)) != len(ids):
+        twice = next(i for i in ids if ids.count(i) > 1)
+        raise StudyError(f"{path}: sample id {twice} is listed twice", code="E1311")
     known = {"format", "version", "space", "space_text", "seed", "sampler", "samples"}
     return Study(root, samples, data.get("space"), data.get("space_text"), data.get("seed"),
                  data.get("sampler", "listed"), {k: v for k, v in data.items() if k not in known})

@@ -1,0 +1,176 @@
+"""Limits on the language (issue 20, item 5): a choice value that does not fit its place is
+one coded error at the value, `where` bounds are finite, ranges are bounded before Python reads
+them, the work of `check` and `sweep sample` is bounded before anything is enumerated, and
+parsing is linear in the number of comments. Every case here escaped as a traceback, or ran
+for minutes, before its fix (the attack's findings in issue 20)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from spachc.lang import space
+from spachc.lang.diagnostics import Source, Span, SpecError
+from spachc.lang.frontend import check_text_with_census, document, parse
+from spachc.lang.parser import MAX_SPEC_BYTES, parse_document
+
+BASE = "input 32\nclasses 10\n"
+
+
+def _errors(text: str) -> list[tuple[str, int, int]]:
+    diagnostics, _ = check_text_with_census(text)
+    return [(d.code, d.line, d.column) for d in diagnostics if d.severity == "error"]
+
+
+# --- a value that does not fit its place (E110), at the value ---------------------------------
+
+@pytest.mark.parametrize("text, line, bad", [
+    # a number where a kind goes (KeyError before): at '2' in the `choose` line
+    (BASE + "choose k {2 | 3}\nstage $k x1 dim 16\n", 3, "2"),
+    # a kind as a repeat count (ValueError before)
+    (BASE + "stage conv x{conv | trans} dim 16\n", 3, "conv"),
+    # `on` for a ratio (ValueError before)
+    (BASE + "stage trans x1 dim 16 heads 2 layerscale {1e-5 | on}\n", 3, "on"),
+    (BASE + "stage conv x1 dim 16 channel_ratio {2 | off}\n", 3, "off"),
+    # a number for a switch (silently read as `off` before)
+    (BASE + "stage conv x1 dim 16 cpe {1 | on}\n", 3, "1"),
+    # a kind for the input size, a fraction as a repeat count
+    (BASE.replace("input 32", "input {32 | conv}") + "stage conv x1 dim 16\n", 1, "conv"),
+    (BASE + "stage conv x{1 | 1.5} dim 16\n", 3, "1.5"),
+    # in `defaults`, by the option's own type
+    (BASE + "defaults heads {2 | trans}\nstage trans x1 dim 16\n", 3, "trans"),
+])
+def test_a_value_that_does_not_fit_its_place_is_E110_at_the_value(text, line, bad):
+    written = text.splitlines()[line - 1]
+    column = written.index(bad, written.index("{")) + 1  # the alternative inside the braces
+    assert _errors(text) == [("E110", line, column)]
+
+
+def test_a_named_choice_used_in_the_wrong_place_notes_the_use():
+    text = BASE + "choose k {2 | 3}\nstage $k x1 dim 16\n"
+    diagnostics, _ = check_text_with_census(text)
+    (d,) = diagnostics
+    assert d.code == "E110" and "block kind" in d.message
+    assert [(n.span.line, n.span.column) for n in d.notes] == [(4, 7)]  # `$k` in the stage
+
+
+def test_values_that_fit_their_places_are_still_a_space():
+    text = BASE + "choose k {conv | trans}\nstage $k x{1..2} dim {16 | 32} heads 2 layerscale {1e-5 | off} cpe {on | off}\n"
+    diagnostics, census = check_text_with_census(text)
+    assert [d for d in diagnostics if d.severity == "error"] == []
+    assert census.exact and census.combinations == 2 * 2 * 2 * 2 * 2
+
+
+# --- `where` bounds and range ends -----------------------------------------------------------
+
+@pytest.mark.parametrize("bound", ["macs < 1e400", "params <= 1e999", "macs 1.." + "9" * 400])
+def test_where_bounds_must_be_finite(bound):
+    # lark's VisitError wrapping an OverflowError (infinity) escaped before
+    assert _errors(BASE + f"stage conv x{{1..2}} dim 16\nwhere {bound}\n") == [("E111", 4, 7)]
+
+
+def test_a_huge_finite_bound_is_still_a_bound():
+    _, census = check_text_with_census(BASE + "stage conv x{1..2} dim 16\nwhere macs <= 1e300\n")
+    assert census.valid == census.meeting == 2
+
+
+@pytest.mark.parametrize("range_text", ["1.." + "9" * 5000, "9" * 5000 + "..1", "1..9999999999999"])
+def test_a_range_bound_of_thousands_of_digits_is_E163_not_the_int_limit(range_text):
+    # int('9' * 5000) raises ValueError (Python's 4,300-digit limit) before the fix
+    assert _errors(BASE + f"stage conv x{{{range_text}}} dim 16\n") == [("E163", 3, 14)]
+    assert _errors(BASE + f"choose d {{{range_text}}}\nstage conv x1 dim $d\n") == [("E163", 3, 11)]
+
+
+# --- the work of check and sample is bounded before enumerating ------------------------------
+
+def test_block_counter_counts_the_blocks_each_combination_resolves_to():
+    """The estimate the work limit rests on, against the resolver, for every combination."""
+    doc = document(BASE + "choose d {1..3}\n{ stage conv x$d, trans x{1 | 4} dim 16 heads 2 "
+                   "| stage mlp x2 dim 8 -> down -> stage conv x$d }\n")
+    dims = space.dimensions(doc)
+    blocks = space.block_counter(doc, dims)
+    checked = 0
+    for picks in itertools.product(*(range(len(d.items)) for d in dims)):
+        o = space.evaluate(doc, dims, picks)
+        if o.spec is not None:
+            assert blocks(picks) == sum(len(s.blocks) for s in o.spec.stages)
+            checked += 1
+    assert checked == space.combinations(dims) == 12
+
+
+def test_a_space_of_huge_networks_is_refused_E112_not_enumerated():
+    # 28 bytes; enumerating its 4,096 networks of up to 4,096 blocks took 262 s before
+    diagnostics, census = check_text_with_census("stage conv x{1..4096} dim 8")
+    assert census is None and [(d.code, d.line, d.column) for d in diagnostics] == [("E112", 1, 14)]
+    assert "blocks" in diagnostics[0].message
+
+
+def test_three_large_named_choices_are_refused_or_estimated_without_quadratic_counting():
+    # three `choose {1..4096}` as repeat counts: 163 s before; as widths: an estimate
+    counts = BASE + "choose a {1..4096}\nchoose b {1..4096}\nchoose c {1..4096}\n"
+    diagnostics, _ = check_text_with_census(counts + "stage conv x$a, conv x$b dim 16 -> down -> stage conv x$c\n")
+    assert [d.code for d in diagnostics] == ["E112"]
+    widths = counts + "stage conv x1 dim $a -> down -> stage conv x1 dim $b -> down -> stage conv x2 dim $c\n"
+    diagnostics, census = check_text_with_census(widths)
+    assert [d for d in diagnostics if d.severity == "error"] == []
+    # each network: 4 blocks and 3 stages, so the budget pays for this many random draws
+    assert not census.exact and census.combinations == 4096 ** 3
+    assert census.draws == min(space.SAMPLE_DRAWS, space.CHECK_BUDGET // (4 + 3 * space.EVAL_OVERHEAD))
+
+
+def test_many_alternative_pipelines_with_choices_are_estimated_within_the_budget():
+    alternatives = " | ".join(f"stage conv x{{1 | 2}} dim {8 + i}" for i in range(2000))
+    diagnostics, census = check_text_with_census(BASE + "{ " + alternatives + " }\n")
+    assert [d for d in diagnostics if d.severity == "error"] == []
+    assert not census.exact and space.MIN_DRAWS <= census.draws < space.SAMPLE_DRAWS
+    assert census.valid == census.draws  # every alternative is a valid network
+
+
+def test_sample_of_a_space_of_huge_networks_draws_without_enumerating():
+    # `sweep sample -n 5` took 284 s and 4.5 GB before: it enumerated every network
+    doc = document("input 32\nclasses 10\nstage conv x{1..4096} dim 8\n")
+    outcomes, how = space.sample(doc, 5, seed=0)
+    assert len({o.spec.hash for o in outcomes}) == 5
+    assert how["sampler"].startswith("uniform per choice") and how["draws"] >= 5
+
+
+def test_sample_stops_at_its_work_limit_with_the_counts(monkeypatch):
+    monkeypatch.setattr(space, "SAMPLE_BUDGET", 20_000)
+    doc = document("input 32\nclasses 10\nstage conv x{1000..4000} dim 8\nwhere params <= 1K\n")
+    with pytest.raises(space.TooFew, match="work limit of 20,000 units"):
+        space.sample(doc, 2, seed=0)
+
+
+def test_the_battle_space_is_still_estimated_from_2000_draws():
+    from spachc.lang.resources import spaces_dir
+
+    text = (spaces_dir() / "battle.spach").read_text()
+    _, census = check_text_with_census(text)
+    assert not census.exact and census.draws == space.SAMPLE_DRAWS
+
+
+# --- parsing is linear ----------------------------------------------------------------------
+
+def test_comment_spans_are_the_offsets_line_and_column():
+    text = "# first\ninput 32  # size\n\n\tstage conv x1 dim 8 #x\n#\n# last"
+    doc = document(text)
+    expected = [Span.at_offset(doc.source, i, text.index("\n", i) if "\n" in text[i:] else len(text))
+                for i, ch in enumerate(text) if ch == "#" and (i == 0 or text[i - 1] != "#")]
+    assert [c.span for c in doc.comments] == expected
+    assert [(c.span.line, c.span.column) for c in doc.comments] == [(1, 1), (2, 11), (4, 22), (5, 1), (6, 1)]
+
+
+def test_half_a_megabyte_of_comments_parses():
+    # each comment's span counted newlines from the start of the file: quadratic, minutes here
+    text = "# a comment line\n" * 30_000 + "stage conv x1 dim 8  # the network\n"
+    doc = document(text)
+    assert len(doc.comments) == 30_001 and doc.comments[-1].span.line == 30_001
+    assert parse(text).stages[0].dim == 8
+
+
+def test_text_over_the_size_limit_is_refused_wherever_it_comes_from():
+    # a spec embedded in a header is given to the parser without `decode`'s size check
+    with pytest.raises(SpecError) as info:
+        parse_document(Source("<header>", "#" * (MAX_SPEC_BYTES + 1)))
+    assert [d.code for d in info.value.diagnostics] == ["E003"]
