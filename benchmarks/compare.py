@@ -78,6 +78,37 @@ def check_same_function(model, ref, images) -> dict:
     return errors
 
 
+def before_layout(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of `model` with the two forwards issue 23 changed restored as they were: the stem
+    conv on NCHW images (its output copied to tokens, forward and backward) and q, k, v unbound
+    after a heads-major permute (their gradient copied twice). Same weights, same function; the
+    timing difference is the copies alone."""
+    import copy
+    import types
+
+    from spachc.nn.layers import Attention, PatchStem, linear
+    from spachc.nn.fused import fusable
+
+    def stem_forward(self, images):
+        return self.proj(images)
+
+    def attention_forward(self, x, grid):
+        b, n, c = x.shape
+        fused = fusable(x)
+        qkv = linear(x, self.qkv, fused).view(b, n, 3, self.heads, c // self.heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        out = F.scaled_dot_product_attention(q, k, v)
+        return linear(out.transpose(1, 2).reshape(b, n, c), self.proj, fused)
+
+    before = copy.deepcopy(model)
+    for module in before.modules():
+        if isinstance(module, PatchStem):
+            module.forward = types.MethodType(stem_forward, module)
+        elif isinstance(module, Attention):
+            module.forward = types.MethodType(attention_forward, module)
+    return before
+
+
 def eval_step(model, images):
     model.eval()
 
@@ -153,6 +184,9 @@ def compare_model(name: str, args) -> dict:
     row = {"model": name, "macs": macs, "rel_err": errors, "modes": {}}
     for mode in args.modes:
         impls = {"reference": ref, "spachc": model}
+        if args.before_layout:
+            impls["spachc_before_layout"] = before_layout(model)
+            check_same_function(impls["spachc_before_layout"], model, images)
         if args.compile:
             impls["spachc_compiled"] = torch.compile(model)
         if mode == "eval":
@@ -226,6 +260,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--compile", action="store_true", help="also time torch.compile(spachc model)")
+    parser.add_argument("--before-layout", action="store_true",
+                        help="also time spachc with the stem and attention layouts before issue 23 (same weights)")
     parser.add_argument("--same-optimizer", action="store_true",
                         help="train: op-by-op AdamW for spachc too (default: the fused kernel `spachc train` uses)")
     parser.add_argument("--json", type=Path, help="write all figures here")

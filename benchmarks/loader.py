@@ -10,6 +10,7 @@ core; CPU time, not wall time, so that other processes on a shared machine do no
 
   decode          read_image (full decode), the eval loader's first step
   crop+flip       decode + RandomResizedCrop + flip + to tensor + normalise (no RandAugment/erasing)
+  crop+flip uint8 the same, ending in a uint8 tensor (normalising left to the device: not built)
   recipe          the `spach` recipe's per-sample transform (+ RandAugment m9, Random Erasing 0.25)
   recipe+batch    the same through the trainer's DataLoader (EpochSampler, collation) + Mixup/CutMix
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import tempfile
 import time
@@ -32,12 +34,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from PIL import Image  # noqa: E402
+from PIL import Image, ImageOps  # noqa: E402
 
 from spachc.train.data import EpochSampler, TransformedSplit, image_folder, read_image  # noqa: E402
 from spachc.train.mix import Mixer  # noqa: E402
 from spachc.train.recipe import RECIPES  # noqa: E402
-from spachc.train.transforms import IMAGENET, RandAugment, TrainTransform  # noqa: E402
+from spachc.train.transforms import IMAGENET, RandAugment, TrainTransform, crop_box, decode_for_crop  # noqa: E402
 
 
 def generate(root: Path, count: int, classes: int = 10, seed: int = 0) -> None:
@@ -59,6 +61,20 @@ def transform(size: int, recipe: bool) -> TrainTransform:
     r = RECIPES["spach"]
     return TrainTransform((size, size), 3, IMAGENET, r.crop_scale, r.crop_ratio, r.hflip,
                           RandAugment.parse(r.randaugment) if recipe else None, r.reprob if recipe else 0.0)
+
+
+def uint8_crop_flip(tf: TrainTransform):
+    """The crop + flip stage ending in a uint8 tensor: what a worker would hand over if the
+    float conversion and normalisation ran on the device (timm's PrefetchLoader idea)."""
+    def run(image, seed):
+        rng = random.Random(seed)
+        box = crop_box(*image.size, tf.crop_scale, tf.crop_ratio, rng)
+        image, box = decode_for_crop(image, box, tf.size)
+        image = image.convert("RGB").resize((tf.size[1], tf.size[0]), Image.Resampling.BICUBIC, box=box)
+        if rng.random() < tf.hflip:
+            image = ImageOps.mirror(image)
+        return torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1)
+    return run
 
 
 def per_sample(split, tf, reader, seeds) -> int:
@@ -103,6 +119,10 @@ def main() -> None:
             "decode": {"full": lambda: [read_image(p) for p in split.items] and len(split)},
             "crop+flip": {"full": lambda: per_sample(split, transform(args.size, False), loaded, seeds),
                           "draft": lambda: per_sample(split, transform(args.size, False), lazy, seeds)},
+            "crop+flip uint8": {"full": lambda: per_sample(split, uint8_crop_flip(transform(args.size, False)), loaded,
+                                                           seeds),
+                                "draft": lambda: per_sample(split, uint8_crop_flip(transform(args.size, False)), lazy,
+                                                            seeds)},
             "recipe": {"full": lambda: per_sample(split, transform(args.size, True), loaded, seeds),
                        "draft": lambda: per_sample(split, transform(args.size, True), lazy, seeds)},
             "recipe+batch": {
@@ -124,7 +144,7 @@ def main() -> None:
             line = "  ".join(f"{v} {rate:6.0f} img/s/core ({args.rate / rate:4.1f} cores for {args.rate:,.0f} img/s)"
                              for v, rate in rates.items())
             gain = f"  draft/full {rates['draft'] / rates['full']:.2f}x" if "draft" in rates else ""
-            print(f"{stage:13s} {line}{gain}  [load {os.getloadavg()[0]:.1f}]", flush=True)
+            print(f"{stage:15s} {line}{gain}  [load {os.getloadavg()[0]:.1f}]", flush=True)
 
 
 def cpu_name() -> str:

@@ -36,26 +36,31 @@ CATEGORIES = [
 COPY_OPS = ("aten::copy_", "aten::clone", "aten::contiguous", "aten::_to_copy", "aten::cat")
 
 
-def copy_counts(prof, steps: int) -> dict[str, dict[str, float]]:
-    """Calls and MB written per step for each op of COPY_OPS (the profile must record shapes)."""
-    counts = {op: {"calls": 0.0, "mb": 0.0} for op in COPY_OPS}
+# A GEMM with a bias starts from the bias broadcast into its output: a write of its first
+# value, not a change of layout (counted under aten::copy_, left out of "activation copies").
+GEMM_BIAS = ("aten::addmm", "aten::baddbmm")
+
+
+def copy_counts(prof, steps: int, batch: int) -> dict[str, dict[str, float]]:
+    """Calls and MB written per step for each op of COPY_OPS (the profile must record shapes),
+    and "activation copies": the aten::copy_ calls that move a batch-sized tensor (leading
+    dimension = batch) other than a GEMM's bias broadcast, i.e. the layout copies."""
+    counts = {op: {"calls": 0.0, "mb": 0.0} for op in (*COPY_OPS, "activation copies")}
     for event in prof.events():
-        if event.name in counts:
-            shape = event.input_shapes[0] if event.input_shapes and event.input_shapes[0] else []
-            elements = 1
-            for n in shape:
-                elements *= n
-            counts[event.name]["calls"] += 1 / steps
-            counts[event.name]["mb"] += 4 * elements / 1e6 / steps  # fp32 elements
+        if event.name not in COPY_OPS:
+            continue
+        shape = event.input_shapes[0] if event.input_shapes and event.input_shapes[0] else []
+        elements = 1
+        for n in shape:
+            elements *= n
+        kinds = [event.name]
+        if (event.name == "aten::copy_" and shape and shape[0] == batch
+                and not (event.cpu_parent is not None and event.cpu_parent.name in GEMM_BIAS)):
+            kinds.append("activation copies")
+        for kind in kinds:
+            counts[kind]["calls"] += 1 / steps
+            counts[kind]["mb"] += 4 * elements / 1e6 / steps  # fp32 elements
     return counts
-
-
-def category(name: str) -> str:
-    lowered = name.lower()
-    for label, pattern in CATEGORIES:
-        if re.search(pattern, lowered):
-            return label
-    return "other"
 
 
 def main() -> None:
@@ -117,7 +122,7 @@ def main() -> None:
     print(f"top {args.top} kernels (ms per step, calls per step):")
     for name, ms, calls in sorted(rows, key=lambda r: -r[1])[:args.top]:
         print(f"  {ms:8.3f} ms {calls:5d}x  [{category(name)}] {name[:110]}")
-    copies = copy_counts(prof, args.steps)
+    copies = copy_counts(prof, args.steps, args.batch)
     print("copy ops per step (calls, MB written; fp32 sizes): " + ", ".join(
         f"{op} {c['calls']:.0f} ({c['mb']:.1f} MB)" for op, c in copies.items()))
     if args.json:
