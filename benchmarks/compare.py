@@ -11,7 +11,10 @@ two implementations alternately (A B, then B A, ...) after warming both up, and 
 median of the repetitions and the ratio reference/spachc (> 1: spachc is faster).
 
 Drop path is set to 0 so that train mode computes one deterministic function in both (stochastic
-depth costs the same small elementwise mask in both implementations).
+depth costs the same small elementwise mask in both implementations). The training step is each
+side's own: spachc's AdamW is the fused kernel `spachc train` uses (spachc.runtime.fused_adamw),
+the reference's torch's default, op by op on CPU (`--same-optimizer`: op by op for both). With
+`--compile`, the compiled step's compilation time and its break-even step count are printed.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ sys.path.insert(0, str(REPO / "tests"))
 import spachc  # noqa: E402
 from reference_spach import reference_from_spachc  # noqa: E402
 from spachc.bench import device_name, matmul_rate  # noqa: E402
+from spachc.runtime import fused_adamw  # noqa: E402
 
 MODELS = ("conv_ms_xxs", "mlp_ms_xxs", "trans_ms_xxs", "hybrid_s")
 TOLERANCE = 1e-5
@@ -74,6 +78,37 @@ def check_same_function(model, ref, images) -> dict:
     return errors
 
 
+def before_layout(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of `model` with the two forwards issue 23 changed restored as they were: the stem
+    conv on NCHW images (its output copied to tokens, forward and backward) and q, k, v unbound
+    after a heads-major permute (their gradient copied twice). Same weights, same function; the
+    timing difference is the copies alone."""
+    import copy
+    import types
+
+    from spachc.nn.layers import Attention, PatchStem, linear
+    from spachc.nn.fused import fusable
+
+    def stem_forward(self, images):
+        return self.proj(images)
+
+    def attention_forward(self, x, grid):
+        b, n, c = x.shape
+        fused = fusable(x)
+        qkv = linear(x, self.qkv, fused).view(b, n, 3, self.heads, c // self.heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        out = F.scaled_dot_product_attention(q, k, v)
+        return linear(out.transpose(1, 2).reshape(b, n, c), self.proj, fused)
+
+    before = copy.deepcopy(model)
+    for module in before.modules():
+        if isinstance(module, PatchStem):
+            module.forward = types.MethodType(stem_forward, module)
+        elif isinstance(module, Attention):
+            module.forward = types.MethodType(attention_forward, module)
+    return before
+
+
 def eval_step(model, images):
     model.eval()
 
@@ -83,9 +118,12 @@ def eval_step(model, images):
     return step
 
 
-def train_step(model, images, labels):
+def train_step(model, images, labels, fused: bool = False):
+    """forward, cross-entropy, backward, AdamW. `fused`: AdamW's fused kernel, as `spachc train`
+    picks it (spachc.runtime.fused_adamw); the reference keeps torch's default (op by op on CPU),
+    what the paper's timm-based code runs."""
     model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, weight_decay=0.05)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, weight_decay=0.05, fused=fused or None)
 
     def step():
         optimizer.zero_grad(set_to_none=True)
@@ -111,11 +149,16 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def alternate(steps: dict, reps: int, warmup: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Time each step `reps` times, alternating the order every round: wall and CPU seconds."""
-    for _ in range(warmup):
-        for step in steps.values():
+def alternate(steps: dict, reps: int, warmup: int,
+              first: dict | None = None) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Time each step `reps` times, alternating the order every round: wall and CPU seconds.
+    `first` receives the wall time of each step's first call (a compiled step: its compilation)."""
+    for i in range(warmup):
+        for name, step in steps.items():
+            start = time.perf_counter()
             step()
+            if i == 0 and first is not None:
+                first[name] = time.perf_counter() - start
     times = {name: [] for name in steps}
     cpu = {name: [] for name in steps}
     names = list(steps)
@@ -141,6 +184,9 @@ def compare_model(name: str, args) -> dict:
     row = {"model": name, "macs": macs, "rel_err": errors, "modes": {}}
     for mode in args.modes:
         impls = {"reference": ref, "spachc": model}
+        if args.before_layout:
+            impls["spachc_before_layout"] = before_layout(model)
+            check_same_function(impls["spachc_before_layout"], model, images)
         if args.compile:
             impls["spachc_compiled"] = torch.compile(model)
         if mode == "eval":
@@ -148,10 +194,13 @@ def compare_model(name: str, args) -> dict:
         else:
             # Separate weight copies for training, so each optimizer updates its own model
             # from the same starting point.
-            steps = {k: train_step(m, images, labels) for k, m in impls.items()}
+            steps = {k: train_step(m, images, labels, fused=k != "reference" and not args.same_optimizer
+                                   and fused_adamw(torch.device("cpu"), m))
+                     for k, m in impls.items()}
         steps["matmul"], matmul_flop = matmul_step()
         load_before = os.getloadavg()[0]
-        times, cpu = alternate(steps, args.train_reps if mode == "train" else args.reps, args.warmup)
+        first: dict[str, float] = {}
+        times, cpu = alternate(steps, args.train_reps if mode == "train" else args.reps, max(args.warmup, 1), first)
         matmul_times = times.pop("matmul")
         cpu.pop("matmul")
         matmul_gflops = matmul_flop / statistics.median(matmul_times) / 1e9
@@ -175,7 +224,15 @@ def compare_model(name: str, args) -> dict:
             "speedup_cpu_time": {k: statistics.median(cpu["reference"]) / statistics.median(v)
                                  for k, v in cpu.items() if k != "reference"},
             "load_average_1min": [load_before, os.getloadavg()[0]],
+            "first_call_s": first,
         }
+        if "spachc_compiled" in medians:
+            # Compilation is the compiled step's first call less an ordinary call; it pays back
+            # after compile / (eager - compiled) steps (never when compiled is not faster).
+            compile_s = first["spachc_compiled"] - medians["spachc_compiled"]
+            gain = medians["spachc"] - medians["spachc_compiled"]
+            row["modes"][mode]["compile_s"] = compile_s
+            row["modes"][mode]["break_even_steps"] = compile_s / gain if gain > 0 else None
         r = row["modes"][mode]
         print(f"{name:13s} {mode:5s} " + "  ".join(
             f"{k} {medians[k] * 1e3:8.1f} ms ({args.batch / medians[k]:6.1f} img/s, "
@@ -184,6 +241,10 @@ def compare_model(name: str, args) -> dict:
                                        f"minima {r['speedup_of_minima'][k]:.2f}x, cpu time {r['speedup_cpu_time'][k]:.2f}x)"
                                        for k, s in r["speedup"].items())
             + f"  [matmul {matmul_gflops:.0f} GFLOP/s, load {load_before:.1f}]", flush=True)
+        if "compile_s" in r:
+            even = r["break_even_steps"]
+            print(f"{'':19s}compile {r['compile_s']:.0f} s, break-even after "
+                  + (f"{even:,.0f} steps" if even is not None else "never (compiled is not faster)"), flush=True)
     return row
 
 
@@ -199,6 +260,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--compile", action="store_true", help="also time torch.compile(spachc model)")
+    parser.add_argument("--before-layout", action="store_true",
+                        help="also time spachc with the stem and attention layouts before issue 23 (same weights)")
+    parser.add_argument("--same-optimizer", action="store_true",
+                        help="train: op-by-op AdamW for spachc too (default: the fused kernel `spachc train` uses)")
     parser.add_argument("--json", type=Path, help="write all figures here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

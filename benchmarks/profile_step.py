@@ -30,13 +30,37 @@ CATEGORIES = [
     ("fused (triton)", r"triton"),
 ]
 
+# The ops that move bytes without computing: counted per step, with the bytes they write, so a
+# layout change shows up as fewer copies even where their time is lost in noise. A `contiguous`,
+# `clone` or `reshape` that has to copy ends in `aten::copy_`, which is where the bytes are read.
+COPY_OPS = ("aten::copy_", "aten::clone", "aten::contiguous", "aten::_to_copy", "aten::cat")
 
-def category(name: str) -> str:
-    lowered = name.lower()
-    for label, pattern in CATEGORIES:
-        if re.search(pattern, lowered):
-            return label
-    return "other"
+
+# A GEMM with a bias starts from the bias broadcast into its output: a write of its first
+# value, not a change of layout (counted under aten::copy_, left out of "activation copies").
+GEMM_BIAS = ("aten::addmm", "aten::baddbmm")
+
+
+def copy_counts(prof, steps: int, batch: int) -> dict[str, dict[str, float]]:
+    """Calls and MB written per step for each op of COPY_OPS (the profile must record shapes),
+    and "activation copies": the aten::copy_ calls that move a batch-sized tensor (leading
+    dimension = batch) other than a GEMM's bias broadcast, i.e. the layout copies."""
+    counts = {op: {"calls": 0.0, "mb": 0.0} for op in (*COPY_OPS, "activation copies")}
+    for event in prof.events():
+        if event.name not in COPY_OPS:
+            continue
+        shape = event.input_shapes[0] if event.input_shapes and event.input_shapes[0] else []
+        elements = 1
+        for n in shape:
+            elements *= n
+        kinds = [event.name]
+        if (event.name == "aten::copy_" and shape and shape[0] == batch
+                and not (event.cpu_parent is not None and event.cpu_parent.name in GEMM_BIAS)):
+            kinds.append("activation copies")
+        for kind in kinds:
+            counts[kind]["calls"] += 1 / steps
+            counts[kind]["mb"] += 4 * elements / 1e6 / steps  # fp32 elements
+    return counts
 
 
 def main() -> None:
@@ -52,8 +76,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--threads", type=int, help="torch threads (CPU)")
     args = parser.parse_args()
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -73,7 +100,7 @@ def main() -> None:
     activities = [torch.profiler.ProfilerActivity.CPU]
     if device.type == "cuda":
         activities.append(torch.profiler.ProfilerActivity.CUDA)
-    with torch.profiler.profile(activities=activities) as prof:
+    with torch.profiler.profile(activities=activities, record_shapes=True) as prof:
         for _ in range(args.steps):
             step()
         synchronize(device)
@@ -95,10 +122,13 @@ def main() -> None:
     print(f"top {args.top} kernels (ms per step, calls per step):")
     for name, ms, calls in sorted(rows, key=lambda r: -r[1])[:args.top]:
         print(f"  {ms:8.3f} ms {calls:5d}x  [{category(name)}] {name[:110]}")
+    copies = copy_counts(prof, args.steps, args.batch)
+    print("copy ops per step (calls, MB written; fp32 sizes): " + ", ".join(
+        f"{op} {c['calls']:.0f} ({c['mb']:.1f} MB)" for op, c in copies.items()))
     if args.json:
         args.json.write_text(json.dumps({"spec": spec.name, "mode": args.mode, "batch": args.batch, "amp": args.amp,
                                          "compile": args.compile, "device": str(device), "total_ms": total,
-                                         "by_category_ms": by_category,
+                                         "by_category_ms": by_category, "copies_per_step": copies,
                                          "top": sorted(rows, key=lambda r: -r[1])[:args.top]}, indent=2) + "\n")
 
 

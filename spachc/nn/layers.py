@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .fused import fusable, linear, linear_add, linear_gelu
+from .fused import _tracing, fusable, linear, linear_add, linear_gelu
 
 LN_EPS = 1e-6
 
@@ -23,6 +23,16 @@ def tokens_to_grid(x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
 
 def grid_to_tokens(x: torch.Tensor) -> torch.Tensor:
     return x.flatten(2).transpose(1, 2)
+
+
+def channels_last(images: torch.Tensor) -> torch.Tensor:
+    """Images for a stem conv, in channels-last memory: the conv's output is then token-major,
+    so `grid_to_tokens` of it is a view and the stem's LayerNorm (forward and backward) and the
+    conv's weight gradient need no copy. One copy of the 3-channel input buys that (none where
+    the images already are channels-last). Traced graphs (export, compile) keep the plain op."""
+    if _tracing() or images.ndim != 4:
+        return images
+    return images.contiguous(memory_format=torch.channels_last)
 
 
 class DropPath(nn.Module):
@@ -75,7 +85,10 @@ class Attention(nn.Module):
         fused = fusable(x)
         # Output features are laid out (three, heads, head_dim), as in the reference.
         qkv = linear(x, self.qkv, fused).view(b, n, 3, self.heads, c // self.heads)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        # Unbound along its own axis, not after a permute: SDPA's CPU backward gives each of
+        # dq, dk, dv token-major (B×N×heads×d), so unbind's backward stacks them straight into
+        # the qkv layout (one copy) instead of stacking heads-major and then copying again.
+        q, k, v = (t.transpose(1, 2) for t in qkv.unbind(2))
         out = F.scaled_dot_product_attention(q, k, v)
         return linear(out.transpose(1, 2).reshape(b, n, c), self.proj, fused)
 
@@ -179,7 +192,7 @@ class PatchStem(nn.Module):
         self.proj = nn.Conv2d(in_channels, dim, patch, stride=patch)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.proj(images)
+        return self.proj(channels_last(images))
 
 
 class ConvStem(nn.Module):
@@ -195,4 +208,4 @@ class ConvStem(nn.Module):
         self.proj = nn.Conv2d(hidden, dim, patch // 2, stride=patch // 2)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.proj(self.body(images))
+        return self.proj(self.body(channels_last(images)))

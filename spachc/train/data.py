@@ -93,6 +93,20 @@ def read_image(path: str) -> Image.Image:
         raise DataError(f"{path}: cannot decode image ({exc})") from None
 
 
+def open_image(path: str) -> Image.Image:
+    """read_image for training: a JPEG is only opened (its header read), so the training
+    transform can decode it at the scale its random crop needs (transforms.decode_for_crop,
+    which raises the same DataError for a body that cannot be decoded); others decode now."""
+    try:
+        image = Image.open(path)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"{path}: cannot decode image ({exc})") from None
+    if image.format == "JPEG":
+        return image
+    image.close()
+    return read_image(path)
+
+
 def _images_in(folder: Path) -> list[str]:
     return sorted(str(p) for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
@@ -121,7 +135,7 @@ def image_folder(root: Path) -> Dataset:
             labels += [label] * len(files)
         if not items:
             raise DataError(f"{split_dir}: no images in any class folder")
-        splits.append(Split(items, labels, read_image))
+        splits.append(Split(items, labels, open_image if split_dir is train_dir else read_image))
     return Dataset(str(root), classes, splits[0], splits[1], IMAGENET, (1, 3), None)
 
 

@@ -147,6 +147,7 @@ class Trainer:
                            recipe.label_smoothing)
         self.epoch, self.step_in_epoch = 0, 0
         self.partial = {"loss_sum": 0.0, "count": 0.0}
+        self.data_wait_s, self.train_s = 0.0, 0.0  # of the current epoch (input_bound_note)
         self.history: list[dict] = []
         self.best_top1 = -1.0
         self.forward_model = self.model
@@ -175,9 +176,12 @@ class Trainer:
         self.model.train()
         self.progress.start_epoch(self.epoch + 1, self.steps_per_epoch, self.step_in_epoch)
         started, seen = time.perf_counter(), 0
+        self.data_wait_s = 0.0  # time this epoch spent waiting for the loader (input_bound_note)
         batches = iter(self._loader())
         try:
+            fetch = time.perf_counter()
             for images, labels in batches:
+                self.data_wait_s += time.perf_counter() - fetch
                 loss = self.train_step(images, labels)
                 self.step_in_epoch += 1
                 seen += labels.shape[0]
@@ -200,7 +204,9 @@ class Trainer:
                 every = self.opt.checkpoint_every
                 if every and self.step_in_epoch % every == 0 and self.step_in_epoch < self.steps_per_epoch:
                     self.commit()
+                fetch = time.perf_counter()
         finally:
+            self.train_s = time.perf_counter() - started
             del batches  # stops the worker processes now, not when a traceback lets go of them
             self.progress.end_epoch()
 
@@ -259,7 +265,7 @@ class Trainer:
         self.commit()
         self.export_weights("last")
         self.folder.write_logs(self.history)
-        self.progress.say(epoch_line(row, self.recipe.epochs, best))
+        self.progress.say(epoch_line(row, self.recipe.epochs, best) + input_bound_note(self.data_wait_s, self.train_s))
 
     # -- before the first step -----------------------------------------------------------------
 
@@ -387,6 +393,18 @@ def epoch_line(row: dict, epochs: int, best: bool) -> str:
     ema = f"  ema {row['val_top1_ema']:.2f}%" if "val_top1_ema" in row else ""
     return (f"epoch {row['epoch']}/{epochs}  train loss {row['train_loss']:.3f}  val {row['val_loss']:.3f}  "
             f"top-1 {row['val_top1']:.2f}%{ema}" + ("  (best)" if best else ""))
+
+
+INPUT_BOUND_SHARE = 0.25  # waiting for data at least this share of an epoch's training time
+
+
+def input_bound_note(data_wait_s: float, train_s: float) -> str:
+    """A second line under the epoch summary when the loader, not the model, set the pace
+    (timings stay out of metrics.jsonl, which must repeat exactly on resume)."""
+    if train_s <= 0 or data_wait_s < INPUT_BOUND_SHARE * train_s:
+        return ""
+    return (f"\n  input-bound: {100 * data_wait_s / train_s:.0f}% of {train_s:.1f} s waiting for data, "
+            f"{train_s - data_wait_s:.1f} s computing (--workers)")
 
 
 def step_seed(seed: int, step: int, rank: int, stream: int) -> int:

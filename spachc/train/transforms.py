@@ -25,10 +25,9 @@ BICUBIC = Image.Resampling.BICUBIC
 BILINEAR = Image.Resampling.BILINEAR
 
 
-def random_resized_crop(image: Image.Image, size: tuple[int, int], scale: tuple[float, float],
-                        ratio: tuple[float, float], rng: random.Random) -> Image.Image:
-    """Inception-style crop: a random area and aspect ratio, resized to `size` (h, w)."""
-    width, height = image.size
+def crop_box(width: int, height: int, scale: tuple[float, float], ratio: tuple[float, float],
+             rng: random.Random) -> tuple[int, int, int, int]:
+    """Inception-style crop box (left, top, right, bottom): a random area and aspect ratio."""
     area = width * height
     log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
     for _ in range(10):
@@ -38,7 +37,7 @@ def random_resized_crop(image: Image.Image, size: tuple[int, int], scale: tuple[
         h = int(round(math.sqrt(target / aspect)))
         if 0 < w <= width and 0 < h <= height:
             left, top = rng.randint(0, width - w), rng.randint(0, height - h)
-            return image.resize((size[1], size[0]), BICUBIC, box=(left, top, left + w, top + h))
+            return left, top, left + w, top + h
     # Fallback: the largest centred crop within the ratio range.
     in_ratio = width / height
     if in_ratio < ratio[0]:
@@ -48,7 +47,50 @@ def random_resized_crop(image: Image.Image, size: tuple[int, int], scale: tuple[
     else:
         w, h = width, height
     left, top = (width - w) // 2, (height - h) // 2
-    return image.resize((size[1], size[0]), BICUBIC, box=(left, top, left + w, top + h))
+    return left, top, left + w, top + h
+
+
+def random_resized_crop(image: Image.Image, size: tuple[int, int], scale: tuple[float, float],
+                        ratio: tuple[float, float], rng: random.Random) -> Image.Image:
+    """A random crop box (crop_box), resized to `size` (h, w)."""
+    return image.resize((size[1], size[0]), BICUBIC, box=crop_box(*image.size, scale, ratio, rng))
+
+
+def _decoded(image: Image.Image) -> bool:
+    try:
+        return image._im is not None  # Pillow >= 10.4 (`im` asserts before a decode)
+    except AttributeError:
+        return getattr(image, "im", None) is not None
+
+
+def decode_for_crop(image: Image.Image, box: tuple[float, float, float, float],
+                    size: tuple[int, int]) -> tuple[Image.Image, tuple[float, float, float, float]]:
+    """Decode `image`, letting libjpeg skip detail the crop will not keep (PIL's draft mode).
+
+    Where `image` is a JPEG not yet decoded and `box` spans at least twice `size` (h, w) in
+    both axes, libjpeg decodes at 1/2, 1/4 or 1/8 scale (the largest reduction that still
+    leaves the box at least `size`), far cheaper than a full decode; the box is scaled to
+    match. Any other image is decoded whole and the box is returned unchanged. The crop then
+    resizes from fewer source pixels (DCT-domain downscaling first): a slightly different
+    image for the same random draws, as in any draft-mode loader (timm, DALI's ROI decode).
+    """
+    if image.format != "JPEG" or _decoded(image):
+        return image, box
+    full = image.size
+    want = (math.ceil(full[0] * size[1] / max(box[2] - box[0], 1)),
+            math.ceil(full[1] * size[0] / max(box[3] - box[1], 1)))
+    if want[0] * 2 <= full[0] and want[1] * 2 <= full[1]:
+        image.draft(image.mode, want)
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        from .data import DataError  # data imports this module
+
+        raise DataError(f"{image.filename}: cannot decode image ({exc})") from None
+    if image.size == full:
+        return image, box
+    sx, sy = image.size[0] / full[0], image.size[1] / full[1]
+    return image, (box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy)
 
 
 # --- RandAugment (timm's `rand-mM-mstdS-incI` family) -------------------------------------
@@ -220,8 +262,11 @@ class TrainTransform:
     def __call__(self, image: Image.Image, seed: int) -> torch.Tensor:
         rng = random.Random(seed)
         generator = torch.Generator().manual_seed(seed)
-        image = to_mode(image, self.channels)
-        image = random_resized_crop(image, self.size, self.crop_scale, self.crop_ratio, rng)
+        # The box comes from the header's size, before decoding, so a JPEG decodes only as
+        # finely as the crop needs (decode_for_crop); same draws, same box otherwise.
+        box = crop_box(*image.size, self.crop_scale, self.crop_ratio, rng)
+        image, box = decode_for_crop(image, box, self.size)
+        image = to_mode(image, self.channels).resize((self.size[1], self.size[0]), BICUBIC, box=box)
         if rng.random() < self.hflip:
             image = ImageOps.mirror(image)
         if self.randaugment is not None:
