@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from ..precision import PRECISION_HELP, PRECISIONS
+from ..stopping import stops_on_signals
 from .common import SET_OPTION_HELP, UserError, err, out, reports_errors
 from .loading import is_weights_file
 
@@ -88,4 +89,4 @@ def eval_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("eval")(reports_errors(eval_command))
+    app.command("eval")(reports_errors(stops_on_signals("eval")(eval_command)))

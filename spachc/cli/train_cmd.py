@@ -122,7 +122,7 @@ def train_command(
         state = RunFolder(run_dir).read_state()
     if state is not None:  # the run's own recipe rules; flags given now must agree with it
         chosen = _resumed_recipe(state, flags)
-        data = data or state.get("data", "digits")
+        data = data or state.get("data_path") or state.get("data", "digits")
     else:
         chosen = resolve_recipe(recipe or "spach", flags)
         chosen, warning = fit_to_run(chosen, recipe or "spach", {k for k, v in flags.items() if v is not None})

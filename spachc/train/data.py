@@ -286,3 +286,42 @@ class EvalShard:
     def __getitem__(self, i: int):
         index = self.indices[i]
         return self.transform(self.split.image(index)), self.split.labels[index]
+
+
+# --- what a run records about its data, so that a resume can check it is the same --------------
+
+def data_location(dataset: Dataset) -> str:
+    """An image folder's absolute path (however it was spelled); a built-in's name."""
+    path = Path(dataset.name)
+    return str(path.resolve()) if path.is_dir() else dataset.name
+
+
+def data_fingerprint(dataset: Dataset) -> str:
+    """Class names and the image count of every class in both splits, as canonical JSON text."""
+    import json
+
+    def counts(split: Split) -> list[int]:
+        per_class = np.bincount(np.asarray(split.labels, dtype=np.int64), minlength=len(dataset.classes))
+        return [int(n) for n in per_class]
+
+    return json.dumps({"classes": list(dataset.classes), "train": counts(dataset.train), "val": counts(dataset.val)},
+                      sort_keys=True)
+
+
+def fingerprint_difference(recorded: str, now: str) -> str | None:
+    """What changed between two fingerprints, in words (None: nothing)."""
+    import json
+
+    if recorded == now:
+        return None
+    try:
+        old, new = json.loads(recorded), json.loads(now)
+    except ValueError:
+        return "its fingerprint is unreadable"
+    if old.get("classes") != new["classes"]:
+        return f"classes {old.get('classes')} then, {new['classes']} now"
+    for split in ("train", "val"):
+        if old.get(split) != new[split]:
+            return (f"{split} images per class {old.get(split)} then ({sum(old.get(split) or [])} in all), "
+                    f"{new[split]} now ({sum(new[split])} in all)")
+    return "its fingerprint differs"
