@@ -79,7 +79,11 @@ def eval_command(
         raise UserError(worker_error_message(exc), code="E1001") from None
     report = {"spec": resolved.name, "spec_hash": resolved.hash, "weights": str(weights), "data": dataset.name,
               "ema": ema, "top1": result.top1, "top5": result.top5, "loss": result.loss, "images": result.images,
-              "images_per_second": result.images_per_second, "device": str(target), "precision": precision}
+              "images_per_second": result.images_per_second, "device": str(target), "precision": precision,
+              "skipped_images": len(result.skipped)}
+    if result.skipped:
+        err.print(f"warning: skipped {len(result.skipped)} image(s) that cannot be read (left out of the figures): "
+                  + "; ".join(result.skipped[:3]), markup=False)
     if as_json:
         out.print_json(json.dumps(report))
         return

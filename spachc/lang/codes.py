@@ -124,6 +124,8 @@ _TABLE = (
     Code("E1212", "folders", "unreadable preprocessing or labels metadata"),
     Code("E1213", "folders", "`save` into a folder holding other files"),
     Code("E1221", "predict", "an image that cannot be decoded"),
+    Code("E1250", "images", "an image refused from its header before decoding: too many pixels, extreme aspect ratio"),
+    Code("E1251", "images", "recorded preprocessing that is not finite or too large, or non-finite model outputs"),
     Code("E1222", "predict", "a bad model argument or `--top-k`"),
     Code("W101", "warning", "head_dim not a multiple of 8"),
     Code("W102", "warning", "head_dim above 256"),

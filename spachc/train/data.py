@@ -9,15 +9,16 @@ import gzip
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, NamedTuple, Sequence
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
+from .. import preprocess
 from ..lang.diagnostics import UserError
 from .transforms import IMAGENET, Normalization
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
+IMAGE_SUFFIXES = preprocess.IMAGE_SUFFIXES
 BUILTIN = ("digits", "animals")
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DIGITS_FILE = DATA_DIR / "digits.csv.gz"
@@ -85,12 +86,11 @@ def open_dataset(data: str) -> Dataset:
 # --- image folders ---------------------------------------------------------------------------
 
 def read_image(path: str) -> Image.Image:
+    """spachc.preprocess.read_image (size limits from the header, 16-bit scaled) as a DataError."""
     try:
-        with Image.open(path) as image:
-            image.load()
-            return image
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise DataError(f"{path}: cannot decode image ({exc})") from None
+        return preprocess.read_image(path)
+    except preprocess.ImageReadError as exc:
+        raise DataError(str(exc)) from None
 
 
 def _images_in(folder: Path) -> list[str]:
@@ -259,25 +259,50 @@ class EpochSampler:
                    for i, p in zip(self.indices[batch], self.positions[batch])]
 
 
-class TransformedSplit:
-    """Map-style dataset over a Split whose keys are (index, sample seed)."""
+class Unreadable(NamedTuple):
+    """An image that could not be read, in place of a sample: the batch goes on without it."""
 
-    def __init__(self, split: Split, transform):
-        self.split, self.transform = split, transform
+    message: str
+
+
+def collate_readable(samples: list):
+    """(images, labels, messages of the unreadable samples); images and labels are None when no
+    sample of the batch could be read. One bad file never aborts hours of training."""
+    from torch.utils.data import default_collate
+
+    good = [s for s in samples if not isinstance(s, Unreadable)]
+    bad = [s.message for s in samples if isinstance(s, Unreadable)]
+    images, labels = default_collate(good) if good else (None, None)
+    return images, labels, bad
+
+
+class TransformedSplit:
+    """Map-style dataset over a Split whose keys are (index, sample seed). With `skip_unreadable`,
+    an image that cannot be read is an Unreadable (for collate_readable) instead of a DataError."""
+
+    def __init__(self, split: Split, transform, skip_unreadable: bool = False):
+        self.split, self.transform, self.skip_unreadable = split, transform, skip_unreadable
 
     def __len__(self) -> int:
         return len(self.split)
 
     def __getitem__(self, key: tuple[int, int]):
         index, seed = key
-        return self.transform(self.split.image(index), seed), self.split.labels[index]
+        try:
+            image = self.split.image(index)
+        except DataError as exc:
+            if not self.skip_unreadable:
+                raise
+            return Unreadable(str(exc))
+        return self.transform(image, seed), self.split.labels[index]
 
 
 class EvalShard:
-    """Validation images of one rank: a strided slice, no padding, so sums over ranks are exact."""
+    """Validation images of one rank: a strided slice, no padding, so sums over ranks are exact.
+    `skip_unreadable` as in TransformedSplit."""
 
-    def __init__(self, split: Split, transform, rank: int = 0, world: int = 1):
-        self.split, self.transform = split, transform
+    def __init__(self, split: Split, transform, rank: int = 0, world: int = 1, skip_unreadable: bool = False):
+        self.split, self.transform, self.skip_unreadable = split, transform, skip_unreadable
         self.indices = list(range(rank, len(split), world))
 
     def __len__(self) -> int:
@@ -285,7 +310,13 @@ class EvalShard:
 
     def __getitem__(self, i: int):
         index = self.indices[i]
-        return self.transform(self.split.image(index)), self.split.labels[index]
+        try:
+            image = self.split.image(index)
+        except DataError as exc:
+            if not self.skip_unreadable:
+                raise
+            return Unreadable(str(exc))
+        return self.transform(image), self.split.labels[index]
 
 
 # --- what a run records about its data, so that a resume can check it is the same --------------

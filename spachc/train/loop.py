@@ -31,8 +31,8 @@ from ..lang.summary import summary
 from ..nn.build import build
 from ..nn.layers import DropPath
 from ..runtime import amp_dtype, autocast, fused_adamw, resolve_device, worker_init
-from .data import (Dataset, EpochSampler, TransformedSplit, check_fit, data_fingerprint, data_location,
-                   fingerprint_difference)
+from .data import (Dataset, EpochSampler, TransformedSplit, check_fit, collate_readable, data_fingerprint,
+                   data_location, fingerprint_difference)
 from .distributed import backend, gather_strings, init_world, shutdown, sum_across, world_from_env
 from .evaluate import eval_transform_config, evaluate, val_loader
 from .mix import Mixer, soft_target_cross_entropy
@@ -153,6 +153,7 @@ class Trainer:
         self.best_top1 = -1.0
         self.forward_model = self.model
         self.fingerprint = data_fingerprint(dataset)
+        self.skipped: list[str] = []  # this epoch's unreadable images (training and validation)
 
     # -- run -> epoch -> step ------------------------------------------------------------------
 
@@ -182,13 +183,17 @@ class Trainer:
         try:
             while True:
                 try:
-                    images, labels = next(batches)
+                    images, labels, unreadable = next(batches)
                 except StopIteration:
                     break
                 except RuntimeError:  # a DataLoader worker died
                     if signals.signum is None:
                         raise
                     self._stop(signals)  # ended by the stop signal itself: a clean stop at this step boundary
+                self.skipped += unreadable
+                if images is None:  # not one image of the batch could be read: nothing to learn from
+                    self.step_in_epoch += 1
+                    continue
                 loss = self.train_step(images, labels)
                 self.step_in_epoch += 1
                 seen += labels.shape[0]
@@ -253,14 +258,19 @@ class Trainer:
     def end_epoch(self) -> None:
         """Validate, record the epoch, and persist: best weights, the commit, last weights, logs."""
         result = evaluate(self.model, self.val, self.device, self.world, self.amp, self.opt.channels_last)
-        train = sum_across(self.world, [self.partial["loss_sum"], self.partial["count"]], self.device)
+        if self.ema is not None:
+            ema = evaluate(self.ema, self.val, self.device, self.world, self.amp, self.opt.channels_last)
+        skipped = sorted(set(self.skipped) | set(result.skipped))  # distinct files (repeated augmentation reads twice)
+        train = sum_across(self.world, [self.partial["loss_sum"], self.partial["count"], float(len(skipped))],
+                           self.device)
         self.epoch += 1
         row = {"epoch": self.epoch, "step": self.epoch * self.steps_per_epoch,
                "train_loss": train[0] / max(train[1], 1.0), "lr": self.optimizer.param_groups[0]["lr"],
                "val_top1": result.top1, "val_top5": result.top5, "val_loss": result.loss,
                "val_images": result.images}
+        if train[2]:
+            row["skipped_images"] = int(train[2])
         if self.ema is not None:
-            ema = evaluate(self.ema, self.val, self.device, self.world, self.amp, self.opt.channels_last)
             row.update(val_top1_ema=ema.top1, val_top5_ema=ema.top5, val_loss_ema=ema.loss)
         self.history.append(row)
         best = result.top1 > self.best_top1
@@ -274,6 +284,10 @@ class Trainer:
         self.export_weights("last")
         self.folder.write_logs(self.history)
         self.progress.say(epoch_line(row, self.recipe.epochs, best))
+        if skipped:
+            self.progress.say(f"warning: skipped {len(skipped)} image(s) that cannot be read this epoch "
+                              f"(left out of training and validation): {'; '.join(skipped[:3])}")
+        self.skipped = []
 
     # -- before the first step -----------------------------------------------------------------
 
@@ -313,10 +327,11 @@ class Trainer:
         sampler = EpochSampler(len(self.data.train), self.recipe.batch_size, self.recipe.seed, self.epoch,
                                self.world.rank, self.world.size, self.recipe.repeated_aug,
                                start_step=self.step_in_epoch)
-        dataset = TransformedSplit(self.data.train, self.train_transform)
+        dataset = TransformedSplit(self.data.train, self.train_transform, skip_unreadable=True)
         workers = self.opt.workers
         return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, num_workers=workers,
                                            worker_init_fn=worker_init if workers else None,
+                                           collate_fn=collate_readable,
                                            pin_memory=self.device.type == "cuda")
 
     def _agree(self, bad: bool, stop: bool) -> tuple[bool, bool]:
@@ -441,8 +456,9 @@ class Trainer:
 def epoch_line(row: dict, epochs: int, best: bool) -> str:
     """The epoch summary, within 80 columns (`(best)` included) so that it never wraps."""
     ema = f"  ema {row['val_top1_ema']:.2f}%" if "val_top1_ema" in row else ""
+    skipped = f"  {row['skipped_images']} bad" if row.get("skipped_images") else ""
     return (f"epoch {row['epoch']}/{epochs}  train loss {row['train_loss']:.3f}  val {row['val_loss']:.3f}  "
-            f"top-1 {row['val_top1']:.2f}%{ema}" + ("  (best)" if best else ""))
+            f"top-1 {row['val_top1']:.2f}%{ema}" + ("  (best)" if best else "") + skipped)
 
 
 def precision_name(amp: torch.dtype | None) -> str:
