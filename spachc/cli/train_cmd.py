@@ -108,7 +108,7 @@ def train_command(
 ) -> None:
     """Train a spec with the SPACH recipe (or quick) on image folders or the built-in digits."""
     from ..lang.frontend import load, states
-    from ..train.data import DataError, open_dataset, worker_error_message
+    from ..train.data import DataError, open_dataset, upsampling_warning, worker_error_message
     from ..train.loop import RunOptions, Trainer
     from ..train.recipe import fit_to_run, resolve_recipe
     from ..train.run_folder import RunFolder
@@ -136,6 +136,9 @@ def train_command(
             enforce(resolved, max_params, max_activation_gb)
             typer.echo(f"classes {len(dataset.classes)}: the spec leaves `classes` to its default, so the data's "
                        "class count is used")
+        upsampled = upsampling_warning(resolved, dataset)
+        if upsampled is not None and state is None:
+            print_diagnostics([upsampled])
         options = RunOptions(out=run_dir, device=device, workers=workers, compile=compile_,
                              channels_last=channels_last, resume=resume, stop_after=stop_after,
                              checkpoint_every=checkpoint_every, log_every=log_every, command=sys.argv[1:])

@@ -132,6 +132,7 @@ _TABLE = (
     Code("W103", "warning", "an option with no effect in its stage"),
     Code("W104", "warning", "`shift` with dim < 12 (moves nothing)"),
     Code("W1001", "warning", "warm-up and cool-down take more epochs than the run"),
+    Code("W1250", "warning", "a spec input far larger than the data's images (upsampled)"),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}
