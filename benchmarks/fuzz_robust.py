@@ -204,7 +204,7 @@ def main() -> None:
                 shutil.copy(case, REPO / "benchmarks" / f"fuzz-hang-{target}-{len(escapes)}")
             except Exception:  # noqa: BLE001 - an escape is what this looks for
                 outcome = "escape"
-                escapes.append(traceback.format_exc(limit=3))
+                escapes.append(traceback.format_exc())
                 shutil.copy(case, REPO / "benchmarks" / f"fuzz-escape-{target}-{len(escapes)}")
             finally:
                 signal.alarm(0)

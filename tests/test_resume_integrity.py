@@ -163,3 +163,16 @@ def test_random_bit_flips_in_state_files_are_always_coded(stopped_run, tmp_path)
         assert state_checksum(state) == state_checksum(reference)
         outcomes["same"] += 1
     assert outcomes["coded"] + outcomes["same"] == 40
+
+
+@pytest.mark.parametrize("key", ["format", "version"])
+def test_header_entries_crafted_as_tensors_are_coded(stopped_run, tmp_path, key):
+    """Found by benchmarks/fuzz_robust.py: a tensor `version` reached a tensor comparison
+    (RuntimeError: Boolean value of Tensor with more than one value is ambiguous)."""
+    from spachc.train.run_folder import CheckpointReadError, is_state_file
+
+    run = copy_run(stopped_run[4], tmp_path)
+    _tamper(run, lambda s: s.update({key: torch.zeros(2)}))
+    with pytest.raises(CheckpointReadError):
+        read_state(run / "state.pt")
+    assert is_state_file(run / "state.pt") == (key == "version")

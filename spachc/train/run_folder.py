@@ -60,7 +60,12 @@ def is_state_file(path: Path) -> bool:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # noqa: BLE001 - anything unreadable is simply not ours
         return False
-    return isinstance(state, dict) and state.get("format") == STATE_FORMAT
+    return _is_state(state)
+
+
+def _is_state(state) -> bool:
+    """Compared as a str: an entry crafted as a tensor must not reach a tensor comparison."""
+    return isinstance(state, dict) and isinstance(state.get("format"), str) and state["format"] == STATE_FORMAT
 
 
 class CheckpointDamaged(UserError):
@@ -87,10 +92,11 @@ def read_state(path: Path, spec: Spec | None = None) -> dict:
             IndexError, AttributeError, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointReadError(f"{path}: not a readable checkpoint ({first})") from None
-    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+    if not _is_state(state):
         raise CheckpointReadError(f"{path}: not a spachc training checkpoint")
-    if state.get("version") != STATE_VERSION:
-        raise CheckpointReadError(f"{path}: checkpoint version {state.get('version')!r} is not {STATE_VERSION}")
+    version = state.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version != STATE_VERSION:
+        raise CheckpointReadError(f"{path}: checkpoint version {str(version)[:40]} is not {STATE_VERSION}")
     recorded = state.get(CHECKSUM_KEY)
     if recorded is not None and (not isinstance(recorded, str) or recorded != state_checksum(state)):
         raise CheckpointDamaged(f"{path} is damaged: its contents do not match the checksum they were written with "
