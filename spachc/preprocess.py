@@ -19,25 +19,97 @@ FILTERS = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BIL
            "nearest": Image.Resampling.NEAREST}
 
 
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
+
+# Limits checked on the size an image's header declares, before a byte of it is decoded:
+# a decompression bomb (a few KB of PNG declaring 50000x50000) or a 1x2,000,000 strip (whose
+# shorter side, resized to the network's input, would make it 64,000,000 pixels wide).
+MAX_IMAGE_PIXELS = 89_478_485  # PIL's own warning threshold (Image.MAX_IMAGE_PIXELS): refused here
+MAX_ASPECT_RATIO = 100  # longer side / shorter side
+MAX_RESIZED_PIXELS = 1 << 26  # the resized image before the centre crop (64 Mpx)
+MAX_INPUT_SIDE = 4096  # a recorded input size larger than this is refused before any array is made
+
+
 class ImageReadError(UserError):
     """An image file that cannot be decoded; the message names it."""
 
     code = "E1221"
 
 
+class ImageRefused(ImageReadError):
+    """An image whose declared size is refused before decoding (bomb, extreme aspect ratio)."""
+
+    code = "E1250"
+
+
+class PreprocessingError(UserError):
+    """Recorded preprocessing that cannot give finite, bounded network inputs."""
+
+    code = "E1251"
+
+
 def read_image(path: str | Path) -> Image.Image:
+    """Decode an image file, refusing sizes beyond the limits from its header first; images of
+    more than 8 bits per sample come back as 8-bit, scaled (see `to_8bit`)."""
     try:
         with Image.open(path) as image:
+            check_declared_size(image.size, path)
             image.load()
-            return image
+            return to_8bit(image)
+    except ImageReadError:
+        raise
     except FileNotFoundError:
         raise ImageReadError(f"{path}: no such file") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except IsADirectoryError:
+        raise ImageReadError(f"{path}: a directory, not an image file") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageRefused(f"{path}: refused before decoding: {exc}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         raise ImageReadError(f"{path}: cannot decode image ({exc})") from None
 
 
+def check_declared_size(size: tuple[int, int], path) -> None:
+    width, height = size
+    if width < 1 or height < 1:
+        raise ImageReadError(f"{path}: declares a size of {width}x{height}")
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageRefused(f"{path}: refused before decoding: it declares {width}x{height} = {width * height:,} "
+                           f"pixels, more than {MAX_IMAGE_PIXELS:,} (a decompression bomb, or a scan to downsize "
+                           "first)")
+    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        raise ImageRefused(f"{path}: refused before decoding: {width}x{height} is more than {MAX_ASPECT_RATIO} times "
+                           "longer than wide; resizing its shorter side to the input would make it huge")
+
+
+def to_8bit(image: Image.Image) -> Image.Image:
+    """16-bit, 32-bit and float greyscale images as 8-bit "L", scaled and not saturated: I;16
+    (and I, as 16-bit PNGs decode) from 0..65535, F from 0..1 (values outside are clipped).
+    PIL's own convert("L") clips them at 255 instead."""
+    if image.mode.startswith("I;16") or image.mode == "I":
+        array = np.asarray(image, dtype=np.float64)
+        return Image.fromarray(np.clip(np.round(array * (255.0 / 65535.0)), 0, 255).astype(np.uint8), mode="L")
+    if image.mode == "F":
+        array = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=0.0)
+        return Image.fromarray(np.clip(np.round(array * 255.0), 0, 255).astype(np.uint8), mode="L")
+    return image
+
+
+def check_preprocessing(pre: Preprocessing, origin: str = "the model") -> None:
+    """Finite mean and std (no NaN/Inf: they would give NaN probabilities), and an input size
+    bounded before any array is made."""
+    values = [*pre.mean, *pre.std, pre.crop_pct]
+    if not all(np.isfinite(v) for v in values) or not all(s > 0 for s in pre.std):
+        raise PreprocessingError(f"{origin}: its recorded preprocessing has a mean or std that is not a finite "
+                                 f"number (mean {list(pre.mean)}, std {list(pre.std)})",
+                                 hint="re-save the model (`spachc save`) from its training run or weights")
+    h, w = pre.input_size
+    if not (1 <= h <= MAX_INPUT_SIDE and 1 <= w <= MAX_INPUT_SIDE):
+        raise PreprocessingError(f"{origin}: its recorded input size {h}x{w} is outside 1..{MAX_INPUT_SIDE}; "
+                                 "refused before allocating it")
+
+
 def to_mode(image: Image.Image, channels: int) -> Image.Image:
-    return image.convert("L" if channels == 1 else "RGB")
+    return to_8bit(image).convert("L" if channels == 1 else "RGB")
 
 
 def resize_center_crop(image: Image.Image, size: tuple[int, int], crop_fraction: float,
@@ -46,6 +118,9 @@ def resize_center_crop(image: Image.Image, size: tuple[int, int], crop_fraction:
     width, height = image.size
     scale = max(size[0], size[1]) / crop_fraction / min(width, height)
     new_w, new_h = max(size[1], round(width * scale)), max(size[0], round(height * scale))
+    if new_w * new_h > MAX_RESIZED_PIXELS:
+        raise ImageRefused(f"a {width}x{height} image would be resized to {new_w}x{new_h} before its centre crop, "
+                           f"more than {MAX_RESIZED_PIXELS:,} pixels; refused")
     image = image.resize((new_w, new_h), FILTERS[interpolation])
     left, top = (new_w - size[1]) // 2, (new_h - size[0]) // 2
     return image.crop((left, top, left + size[1], top + size[0]))
@@ -74,3 +149,9 @@ def prepare(image: Image.Image, pre: Preprocessing) -> np.ndarray:
 def prepare_files(paths, pre: Preprocessing) -> np.ndarray:
     """N image files -> N×C×H×W float32."""
     return np.stack([prepare(read_image(p), pre) for p in paths])
+
+
+def display_name(path: str | Path) -> str:
+    """A file name as valid text: bytes that are not UTF-8 (kept by Python as surrogates) are
+    written as \\xNN, so that --json output is always valid UTF-8 JSON."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

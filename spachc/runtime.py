@@ -13,6 +13,7 @@ import signal
 import torch
 
 from .lang.diagnostics import UserError
+from .stopping import STOP_SIGNALS
 
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 
@@ -68,7 +69,11 @@ def fused_adamw(device: torch.device, model: torch.nn.Module) -> bool:
 
 
 def worker_init(_worker_id: int) -> None:
-    """DataLoader workers leave Ctrl-C (sent to the whole process group) to the main process,
-    which checkpoints and then stops them. SIGTERM keeps its default so they can be ended.
+    """DataLoader workers leave Ctrl-C and SIGTERM to the main process: both reach the whole
+    process group (a terminal's Ctrl-C; `timeout`, Slurm's scancel and systemd send SIGTERM to
+    the group), and a worker killed by them would abort the main process with a "DataLoader
+    worker killed by signal" traceback before it could checkpoint. The main process finishes
+    its step, checkpoints, and then stops the workers itself (they also exit when it dies).
     Their randomness needs no seeding here: every sample carries its own seed."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)

@@ -197,7 +197,8 @@ def test_torch_export_round_trip(spec, tmp_path):
 # --- the classifier: reset_classifier, build(num_classes=...) and the spec ----------------------
 
 def test_reset_classifier_rebuilds_the_spec_as_set_classes_would(spec, tmp_path):
-    from spachc.nn.weights import load_model, save_weights
+    from spachc.model_io.create import create_model as load_model
+    from spachc.model_io.tensors import save_weights
 
     model = made(spec)
     model.reset_classifier(11)
@@ -357,8 +358,8 @@ def test_features_feature_info_out_indices_and_get():
 
 
 def test_recorded_preprocessing_shows_in_pretrained_cfg(tmp_path):
-    from spachc.folder import from_pretrained, save_folder
-    from spachc.metadata import ModelInfo, Preprocessing
+    from spachc.model_io.create import from_pretrained, write_folder as save_folder
+    from spachc.model_io.metadata import ModelInfo, Preprocessing
 
     spec = spachc.parse(SPECS["multi"])
     model = made(spec)

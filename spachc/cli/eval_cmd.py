@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from ..precision import PRECISION_HELP, PRECISIONS
+from ..stopping import stops_on_signals
 from .common import SET_OPTION_HELP, UserError, err, out, reports_errors
 from ..model_io.arguments import is_weights_file
 
@@ -77,7 +78,11 @@ def eval_command(
         raise UserError(worker_error_message(exc), code="E1001") from None
     report = {"spec": resolved.name, "spec_hash": resolved.hash, "weights": str(weights), "data": dataset.name,
               "ema": ema, "top1": result.top1, "top5": result.top5, "loss": result.loss, "images": result.images,
-              "images_per_second": result.images_per_second, "device": str(target), "precision": precision}
+              "images_per_second": result.images_per_second, "device": str(target), "precision": precision,
+              "skipped_images": len(result.skipped)}
+    if result.skipped:
+        err.print(f"warning: skipped {len(result.skipped)} image(s) that cannot be read (left out of the figures): "
+                  + "; ".join(result.skipped[:3]), markup=False)
     if as_json:
         out.print_json(json.dumps(report))
         return
@@ -87,4 +92,4 @@ def eval_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("eval")(reports_errors(eval_command))
+    app.command("eval")(reports_errors(stops_on_signals("eval")(eval_command)))

@@ -65,7 +65,9 @@ def report_json(report) -> dict:
     def int8(q):
         return None if q is None else {"bytes": q.size_bytes, "seconds": q.seconds, "images": q.gate.images,
                                        "agreement": q.gate.agreement, "min_agreement": q.gate.min_agreement,
-                                       "max_abs_logit_error": q.gate.max_abs_logit_error, "ok": q.gate.ok}
+                                       "max_abs_logit_error": q.gate.max_abs_logit_error, "ok": q.gate.ok,
+                                       "disagreements": q.gate.disagreements, "allowed_disagreements": q.gate.allowed,
+                                       "top1_int8": q.gate.top1_int8, "top1_fp32": q.gate.top1_fp32}
 
     return {"model": report.spec.name, "spec_hash": report.spec.hash, "params": report.params,
             "weights": report.weights, "trained": report.trained,
@@ -80,7 +82,10 @@ def print_published(published) -> None:
     if not published.published and not published.size_bytes:
         return  # failed before anything was written: the error says why
     size = f"{published.size_bytes / 2**20:.1f} MiB"
-    if published.kind == "onnx":
+    if published.kind == "onnx" and published.int8 is not None:  # the fp32 graph was a step; the file is int8
+        out.print(f"onnx: fp32 graph ({size}, {published.details}) exported in {published.seconds:.1f} s, to be "
+                  f"quantized (not kept)", markup=False)
+    elif published.kind == "onnx":
         out.print(f"onnx: {published.path} ({size}, {published.details}) exported in {published.seconds:.1f} s"
                   + (", weights in its .data file" if published.external_data else ""), markup=False)
     else:

@@ -88,15 +88,18 @@ def check_model_argument(path: Path) -> None:
 def predict_command(
     model_arg: str = typer.Argument(..., metavar="MODEL", help="A model folder, a training run folder, a spachc "
                                     ".safetensors, or (runs through onnxruntime) an .onnx file exported by spachc."),
-    images: list[Path] = typer.Argument(..., help="Image files (PNG, JPEG, ...)."),
+    images: list[Path] = typer.Argument(..., help="Image files (PNG, JPEG, ...) or folders of them (the image "
+                                        "files directly inside, in name order)."),
     top_k: int = typer.Option(5, "--top-k", help="How many classes to print per image."),
     as_json: bool = typer.Option(False, "--json", help="Print the predictions as JSON."),
     use_onnx: bool = typer.Option(False, "--onnx", help="Run in onnxruntime (a folder or .safetensors is exported "
                                   "to a temporary ONNX file first)."),
 ) -> None:
-    """Classify image files: top-k labels and probabilities, with the model's own preprocessing."""
+    """Classify image files: top-k labels and probabilities, with the model's own preprocessing.
+    A file that cannot be read is reported with its code; the others are still classified, and
+    the exit status is then 1."""
     from ..model_io.folder import model_info
-    from ..preprocess import prepare_files
+    from ..preprocess import check_preprocessing, display_name
 
     if top_k < 1:
         raise UserError(f"--top-k {top_k}: must be at least 1", code="E1222")
@@ -119,23 +122,74 @@ def predict_command(
                 run, backend = (lambda batch: torch_logits(model, batch)), "torch"
         if info.note:
             err.print(f"note: {info.note}", markup=False)
-        batch = prepare_files(images, info.preprocessing)
-        probs = np.concatenate([softmax(run(batch[i:i + CHUNK])) for i in range(0, len(batch), CHUNK)])
-    k = min(top_k, probs.shape[1])
+        check_preprocessing(info.preprocessing, str(path))
+        files = image_files(images)
+        good, probs, failures = classify(files, info.preprocessing, run)
+    k = min(top_k, spec.classes)
     results = []
-    for image, p in zip(images, probs):
+    for image, p in zip(good, probs):
         order = np.argsort(-p, kind="stable")[:k]
-        results.append({"image": str(image), "top": [{"index": int(i), "label": info.label(int(i)),
-                                                      "probability": float(p[i])} for i in order]})
+        results.append({"image": display_name(image), "top": [{"index": int(i), "label": info.label(int(i)),
+                                                               "probability": float(p[i])} for i in order]})
     if as_json:
-        out.print_json(json.dumps({"model": str(path), "spec": spec.name, "spec_hash": spec.hash, "backend": backend,
-                                   "preprocessing": info.preprocessing.to_cfg(),
-                                   "preprocessing_recorded": info.recorded, "predictions": results}))
-        return
-    for result in results:
-        out.print(result["image"], markup=False)
-        for rank, top in enumerate(result["top"], 1):
-            out.print(f"  {rank}. {top['label']:<20} {100 * top['probability']:6.2f}%", markup=False)
+        out.print_json(json.dumps({"model": display_name(path), "spec": spec.name, "spec_hash": spec.hash,
+                                   "backend": backend, "preprocessing": info.preprocessing.to_cfg(),
+                                   "preprocessing_recorded": info.recorded, "predictions": results,
+                                   "errors": failures}, allow_nan=False))
+    else:
+        for result in results:
+            out.print(result["image"], markup=False)
+            for rank, top in enumerate(result["top"], 1):
+                out.print(f"  {rank}. {top['label']:<20} {100 * top['probability']:6.2f}%", markup=False)
+    if failures:
+        for failure in failures:
+            err.print(f"error[{failure['code']}]: {failure['message']}", markup=False)
+        err.print(f"{len(failures)} of {len(files)} image(s) could not be classified", markup=False)
+        raise typer.Exit(1)
+
+
+def image_files(arguments: list[Path]) -> list[Path]:
+    """The files named, with each folder replaced by the image files directly inside it."""
+    from ..preprocess import IMAGE_SUFFIXES
+
+    files: list[Path] = []
+    for argument in arguments:
+        if argument.is_dir():
+            inside = sorted(p for p in argument.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not inside:
+                raise UserError(f"{argument}: a folder with no image files ({', '.join(sorted(IMAGE_SUFFIXES))})",
+                                code="E1222")
+            files += inside
+        else:
+            files.append(argument)
+    return files
+
+
+def classify(files: list[Path], pre, run) -> tuple[list[Path], np.ndarray, list[dict]]:
+    """Probabilities of the files that can be read, CHUNK at a time (memory stays bounded for a
+    folder of any size), and a coded record of each that cannot."""
+    from ..preprocess import ImageReadError, PreprocessingError, display_name, prepare, read_image
+
+    good: list[Path] = []
+    parts: list[np.ndarray] = []
+    failures: list[dict] = []
+    for start in range(0, len(files), CHUNK):
+        arrays = []
+        for file in files[start:start + CHUNK]:
+            try:
+                arrays.append(prepare(read_image(file), pre))
+            except ImageReadError as exc:
+                failures.append({"image": display_name(file), "code": exc.code,
+                                 "message": display_name(str(exc))})
+                continue
+            good.append(file)
+        if arrays:
+            parts.append(softmax(run(np.stack(arrays))))
+    probs = np.concatenate(parts) if parts else np.zeros((0, 1))
+    if not np.isfinite(probs).all():
+        raise PreprocessingError("the model gives non-finite outputs (NaN or Inf) for these images",
+                                 hint="check the weights: `spachc inspect MODEL`")
+    return good, probs, failures
 
 
 def _onnx_runner(path: Path):

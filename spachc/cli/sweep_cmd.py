@@ -124,6 +124,7 @@ def run_command(
     import json
 
     from ..train import run_folder as ckpt
+    from ..stopping import stop_on_signals
     from ..sweep.runner import Settings, SweepOptions, fix_settings, run_study, saved_settings
     from ..sweep.study import StudyError, load_study, parse_shard
     from ..train.data import DataError, open_dataset, worker_error_message
@@ -150,7 +151,8 @@ def run_command(
         settings = fix_settings(study.root, wanted)
         options = SweepOptions(device=device, workers=workers, log_every=log_every, shard=k_n, max_runs=max_runs,
                                throughput=not no_throughput, command=sys.argv[1:])
-        counts = run_study(study, settings, options)
+        with stop_on_signals("sweep run"):  # between runs; a run in training checkpoints first (E1006)
+            counts = run_study(study, settings, options)
     except StudyError as exc:
         raise _study_error(exc) from None
     except TrainingError as exc:

@@ -119,7 +119,7 @@ def train_command(
 ) -> None:
     """Train a spec with the SPACH recipe (or quick) on image folders or the built-in digits."""
     from ..lang.frontend import load, states
-    from ..train.data import DataError, open_dataset, worker_error_message
+    from ..train.data import DataError, open_dataset, upsampling_warning, worker_error_message
     from ..train.loop import RunOptions, Trainer
     from ..train.recipe import fit_to_run, resolve_recipe
     from ..train.run_folder import RunFolder
@@ -136,7 +136,7 @@ def train_command(
         state = RunFolder(run_dir).read_state()
     if state is not None:  # the run's own recipe rules; flags given now must agree with it
         chosen = _resumed_recipe(state, flags)
-        data = data or state.get("data", "digits")
+        data = data or state.get("data_path") or state.get("data", "digits")
     else:
         chosen = resolve_recipe(recipe or "spach", flags)
         chosen, warning = fit_to_run(chosen, recipe or "spach", {k for k, v in flags.items() if v is not None})
@@ -154,6 +154,9 @@ def train_command(
                        "class count is used")
         freeze_parts(chosen.freeze, resolved)
         plan = _init_plan(init, init_spec, init_partial, resolved, dataset, state)
+        upsampled = upsampling_warning(resolved, dataset)
+        if upsampled is not None and state is None:
+            print_diagnostics([upsampled])
         options = RunOptions(out=run_dir, device=device, workers=workers, compile=compile_,
                              channels_last=channels_last, resume=resume, stop_after=stop_after,
                              checkpoint_every=checkpoint_every, log_every=log_every, command=sys.argv[1:],

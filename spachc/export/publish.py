@@ -175,7 +175,7 @@ def publish_onnx(model: torch.nn.Module, spec: Spec, target: str | Path, options
             result.verification = verify_onnx(written, model, spec, options, seed=seed)
             result.verification.raise_if_failed()
         if int8 is not None:
-            _publish_int8(written, target, spec, options, *int8, result)
+            _publish_int8(written, target, spec, options, *int8, result, info)
             _remove(written)
         elif not in_place:
             written.replace(target)
@@ -193,13 +193,14 @@ def _remove(graph: Path) -> None:
 
 
 def _publish_int8(fp32_file: Path, target: Path, spec: Spec, options: OnnxOptions, data: str, min_agreement: float,
-                  result: Published) -> None:
+                  result: Published, info: ModelInfo | None = None) -> None:
     from .int8 import Int8Error, make_int8
 
     start = time.perf_counter()
     with publishing(target, suffix=".int8.onnx") as int8_file:
         try:
-            gate = make_int8(fp32_file, int8_file, spec, data, options.batch, min_agreement)
+            labels = info.labels if info is not None and info.note is None else None  # recorded class names
+            gate = make_int8(fp32_file, int8_file, spec, data, options.batch, min_agreement, labels)
         except Int8Error as exc:
             raise UserError(str(exc), code=exc.code,
                             hint="calibrate on images like the ones the model will see, or lower --min-agreement"

@@ -126,6 +126,9 @@ _TABLE = (
     Code("E1006", "training", "stopped by a signal (a checkpoint was saved)"),
     Code("E1007", "training", "ranks ended with different weights"),
     Code("E1008", "training", "device unavailable or unknown, or a batch larger than the data (train, eval, bench)"),
+    Code("E1040", "training", "stopped by a signal outside a training step (eval, a sweep between runs)"),
+    Code("E1041", "training", "a state.pt whose contents fail its checksum (names the last good weights)"),
+    Code("E1042", "training", "a state.pt with a missing, wrongly typed or out-of-range entry"),
     Code("E1011", "evaluation", "no weights file"),
     Code("E1012", "evaluation", "no EMA weights"),
     Code("E1013", "evaluation", "weights of another spec, with what differs (eval, export --weights)"),
@@ -145,6 +148,8 @@ _TABLE = (
     Code("E1212", "folders", "unreadable preprocessing or labels metadata"),
     Code("E1213", "folders", "`save` into a folder holding other files"),
     Code("E1221", "predict", "an image that cannot be decoded"),
+    Code("E1250", "images", "an image refused from its header before decoding: too many pixels, extreme aspect ratio"),
+    Code("E1251", "images", "recorded preprocessing that is not finite or too large, or non-finite model outputs"),
     Code("E1222", "predict", "a bad model argument or `--top-k`"),
     Code("E1230", "timm contract", "a bad `num_classes` (`reset_classifier`, `build`)"),
     Code("E1231", "timm contract", "an unsupported `global_pool` (`reset_classifier`, `build`)"),
@@ -154,6 +159,7 @@ _TABLE = (
     Code("W104", "warning", "`shift` with dim < 12 (moves nothing)"),
     Code("W1001", "warning", "warm-up and cool-down take more epochs than the run"),
     Code("W1020", "warning", "fine-tuning settings (`--freeze`, `--recipe finetune`) without `--init`"),
+    Code("W1250", "warning", "a spec input far larger than the data's images (upsampled)"),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}

@@ -4,7 +4,7 @@ they report derived from the Spec, so they cannot disagree with the network.
 
 `pretrained_cfg` uses timm's keys. The preprocessing part (input_size, mean, std, crop_pct,
 interpolation, ...) is spachc's default for the spec until a model is loaded with recorded
-preprocessing (spachc.folder assigns it); the architecture part (num_classes, classifier,
+preprocessing (spachc.model_io assigns it); the architecture part (num_classes, classifier,
 first_conv, pool_size, fixed_input_size) always comes from the module itself.
 """
 
@@ -15,7 +15,7 @@ from ..lang.frontend import parse
 from ..lang.ir import Spec
 from ..lang.kinds import KINDS
 from ..lang.printer import to_text
-from ..metadata import default_preprocessing
+from ..model_io.metadata import default_preprocessing
 
 GLOBAL_POOLS = ("avg", "")  # timm's names: mean over tokens, or none (unpooled B×C×H×W maps)
 CLASSIFIER = "head"  # the classifier's module name, as timm's `pretrained_cfg["classifier"]`

@@ -127,7 +127,7 @@ class SpachNet(TimmContract, nn.Module):
         self.num_classes = num_classes
         self.pretrained_cfg = {**{k: v for k, v in self.pretrained_cfg.items() if k != "label_names"},
                                "num_classes": num_classes}
-        if getattr(self, "model_info", None) is not None:  # what a loader attached (spachc.folder)
+        if getattr(self, "model_info", None) is not None:  # what a loader attached (spachc.model_io)
             self.model_info = replace(self.model_info, labels=None)
 
     def forward_intermediates(self, images: torch.Tensor, indices: int | Sequence[int] | None = None,

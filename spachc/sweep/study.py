@@ -279,8 +279,8 @@ def check_run_folder(run: Path, sample: Sample) -> None:
         recorded.append(("run.json", info["spec_hash"]))
     for name in ("last.safetensors", "best.safetensors"):
         if (run / name).is_file():
-            from ..metadata import SPEC_HASH
-            from ..weights_file import read_metadata
+            from ..model_io.metadata import SPEC_HASH
+            from ..model_io.weights_header import read_metadata
 
             recorded.append((name, read_metadata(run / name).get(SPEC_HASH, sample.hash)))
     for name, spec_hash in recorded:

@@ -9,15 +9,16 @@ import gzip
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, NamedTuple, Sequence
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
+from .. import preprocess
 from ..lang.diagnostics import UserError
 from .transforms import IMAGENET, Normalization
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
+IMAGE_SUFFIXES = preprocess.IMAGE_SUFFIXES
 BUILTIN = ("digits", "animals")
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DIGITS_FILE = DATA_DIR / "digits.csv.gz"
@@ -85,12 +86,11 @@ def open_dataset(data: str) -> Dataset:
 # --- image folders ---------------------------------------------------------------------------
 
 def read_image(path: str) -> Image.Image:
+    """spachc.preprocess.read_image (size limits from the header, 16-bit scaled) as a DataError."""
     try:
-        with Image.open(path) as image:
-            image.load()
-            return image
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise DataError(f"{path}: cannot decode image ({exc})") from None
+        return preprocess.read_image(path)
+    except preprocess.ImageReadError as exc:
+        raise DataError(str(exc)) from None
 
 
 def open_image(path: str) -> Image.Image:
@@ -273,25 +273,50 @@ class EpochSampler:
                    for i, p in zip(self.indices[batch], self.positions[batch])]
 
 
-class TransformedSplit:
-    """Map-style dataset over a Split whose keys are (index, sample seed)."""
+class Unreadable(NamedTuple):
+    """An image that could not be read, in place of a sample: the batch goes on without it."""
 
-    def __init__(self, split: Split, transform):
-        self.split, self.transform = split, transform
+    message: str
+
+
+def collate_readable(samples: list):
+    """(images, labels, messages of the unreadable samples); images and labels are None when no
+    sample of the batch could be read. One bad file never aborts hours of training."""
+    from torch.utils.data import default_collate
+
+    good = [s for s in samples if not isinstance(s, Unreadable)]
+    bad = [s.message for s in samples if isinstance(s, Unreadable)]
+    images, labels = default_collate(good) if good else (None, None)
+    return images, labels, bad
+
+
+class TransformedSplit:
+    """Map-style dataset over a Split whose keys are (index, sample seed). With `skip_unreadable`,
+    an image that cannot be read is an Unreadable (for collate_readable) instead of a DataError."""
+
+    def __init__(self, split: Split, transform, skip_unreadable: bool = False):
+        self.split, self.transform, self.skip_unreadable = split, transform, skip_unreadable
 
     def __len__(self) -> int:
         return len(self.split)
 
     def __getitem__(self, key: tuple[int, int]):
         index, seed = key
-        return self.transform(self.split.image(index), seed), self.split.labels[index]
+        try:
+            image = self.split.image(index)
+        except DataError as exc:
+            if not self.skip_unreadable:
+                raise
+            return Unreadable(str(exc))
+        return self.transform(image, seed), self.split.labels[index]
 
 
 class EvalShard:
-    """Validation images of one rank: a strided slice, no padding, so sums over ranks are exact."""
+    """Validation images of one rank: a strided slice, no padding, so sums over ranks are exact.
+    `skip_unreadable` as in TransformedSplit."""
 
-    def __init__(self, split: Split, transform, rank: int = 0, world: int = 1):
-        self.split, self.transform = split, transform
+    def __init__(self, split: Split, transform, rank: int = 0, world: int = 1, skip_unreadable: bool = False):
+        self.split, self.transform, self.skip_unreadable = split, transform, skip_unreadable
         self.indices = list(range(rank, len(split), world))
 
     def __len__(self) -> int:
@@ -299,4 +324,95 @@ class EvalShard:
 
     def __getitem__(self, i: int):
         index = self.indices[i]
-        return self.transform(self.split.image(index)), self.split.labels[index]
+        try:
+            image = self.split.image(index)
+        except DataError as exc:
+            if not self.skip_unreadable:
+                raise
+            return Unreadable(str(exc))
+        return self.transform(image), self.split.labels[index]
+
+
+# --- what a run records about its data, so that a resume can check it is the same --------------
+
+def data_location(dataset: Dataset) -> str:
+    """An image folder's absolute path (however it was spelled); a built-in's name."""
+    path = Path(dataset.name)
+    return str(path.resolve()) if path.is_dir() else dataset.name
+
+
+def data_fingerprint(dataset: Dataset) -> str:
+    """Class names and the image count of every class in both splits, as canonical JSON text."""
+    import json
+
+    def counts(split: Split) -> list[int]:
+        per_class = np.bincount(np.asarray(split.labels, dtype=np.int64), minlength=len(dataset.classes))
+        return [int(n) for n in per_class]
+
+    return json.dumps({"classes": list(dataset.classes), "train": counts(dataset.train), "val": counts(dataset.val)},
+                      sort_keys=True)
+
+
+def fingerprint_difference(recorded: str, now: str) -> str | None:
+    """What changed between two fingerprints, in words (None: nothing)."""
+    import json
+
+    if recorded == now:
+        return None
+    try:
+        old, new = json.loads(recorded), json.loads(now)
+    except ValueError:
+        return "its fingerprint is unreadable"
+    if old.get("classes") != new["classes"]:
+        return f"classes {old.get('classes')} then, {new['classes']} now"
+    for split in ("train", "val"):
+        if old.get(split) != new[split]:
+            return (f"{split} images per class {old.get(split)} then ({sum(old.get(split) or [])} in all), "
+                    f"{new[split]} now ({sum(new[split])} in all)")
+    return "its fingerprint differs"
+
+
+# --- a spec far larger than the data's images --------------------------------------------------
+
+UPSAMPLING_WARN_FACTOR = 4  # a spec side more than this many times the images' side is warned about
+SIZE_SAMPLE = 16  # training images whose headers give an image folder's typical size
+
+
+def typical_size(dataset: Dataset) -> tuple[int, int] | None:
+    """(h, w) of the training images: a built-in's fixed size, or the median over a few image
+    headers spread across an image folder (read without decoding)."""
+    if dataset.native_size is not None:
+        return dataset.native_size
+    items = dataset.train.items
+    if not items or not isinstance(items[0], str):
+        return None
+    sizes = []
+    for i in np.unique(np.linspace(0, len(items) - 1, num=min(SIZE_SAMPLE, len(items))).round().astype(int)):
+        try:
+            with Image.open(items[int(i)]) as image:
+                sizes.append(image.size)
+        except Exception:  # noqa: BLE001 - an unreadable image is skipped in training too; not this check's business
+            continue
+    if not sizes:
+        return None
+    return int(np.median([h for _, h in sizes])), int(np.median([w for w, _ in sizes]))
+
+
+def upsampling_warning(spec, dataset: Dataset):
+    """W1250 when the spec's input is far larger than the data's images: every image is upsampled
+    (work for no information: 28x28 images at 224 train at a tenth of the speed)."""
+    from ..lang.diagnostics import warning_at
+    from ..lang.sizes import total_stride
+
+    size = typical_size(dataset)
+    if size is None:
+        return None
+    (h, w), (spec_h, spec_w) = size, spec.input
+    if spec_h <= UPSAMPLING_WARN_FACTOR * h and spec_w <= UPSAMPLING_WARN_FACTOR * w:
+        return None
+    stride = total_stride(spec)
+    fit = max(stride, -(-max(h, w) // stride) * stride)
+    return warning_at("W1250", f"spec '{spec.name}' takes {spec_h}x{spec_w} input but the images of {dataset.name} "
+                      f"are {h}x{w}: each is upsampled {spec_h * spec_w / (h * w):.0f}-fold in pixels, which costs "
+                      "time and adds no information", None,
+                      hint=f"train at the data's size: --set input={fit}")

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from ..lang.ir import Spec
 from ..model_io.metadata import ModelInfo, Preprocessing, read_model_info
 from ..runtime import autocast, worker_init
-from .data import Dataset, EvalShard
+from .data import Dataset, EvalShard, collate_readable
 from .distributed import World, sum_across
 from .transforms import EvalTransform, Normalization
 
@@ -24,6 +24,7 @@ class EvalResult:
     loss: float
     images: int
     seconds: float
+    skipped: tuple[str, ...] = ()  # images that could not be read (messages), left out of the figures
 
     @property
     def images_per_second(self) -> float:
@@ -45,9 +46,9 @@ def eval_transform(info: ModelInfo | Preprocessing) -> EvalTransform:
 
 
 def val_loader(dataset: Dataset, config: dict, batch_size: int, workers: int, world: World):
-    shard = EvalShard(dataset.val, eval_transform(config), world.rank, world.size)
+    shard = EvalShard(dataset.val, eval_transform(config), world.rank, world.size, skip_unreadable=True)
     return torch.utils.data.DataLoader(shard, batch_size=batch_size, shuffle=False, num_workers=workers,
-                                       worker_init_fn=worker_init if workers else None)
+                                       worker_init_fn=worker_init if workers else None, collate_fn=collate_readable)
 
 
 @torch.no_grad()
@@ -57,7 +58,13 @@ def evaluate(model: torch.nn.Module, loader, device: torch.device, world: World,
     model.eval()
     correct1 = correct5 = loss_sum = count = 0.0
     start = time.perf_counter()
-    for images, labels in loader:
+    skipped: list[str] = []
+    for batch in loader:
+        images, labels = batch[0], batch[1]
+        if len(batch) > 2:
+            skipped += batch[2]
+        if images is None:
+            continue
         images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
@@ -74,7 +81,7 @@ def evaluate(model: torch.nn.Module, loader, device: torch.device, world: World,
     correct1, correct5, loss_sum, count = sum_across(world, [correct1, correct5, loss_sum, count], device)
     model.train(was_training)
     n = max(count, 1.0)
-    return EvalResult(100.0 * correct1 / n, 100.0 * correct5 / n, loss_sum / n, int(count), seconds)
+    return EvalResult(100.0 * correct1 / n, 100.0 * correct5 / n, loss_sum / n, int(count), seconds, tuple(skipped))
 
 
 def saved_eval_config(weights: Path, spec: Spec) -> ModelInfo:

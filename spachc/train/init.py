@@ -19,7 +19,7 @@ architecture is refused with `spachc diff`'s words (E1022), unless `--init-parti
 what matches and start the rest afresh.
 
 `read_model_source` is the one place that reads a model for --init; it calls today's loaders
-(spachc.folder, spachc.nn.weights, spachc.train.run_folder, spachc.nn.upstream).
+(spachc.model_io, spachc.train.run_folder, spachc.nn.upstream).
 """
 
 from __future__ import annotations
@@ -110,7 +110,8 @@ def compact(names: list[str], limit: int = 6) -> str:
 def read_model_source(arg: str | Path, init_spec: Spec | None = None, spec: Spec | None = None) -> InitSource:
     """The one reader of --init MODEL. `init_spec` is the architecture of an official .pth
     (--init-spec); without it, `spec` (the spec being trained) with the checkpoint's classes."""
-    from ..folder import is_model_folder, is_run_folder, model_file, model_info
+    from ..model_io.folder import model_info
+    from ..model_io.kinds import is_model_folder, is_run_folder, model_file
 
     path = Path(arg)
     if not path.exists():
@@ -135,7 +136,7 @@ def read_model_source(arg: str | Path, init_spec: Spec | None = None, spec: Spec
 
 
 def _from_weights_file(arg: str, kind: str, weights: Path, labels_of) -> InitSource:
-    from ..nn.weights import check_state, load_weights
+    from ..model_io.tensors import check_state, load_weights
 
     stored, state = load_weights(weights)
     check_state(stored, state, str(weights))

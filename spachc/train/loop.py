@@ -31,13 +31,15 @@ from ..lang.summary import summary
 from ..nn.build import build
 from ..nn.layers import DropPath
 from ..runtime import amp_dtype, autocast, fused_adamw, resolve_device, worker_init
-from .data import Dataset, EpochSampler, TransformedSplit, check_fit
+from .data import (Dataset, EpochSampler, TransformedSplit, check_fit, collate_readable, data_fingerprint,
+                   data_location, fingerprint_difference)
 from .distributed import backend, gather_strings, init_world, shutdown, sum_across, world_from_env
 from .evaluate import eval_transform_config, evaluate, val_loader
 from .mix import Mixer, soft_target_cross_entropy
 from .progress import TrainProgress
 from .recipe import Recipe, flag
-from .run_folder import STATE_FORMAT, STATE_VERSION, CheckpointWriteFailed, RunFolder, all_finite
+from .run_folder import (STATE_FORMAT, STATE_VERSION, CheckpointMalformed, CheckpointWriteFailed, RunFolder,
+                         all_finite, check_state_spec)
 from .schedule import lr_at
 from .transforms import RandAugment, TrainTransform
 from .tuning import freeze, param_groups
@@ -96,20 +98,28 @@ class RunOptions:
 
 class Trainer:
     def __init__(self, spec: Spec, dataset: Dataset, recipe: Recipe, options: RunOptions, max_params: int):
-        check_fit(spec, dataset)
         self.spec, self.data, self.recipe, self.opt = spec, dataset, recipe, options
         self.world = world_from_env()
-        self.device = resolve_device(options.device, self.world.local_rank)
-        self.folder = RunFolder(options.out, self.world, self.device)
+        self.folder = RunFolder(options.out, self.world)
         if self.folder.has_state() and not options.resume:
             raise ResumeRefused(f"{options.out} already holds a run ({self.folder.state_path.name})",
                                 hint=f"continue it with `spachc train --resume --out {options.out}`, "
                                      f"or choose another --out")
+        # A resume checks everything the run recorded before anything else, so that no other
+        # error's hint (e.g. E1001's `--set classes=N`) sends the user into a refused resume.
+        self.saved = self.folder.read_state() if options.resume and self.folder.has_state() else None
+        if self.saved is not None:
+            self.check_resume(self.saved)
+        check_fit(spec, dataset)
+        self.device = resolve_device(options.device, self.world.local_rank)
+        self.folder.device = self.device
         init_world(self.world, self.device)
         if self.device.type == "cpu" and self.world.distributed:
             local = int(os.environ.get("LOCAL_WORLD_SIZE", self.world.size))
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // local))
         self.amp = amp_dtype(recipe.amp, self.device, summary(spec).macs * recipe.batch_size)
+        if self.saved is not None:
+            self.check_resume_precision(self.saved)
         self.progress = TrainProgress(recipe.epochs, options.log_every, enabled=self.world.is_main)
 
         torch.manual_seed(recipe.seed)
@@ -151,6 +161,8 @@ class Trainer:
         self.history: list[dict] = []
         self.best_top1 = -1.0
         self.forward_model = self.model
+        self.fingerprint = data_fingerprint(dataset)
+        self.skipped: list[str] = []  # this epoch's unreadable images (training and validation)
 
     # -- run -> epoch -> step ------------------------------------------------------------------
 
@@ -180,8 +192,21 @@ class Trainer:
         batches = iter(self._loader())
         try:
             fetch = time.perf_counter()
-            for images, labels in batches:
+            while True:
+                try:
+                    images, labels, unreadable = next(batches)
+                except StopIteration:
+                    break
+                except RuntimeError:  # a DataLoader worker died
+                    if signals.signum is None:
+                        raise
+                    self._stop(signals)  # ended by the stop signal itself: a clean stop at this step boundary
                 self.data_wait_s += time.perf_counter() - fetch
+                self.skipped += unreadable
+                if images is None:  # not one image of the batch could be read: nothing to learn from
+                    self.step_in_epoch += 1
+                    fetch = time.perf_counter()
+                    continue
                 loss = self.train_step(images, labels)
                 self.step_in_epoch += 1
                 seen += labels.shape[0]
@@ -196,11 +221,7 @@ class Trainer:
                 rate = seen * self.world.size / max(time.perf_counter() - started, 1e-9)
                 self.progress.step(self.step_in_epoch, loss, self.optimizer.param_groups[-1]["lr"], rate)
                 if stop:
-                    self.commit()
-                    signum = signals.signum or signal.SIGTERM
-                    raise Interrupted(f"{signal.Signals(signum).name}: checkpoint saved at epoch {self.epoch + 1} "
-                                      f"step {self.step_in_epoch} in {self.folder.path}; continue with "
-                                      f"`spachc train --resume --out {self.folder.path}`", signum)
+                    self._stop(signals)
                 every = self.opt.checkpoint_every
                 if every and self.step_in_epoch % every == 0 and self.step_in_epoch < self.steps_per_epoch:
                     self.commit()
@@ -209,6 +230,14 @@ class Trainer:
             self.train_s = time.perf_counter() - started
             del batches  # stops the worker processes now, not when a traceback lets go of them
             self.progress.end_epoch()
+
+    def _stop(self, signals: StopSignals) -> None:
+        """Checkpoint at this step boundary and stop with E1006 (exit 128 + the signal)."""
+        self.commit()
+        signum = signals.signum or signal.SIGTERM
+        raise Interrupted(f"{signal.Signals(signum).name}: checkpoint saved at epoch {self.epoch + 1} "
+                          f"step {self.step_in_epoch} in {self.folder.path}; continue with "
+                          f"`spachc train --resume --out {self.folder.path}`", signum)
 
     def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> float:
         r = self.recipe
@@ -244,15 +273,20 @@ class Trainer:
     def end_epoch(self) -> None:
         """Validate, record the epoch, and persist: best weights, the commit, last weights, logs."""
         result = evaluate(self.model, self.val, self.device, self.world, self.amp, self.opt.channels_last)
-        train = sum_across(self.world, [self.partial["loss_sum"], self.partial["count"]], self.device)
+        if self.ema is not None:
+            ema = evaluate(self.ema, self.val, self.device, self.world, self.amp, self.opt.channels_last)
+        skipped = sorted(set(self.skipped) | set(result.skipped))  # distinct files (repeated augmentation reads twice)
+        train = sum_across(self.world, [self.partial["loss_sum"], self.partial["count"], float(len(skipped))],
+                           self.device)
         self.epoch += 1
         row = {"epoch": self.epoch, "step": self.epoch * self.steps_per_epoch,
                # the last group holds the head, at the schedule's lr whatever --layer-decay scales
                "train_loss": train[0] / max(train[1], 1.0), "lr": self.optimizer.param_groups[-1]["lr"],
                "val_top1": result.top1, "val_top5": result.top5, "val_loss": result.loss,
                "val_images": result.images}
+        if train[2]:
+            row["skipped_images"] = int(train[2])
         if self.ema is not None:
-            ema = evaluate(self.ema, self.val, self.device, self.world, self.amp, self.opt.channels_last)
             row.update(val_top1_ema=ema.top1, val_top5_ema=ema.top5, val_loss_ema=ema.loss)
         self.history.append(row)
         best = result.top1 > self.best_top1
@@ -266,14 +300,22 @@ class Trainer:
         self.export_weights("last")
         self.folder.write_logs(self.history)
         self.progress.say(epoch_line(row, self.recipe.epochs, best) + input_bound_note(self.data_wait_s, self.train_s))
+        if skipped:
+            self.progress.say(f"warning: skipped {len(skipped)} image(s) that cannot be read this epoch "
+                              f"(left out of training and validation): {'; '.join(skipped[:3])}")
+        self.skipped = []
 
     # -- before the first step -----------------------------------------------------------------
 
     def prepare(self) -> None:
         """Restore from the run folder (or start it), then wrap the model for DDP / compile."""
-        resuming = self.opt.resume and self.folder.has_state()
+        resuming = self.saved is not None
         if resuming:
-            self.restore(self.folder.read_state(self.spec))
+            if not self.saved["checksum_verified"]:
+                self.progress.say(f"note: {self.folder.state_path} has no checksum (written by an earlier spachc); "
+                                  "resumed without verifying it")
+            self.restore(self.saved)
+            self.saved = None
             if self.epoch >= self.recipe.epochs:
                 self.progress.say(f"{self.folder.path}: the run is finished ({self.epoch} of {self.recipe.epochs} "
                                   f"epochs, best top-1 {self.best_top1:.2f}%); nothing to resume")
@@ -301,10 +343,11 @@ class Trainer:
         sampler = EpochSampler(len(self.data.train), self.recipe.batch_size, self.recipe.seed, self.epoch,
                                self.world.rank, self.world.size, self.recipe.repeated_aug,
                                start_step=self.step_in_epoch)
-        dataset = TransformedSplit(self.data.train, self.train_transform)
+        dataset = TransformedSplit(self.data.train, self.train_transform, skip_unreadable=True)
         workers = self.opt.workers
         return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, num_workers=workers,
                                            worker_init_fn=worker_init if workers else None,
+                                           collate_fn=collate_readable,
                                            pin_memory=self.device.type == "cuda")
 
     def _agree(self, bad: bool, stop: bool) -> tuple[bool, bool]:
@@ -330,7 +373,8 @@ class Trainer:
         return {
             "format": STATE_FORMAT, "version": STATE_VERSION,
             "spec_hash": self.spec.hash, "spec_name": self.spec.name, "spec_text": to_text(self.spec),
-            "recipe": self.recipe.to_json(), "data": self.data.name, "world_size": self.world.size,
+            "recipe": self.recipe.to_json(), "data": self.data.name, "data_path": data_location(self.data),
+            "data_fingerprint": self.fingerprint, "precision": precision_name(self.amp), "world_size": self.world.size,
             "epoch": self.epoch, "step_in_epoch": self.step_in_epoch,
             "global_step": self.epoch * self.steps_per_epoch + self.step_in_epoch,
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
@@ -340,28 +384,66 @@ class Trainer:
             "torch_rng": torch.get_rng_state(), "init": self.init_record,
         }
 
-    def restore(self, state: dict) -> None:
+    def check_resume(self, state: dict) -> None:
+        """Everything the run recorded must be what is given now: data (where, and its classes and
+        image counts), spec, recipe, world size. A difference is E1003 naming the setting, with a
+        hint that works: the run folder alone knows its settings."""
+        alone = f"`spachc train --resume --out {self.folder.path}` alone (the run folder has its settings)"
+        now_at = data_location(self.data)
+        if isinstance(state.get("data_path"), str):
+            moved = state["data_path"] != now_at
+        else:  # written before the path was recorded: its name as given then
+            moved = state["data"] not in (self.data.name, now_at)
+        if moved:
+            raise ResumeRefused(f"{self.folder.path}: the run trained on data '{state['data']}', not "
+                                f"'{self.data.name}'", hint=f"resume with {alone}, or train into a new --out folder")
+        if isinstance(state.get("data_fingerprint"), str):
+            changed = fingerprint_difference(state["data_fingerprint"], data_fingerprint(self.data))
+            if changed is not None:
+                raise ResumeRefused(f"{self.folder.path}: the data '{self.data.name}' changed since the run started: "
+                                    f"{changed}", hint="restore the data as it was, or train into a new --out folder")
+        check_state_spec(state, self.spec, self.folder.state_path)
         saved = Recipe.model_validate_json(state["recipe"])
         if saved != self.recipe:
             diff = [f"{flag(k)} {getattr(saved, k)!r} (now {getattr(self.recipe, k)!r})"
                     for k in Recipe.model_fields if getattr(saved, k) != getattr(self.recipe, k)]
             raise ResumeRefused(f"{self.folder.path}: the run was started with a different recipe: "
-                                + "; ".join(diff), hint="resume with the run's own settings: "
-                                f"`spachc train --resume --out {self.folder.path}` alone")
+                                + "; ".join(diff), hint=f"resume with {alone}")
         if state["world_size"] != self.world.size:
             raise ResumeRefused(f"{self.folder.path}: the run trained on {state['world_size']} process(es), not "
                                 f"{self.world.size}", hint="resume with the same --nproc_per_node for the same "
                                 "batches")
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if state["scaler"]:
-            self.scaler.load_state_dict(state["scaler"])
-        if self.ema is not None:
-            self.ema.load_state_dict(state["ema"])
+
+    def check_resume_precision(self, state: dict) -> None:
+        """`--amp auto` decides by the machine: a resume elsewhere must not change the arithmetic."""
+        recorded, now = state.get("precision"), precision_name(self.amp)
+        if isinstance(recorded, str) and recorded != now:
+            raise ResumeRefused(f"{self.folder.path}: the run trained in {recorded} (--amp {self.recipe.amp} on its "
+                                f"machine), but here it would train in {now}",
+                                hint=f"resume on a device where --amp {self.recipe.amp} gives {recorded} (run.json "
+                                     "names the one it used), or train into a new --out folder")
+
+    def restore(self, state: dict) -> None:
+        if not 0 <= state["step_in_epoch"] < self.steps_per_epoch:
+            raise CheckpointMalformed(f"{self.folder.state_path}: step {state['step_in_epoch']} is outside an epoch "
+                                      f"of {self.steps_per_epoch} steps; not resumed",
+                                      hint=f"move {self.folder.path} aside and train again")
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            if state["scaler"]:
+                self.scaler.load_state_dict(state["scaler"])
+            if self.ema is not None:
+                self.ema.load_state_dict(state["ema"])
+            torch.set_rng_state(state["torch_rng"])
+        except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CheckpointMalformed(f"{self.folder.state_path}: its weights or optimizer state do not fit the "
+                                      f"model ({first[:300]}); not resumed",
+                                      hint=f"move {self.folder.path} aside and train again") from None
         self.epoch, self.step_in_epoch = state["epoch"], state["step_in_epoch"]
         self.history, self.best_top1 = list(state["history"]), state["best_top1"]
         self.partial = dict(state["partial"])
-        torch.set_rng_state(state["torch_rng"])
         self.init_record = state.get("init")
 
     def commit(self) -> None:
@@ -391,8 +473,13 @@ class Trainer:
 def epoch_line(row: dict, epochs: int, best: bool) -> str:
     """The epoch summary, within 80 columns (`(best)` included) so that it never wraps."""
     ema = f"  ema {row['val_top1_ema']:.2f}%" if "val_top1_ema" in row else ""
+    skipped = f"  {row['skipped_images']} bad" if row.get("skipped_images") else ""
     return (f"epoch {row['epoch']}/{epochs}  train loss {row['train_loss']:.3f}  val {row['val_loss']:.3f}  "
-            f"top-1 {row['val_top1']:.2f}%{ema}" + ("  (best)" if best else ""))
+            f"top-1 {row['val_top1']:.2f}%{ema}" + ("  (best)" if best else "") + skipped)
+
+
+def precision_name(amp: torch.dtype | None) -> str:
+    return "fp32" if amp is None else {torch.bfloat16: "bf16", torch.float16: "fp16"}[amp]
 
 
 INPUT_BOUND_SHARE = 0.25  # waiting for data at least this share of an epoch's training time

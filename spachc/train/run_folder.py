@@ -19,6 +19,7 @@ learns whether a write failed, so all stop together.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import pickle
@@ -59,29 +60,145 @@ def is_state_file(path: Path) -> bool:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # noqa: BLE001 - anything unreadable is simply not ours
         return False
-    return isinstance(state, dict) and state.get("format") == STATE_FORMAT
+    return _is_state(state)
+
+
+def _is_state(state) -> bool:
+    """Compared as a str: an entry crafted as a tensor must not reach a tensor comparison."""
+    return isinstance(state, dict) and isinstance(state.get("format"), str) and state["format"] == STATE_FORMAT
+
+
+class CheckpointDamaged(UserError):
+    """state.pt whose contents do not match the checksum it was written with."""
+
+    code = "E1041"
+
+
+class CheckpointMalformed(UserError):
+    """state.pt with a missing, wrongly typed or out-of-range entry (crafted or from a bug)."""
+
+    code = "E1042"
 
 
 def read_state(path: Path, spec: Spec | None = None) -> dict:
-    """A training state, refusing a damaged file, another format, or (given `spec`) another spec."""
+    """A training state, refusing a damaged file, another format, or (given `spec`) another spec.
+    Every entry is checked (type and range) and the checksum verified before anything uses it;
+    `state["checksum_verified"]` is False for a file from before checksums (it still resumes)."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise CheckpointReadError(f"{path}: no checkpoint to resume from") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, TypeError, KeyError,
+            IndexError, AttributeError, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointReadError(f"{path}: not a readable checkpoint ({first})") from None
-    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+    if not _is_state(state):
         raise CheckpointReadError(f"{path}: not a spachc training checkpoint")
-    if state.get("version") != STATE_VERSION:
-        raise CheckpointReadError(f"{path}: checkpoint version {state.get('version')} is not {STATE_VERSION}")
-    if spec is not None and state["spec_hash"] != spec.hash:
+    version = state.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version != STATE_VERSION:
+        raise CheckpointReadError(f"{path}: checkpoint version {str(version)[:40]} is not {STATE_VERSION}")
+    recorded = state.get(CHECKSUM_KEY)
+    if recorded is not None and (not isinstance(recorded, str) or recorded != state_checksum(state)):
+        raise CheckpointDamaged(f"{path} is damaged: its contents do not match the checksum they were written with "
+                                f"(a disk, copy or transfer error); it cannot be resumed. "
+                                f"{last_good_weights(path.parent)}",
+                                hint=f"restore {path} from a backup, or move {path.parent} aside and train again")
+    check_state_entries(state, path)
+    state = dict(state)
+    state["checksum_verified"] = recorded is not None
+    if spec is not None:
+        check_state_spec(state, spec, path)
+    return state
+
+
+def check_state_spec(state: dict, spec: Spec, path: Path) -> None:
+    if state["spec_hash"] != spec.hash:
         raise CheckpointReadError(
             f"{path}: this run trained spec '{state['spec_name']}' (hash {state['spec_hash'][:12]}), "
             f"not '{spec.name}' (hash {spec.hash[:12]})",
             hint=f"resume with the run's own spec (`spachc train --resume --out {path.parent}` alone), "
                  f"or train into a new --out folder")
-    return state
+
+
+# --- integrity: a checksum over everything state.pt records, and every entry's type and range -------
+
+CHECKSUM_KEY = "checksum"
+_ENTRY_TYPES = {  # what every entry must be; anything else is E1042, never a KeyError/TypeError later
+    "spec_hash": str, "spec_name": str, "spec_text": str, "recipe": str, "data": str, "world_size": int,
+    "epoch": int, "step_in_epoch": int, "global_step": int, "model": dict, "optimizer": dict, "scaler": dict,
+    "ema": dict, "history": list, "best_top1": (int, float), "partial": dict, "torch_rng": torch.Tensor,
+}
+
+
+def state_checksum(state: dict) -> str:
+    """sha256 over every entry but the checksum itself: tensors (dtype, shape, bytes) and the
+    recorded scalars, strings and containers, in a canonical order."""
+    h = hashlib.sha256()
+    _digest({k: v for k, v in state.items() if k not in (CHECKSUM_KEY, "checksum_verified")}, h)
+    return h.hexdigest()
+
+
+def _digest(value, h) -> None:
+    if isinstance(value, torch.Tensor):
+        t = value.detach().cpu().contiguous()
+        h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif isinstance(value, dict):
+        h.update(f"D{len(value)}".encode())
+        for key in sorted(value, key=lambda k: (type(k).__name__, repr(k))):
+            _digest(key, h)
+            _digest(value[key], h)
+    elif isinstance(value, (list, tuple)):
+        h.update(f"L{len(value)}".encode())
+        for item in value:
+            _digest(item, h)
+    else:
+        text = repr(value).encode("utf-8", "backslashreplace")
+        h.update(f"{type(value).__name__}:{len(text)}:".encode() + text)
+
+
+def check_state_entries(state: dict, path: Path) -> None:
+    """Each entry present, of its type and in its range, before the trainer reads any of it."""
+    def bad(what: str) -> CheckpointMalformed:
+        return CheckpointMalformed(f"{path}: {what}; the file was not written by this spachc's training loop "
+                                   f"(crafted or damaged), so it is not resumed. {last_good_weights(path.parent)}",
+                                   hint=f"move {path.parent} aside and train again")
+
+    for key, kind in _ENTRY_TYPES.items():
+        if key not in state:
+            raise bad(f"no '{key}' entry")
+        value = state[key]
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise bad(f"'{key}' is a {type(value).__name__}, not a {getattr(kind, '__name__', 'number')}")
+    try:
+        epochs = json.loads(state["recipe"])["epochs"]
+    except (ValueError, KeyError, TypeError):
+        raise bad("'recipe' is not a recipe") from None
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise bad(f"the recipe's epochs {epochs!r} is not a positive integer")
+    if not 0 <= state["epoch"] <= epochs:
+        raise bad(f"'epoch' {state['epoch']} is outside 0..{epochs} (the recipe's epochs)")
+    if len(state["history"]) != state["epoch"] or not all(isinstance(row, dict) for row in state["history"]):
+        raise bad(f"'history' holds {len(state['history'])} epoch records, not {state['epoch']}")
+    if state["step_in_epoch"] < 0 or state["global_step"] < 0 or state["world_size"] < 1:
+        raise bad("a negative step or a world size below 1")
+    if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state["model"].items()):
+        raise bad("'model' is not a mapping of tensor names to tensors")
+    partial = state["partial"]
+    if set(partial) != {"loss_sum", "count"} or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                         for v in partial.values()):
+        raise bad("'partial' is not {loss_sum, count}")
+    if state["torch_rng"].dtype != torch.uint8 or state["torch_rng"].ndim != 1:
+        raise bad("'torch_rng' is not a random generator state")
+
+
+def last_good_weights(folder: Path) -> str:
+    """Where the last good weights of a run are (the files derived from a checkpoint carry their own checksum)."""
+    last = folder / "last.safetensors"
+    if last.is_file():
+        return (f"The last good weights (the last finished epoch) are in {last} and {folder / 'best.safetensors'}: "
+                f"eval, export and predict use them")
+    return "No finished epoch left weights in the folder"
 
 
 def saved_eval_crop(path: Path) -> float | None:
@@ -158,7 +275,7 @@ class RunFolder:
 
 def _state_bytes(state: dict) -> bytes:
     buffer = io.BytesIO()
-    torch.save(state, buffer)
+    torch.save({**state, CHECKSUM_KEY: state_checksum(state)}, buffer)
     return buffer.getvalue()
 
 

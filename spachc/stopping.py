@@ -1,0 +1,58 @@
+"""Stopping on SIGINT/SIGTERM with a coded message, outside the training loop's own checkpointing stop.
+
+Both signals usually reach the whole process group: a terminal's Ctrl-C, and `timeout`, Slurm's
+scancel and systemd's SIGTERM. A command that has nothing to save (eval, a sweep between two runs)
+stops at once with E1040 and exit 128 + signal, instead of a KeyboardInterrupt traceback (SIGINT)
+or a silent death (SIGTERM). No torch here: commands wrap themselves before importing it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import signal
+
+from .lang.diagnostics import UserError
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class StopRequested(UserError):
+    """A stop signal arrived; every file the command finished writing is complete (writes are atomic)."""
+
+    code, severity = "E1040", "stopped"
+
+    def __init__(self, signum: int, what: str):
+        super().__init__(f"{signal.Signals(signum).name}: {what} stopped before its end; every file it finished "
+                         "writing is complete", hint="run the same command again to start over")
+        self.exit_code = 128 + signum
+
+
+@contextlib.contextmanager
+def stop_on_signals(what: str):
+    """SIGINT/SIGTERM raise StopRequested. The training loop installs its own (checkpoint at the
+    next step boundary) handlers inside this and restores these when it returns."""
+
+    def handle(signum, _frame):
+        raise StopRequested(signum, what)
+
+    previous = {s: signal.signal(s, handle) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def stops_on_signals(what: str):
+    """Decorator form of stop_on_signals for a command function."""
+
+    def wrap(command):
+        @functools.wraps(command)
+        def wrapper(*args, **kwargs):
+            with stop_on_signals(what):
+                return command(*args, **kwargs)
+
+        return wrapper
+
+    return wrap

@@ -1,0 +1,32 @@
+"""A spec whose input is far larger than the data's images says so (issue 20, item 8): 28x28
+animals at 224 are upsampled 64-fold in pixels; the warning gives the sizes and `--set input=N`."""
+
+from __future__ import annotations
+
+from test_train_support import SMALL_RUN, train, write_image_folder, write_spec
+
+from spachc.lang.frontend import parse
+from spachc.train.data import animals, open_dataset, upsampling_warning
+
+SPEC = "model big\ninput {size} channels 1\nclasses {classes}\nstem conv1 patch 4\n\nstage conv x1 dim 8\n" \
+       "-> down -> stage conv x1\n"
+
+
+def test_animals_at_224_warn_with_the_sizes_and_a_size_that_fits():
+    warning = upsampling_warning(parse(SPEC.format(size=224, classes=10)), animals())
+    assert warning.code == "W1250" and warning.severity == "warning"
+    assert "takes 224x224 input but the images of animals are 28x28: each is upsampled 64-fold" in warning.message
+    assert warning.hint == "train at the data's size: --set input=32"  # 28 rounded up to the total stride 8
+    assert upsampling_warning(parse(SPEC.format(size=32, classes=10)), animals()) is None
+    assert upsampling_warning(parse(SPEC.format(size=112, classes=10)), animals()) is None  # 4x: not "far"
+
+
+def test_train_warns_for_an_image_folder_from_its_headers(tmp_path):
+    data = write_image_folder(tmp_path / "data", train_per_class=4, val_per_class=2, size=8)
+    assert upsampling_warning(parse(SPEC.format(size=48, classes=3)), open_dataset(str(data))).hint \
+        == "train at the data's size: --set input=8"
+    spec = write_spec(tmp_path, SPEC.format(size=48, classes=3))
+    proc = train(spec, data, tmp_path / "run", "--epochs", "1", "--workers", "0", *SMALL_RUN[2:], "--batch-size", "4")
+    assert proc.returncode == 0, proc.stderr
+    assert "warning[W1250]: spec 'big' takes 48x48 input but the images of" in proc.stderr
+    assert "are 8x8: each is upsampled 36-fold" in proc.stderr and "--set input=8" in proc.stderr
