@@ -50,6 +50,8 @@ _TABLE = (
     Code("E1305", "study", "a sample's spec edited after sampling"),
     Code("E1306", "study", "report before any run"),
     Code("E1307", "study", "too few distinct architectures for `-n`"),
+    Code("E1320", "study", "`--stratify` names no choice of the space"),
+    Code("E1321", "study", "a run of a study failed with an uncoded error (recorded, the study goes on)"),
     Code("E201", "duplicate", "a statement given twice (both places named)"),
     Code("E202", "duplicate", "an option given twice in one place"),
     Code("E203", "duplicate", "`hidden` without the conv4 stem"),

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from ..lang.choices import acting_choices
 from ..lang.frontend import load
-from .runner import FAILED_FILE, RESULT_FILE, SESSIONS_FILE, THROUGHPUT_FILE, Unit, run_dir, saved_settings, units
+from .preflight import read_failure
+from .runner import RESULT_FILE, SESSIONS_FILE, THROUGHPUT_FILE, Unit, run_dir, saved_settings, units
 from .study import Study, StudyError, write_atomically
 
 FAMILY_ORDER = ("conv", "trans", "mlp")
@@ -32,6 +33,22 @@ def family_of(spec) -> str:
     kinds = {g.kind for stage in spec.stages for g in stage.groups}
     ordered = sorted(kinds, key=lambda k: (FAMILY_ORDER.index(k) if k in FAMILY_ORDER else len(FAMILY_ORDER), k))
     return "+".join(ordered)
+
+
+def readable_label(label: str) -> str:
+    """A choice's label for people: a `choose NAME` keeps its name; a derived label such as
+    'pipeline2.stage1.depth' reads 'stage 1 depth (pipeline 2)', 'stem.patch' 'stem patch'."""
+    parts = label.split(".")
+    pipeline = None
+    if len(parts) > 1 and parts[0].startswith("pipeline") and parts[0][len("pipeline"):].isdigit():
+        pipeline = parts.pop(0)[len("pipeline"):]
+    words = []
+    for part in parts:
+        for word in ("stage", "group"):
+            if part.startswith(word) and part[len(word):].isdigit():
+                part = f"{word} {part[len(word):]}"
+        words.append(part)
+    return " ".join(words) + (f" (pipeline {pipeline})" if pipeline else "")
 
 
 def stages_of(spec) -> str:
@@ -85,6 +102,7 @@ class Row:
     seeds_failed: int
     train_seconds: float
     status: str  # done, partial, failed, pending
+    failures: dict  # seed -> "error[CODE]: message" (stage check: refused before training)
 
     @property
     def error(self) -> float | None:
@@ -101,15 +119,17 @@ def collect(study: Study) -> list[Row]:
     for sample in study.samples:
         spec = load(study.root / sample.file)
         mine: list[Unit] = [u for u in all_units if u.sample.id == sample.id]
-        best, final, seconds, failed, throughput = {}, {}, 0.0, 0, None
+        best, final, seconds, failed, throughput, failures = {}, {}, 0.0, 0, None, {}
         for unit in mine:
             out = run_dir(study, unit)
             result = _read_json(out / RESULT_FILE)
             if result and result.get("epochs_done", 0) >= result.get("epochs", 1) and result.get("last"):
                 best[str(unit.seed)] = result["best_top1"]
                 final[str(unit.seed)] = result["last"]["val_top1"]
-            elif (out / FAILED_FILE).exists():
+            elif (failure := read_failure(out)) is not None:
                 failed += 1
+                failures[str(unit.seed)] = ("refused before training: " if failure.stage == "check" else "") \
+                    + failure.line()
             if (out / SESSIONS_FILE).exists():
                 seconds += sum(json.loads(line)["seconds"] for line in
                                (out / SESSIONS_FILE).read_text(encoding="utf-8").splitlines() if line.strip())
@@ -123,7 +143,7 @@ def collect(study: Study) -> list[Row]:
             choices=_acting(dict(sample.choices), spec), params=sample.params, macs=sample.macs, images_per_s=throughput,
             best_top1=_mean(best.values()), final_top1=_mean(final.values()),
             best_top1_per_seed=best, final_top1_per_seed=final, seeds_done=len(best), seeds_failed=failed,
-            train_seconds=round(seconds, 3), status=status))
+            train_seconds=round(seconds, 3), status=status, failures=failures))
     return rows
 
 
@@ -192,10 +212,12 @@ def group_stats(members: list[Row]) -> dict:
 # --- files -------------------------------------------------------------------------------------
 
 def _flat(row: Row) -> dict:
-    data = {k: v for k, v in vars(row).items() if k not in ("choices", "best_top1_per_seed", "final_top1_per_seed")}
+    data = {k: v for k, v in vars(row).items()
+            if k not in ("choices", "best_top1_per_seed", "final_top1_per_seed", "failures")}
     for label, value in sorted(row.choices.items()):
         data[f"choice:{label}"] = value
     data["best_top1_per_seed"] = ";".join(f"{s}:{v:.4f}" for s, v in sorted(row.best_top1_per_seed.items()))
+    data["failures"] = ";".join(f"{s}:{v}" for s, v in sorted(row.failures.items()))
     return data
 
 
@@ -221,25 +243,40 @@ def _si(n: float) -> str:
     return f"{n:g}"
 
 
+def missing_families(study: Study, rows: list[Row]) -> list[str]:
+    """Families the space allows (its `choose family` values, else conv, trans and mlp) that
+    no sample of the study has: a small random draw can miss one, and a table by family
+    would then say nothing of it without this note."""
+    possible = study.extra.get("dimensions", {}).get("family") or list(FAMILY_ORDER)
+    present = {r.family for r in rows}
+    return [f for f in possible if f not in present]
+
+
 def markdown(study: Study, rows: list[Row], plots: list[str]) -> str:
     settings = saved_settings(study.root)
     lines = [f"# Study report: {study.space_name or study.root.name}", ""]
     recipe = settings.recipe
     lines += [f"- samples: {len(rows)} ({sum(r.status == 'done' for r in rows)} done on every seed, "
               f"{sum(r.status == 'pending' for r in rows)} not started, {sum(r.status == 'failed' for r in rows)} "
-              f"diverged); sampler: {study.sampler}" + (f", seed {study.seed}" if study.seed is not None else ""),
+              f"failed: see Failures); sampler: {study.sampler}" + (f", seed {study.seed}" if study.seed is not None else ""),
               f"- data: `{settings.data}`" + (f" (train limited to {settings.limit_train})" if settings.limit_train else "")
               + (f" (val limited to {settings.limit_val})" if settings.limit_val else ""),
               f"- recipe: {recipe['epochs']} epochs, batch {recipe['batch_size']}, peak lr "
               f"{recipe['lr'] if recipe.get('lr') is not None else 'scaled'}, seeds {', '.join(map(str, settings.seeds))}",
               ""]
+    missing = missing_families(study, rows)
+    if missing:
+        lines += [f"**No sample of family {', '.join(missing)}**: the study says nothing about "
+                  f"{'it' if len(missing) == 1 else 'them'}; `spachc sweep sample SPACE --stratify family` draws equal "
+                  "counts per family.", ""]
     spread = seed_spread(rows)
     if spread:
         lines += [f"**Seed-to-seed spread**: over {spread['samples']} samples trained with every seed, best top-1 "
                   f"differs between seeds by {spread['mean_range']:.2f} points on average "
                   f"({spread['max_range']:.2f} at most).", ""]
     for key, groups in facets(rows).items():
-        lines += [f"## By {key}", "", f"| {key} | samples | finished | best top-1 | mean | median | worst |",
+        shown = readable_label(key)
+        lines += [f"## By {shown}", "", f"| {shown} | samples | finished | best top-1 | mean | median | worst |",
                   "|---|---:|---:|---:|---:|---:|---:|"]
         for value, members in groups.items():
             g = group_stats(members)
@@ -250,21 +287,27 @@ def markdown(study: Study, rows: list[Row], plots: list[str]) -> str:
         front = pareto_front(rows, cost)
         shown = "MACs" if cost == "macs" else cost
         lines += [f"## Pareto front: top-1 against {shown}", "",
-                  ", ".join(f"{r.id} ({r.family}, {_si(getattr(r, cost))}, {r.best_top1:.2f}%)" for r in front) or "—",
+                  ", ".join(f"{r.name} ({r.family}, {_si(getattr(r, cost))}, {r.best_top1:.2f}%)" for r in front) or "—",
                   ""]
     if plots:
         lines += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
     labels = choice_labels(rows)
-    header = ["id", "family", "stages", *labels, "params", "MACs", "img/s", "best top-1", "final top-1",
+    header = ["name", "family", "stages", *map(readable_label, labels), "params", "MACs", "img/s", "best top-1", "final top-1",
               "per seed", "time (s)", "status"]
     lines += ["## All samples (by best top-1)", "", "| " + " | ".join(header) + " |",
               "|" + "---|" * len(header)]
     for r in sorted(rows, key=lambda r: (r.best_top1 is None, -(r.best_top1 or 0), r.id)):
         seeds = " / ".join(f"{v:.2f}" for _, v in sorted(r.best_top1_per_seed.items()))
-        cells = [r.id, r.family, r.stages, *(str(r.choices.get(c, "—")) for c in labels), _si(r.params),
+        cells = [r.name, r.family, r.stages, *(str(r.choices.get(c, "—")) for c in labels), _si(r.params),
                  _si(r.macs), "—" if r.images_per_s is None else f"{r.images_per_s:,.0f}", _pct(r.best_top1),
                  _pct(r.final_top1), seeds or "—", f"{r.train_seconds:.0f}", r.status]
         lines.append("| " + " | ".join(cells) + " |")
+    failed = [r for r in rows if r.failures]
+    if failed:
+        lines += ["", "## Failures", "", "Runs that were refused before training (their spec cannot train with this "
+                  "study's data and recipe) or failed while training; `failed.json` in each run folder has the record.",
+                  ""]
+        lines += [f"- {r.name} ({r.id}), seed {seed}: {text}" for r in failed for seed, text in sorted(r.failures.items())]
     return "\n".join(lines) + "\n"
 
 

@@ -2,8 +2,9 @@
 
 What makes it safe to kill and to run many times at once:
 - a study is a list of runs, one per (sample, seed), each in runs/<id>_seed<k>/;
-- a run is *done* when its folder has result.json (or failed.json: a run that diverged is a
-  result too); done runs are skipped;
+- a run is *done* when its folder has result.json (or failed.json: a run that diverged or
+  failed with an error is a result too, and so is a sample the pre-flight check refused,
+  preflight.py); done runs are skipped;
 - every other run is trained with `--resume` semantics, so a run interrupted at any point
   continues from its last checkpoint and ends bit-identical to an uninterrupted one;
 - a run is trained only under its claim (claims.py), so two workers never train one run;
@@ -20,9 +21,10 @@ from pathlib import Path
 from typing import Callable
 
 from .claims import try_claim
+from .preflight import FAILED_FILE, failure_of, preflight, sample_spec, write_failure
 from .study import SETTINGS_FILE, Sample, Study, StudyError, create_exclusively, shard_of, write_atomically
 
-RESULT_FILE, FAILED_FILE = "result.json", "failed.json"
+RESULT_FILE = "result.json"
 THROUGHPUT_FILE, SESSIONS_FILE = "throughput.json", "sessions.jsonl"
 
 
@@ -36,10 +38,12 @@ class Settings:
     seeds: tuple[int, ...] = (0,)
     limit_train: int | None = None
     limit_val: int | None = None
+    overrides: tuple[str, ...] = ()  # `--set K=V` applied to every sample's spec
 
     def to_json(self) -> str:
         return json.dumps({"data": self.data, "limit_train": self.limit_train, "limit_val": self.limit_val,
-                           "seeds": list(self.seeds), "recipe": self.recipe}, indent=2) + "\n"
+                           "seeds": list(self.seeds), "set": list(self.overrides), "recipe": self.recipe},
+                          indent=2) + "\n"
 
 
 def saved_settings(root: Path) -> Settings | None:
@@ -47,7 +51,8 @@ def saved_settings(root: Path) -> Settings | None:
     if not path.exists():
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
-    return Settings(data["data"], data["recipe"], tuple(data["seeds"]), data.get("limit_train"), data.get("limit_val"))
+    return Settings(data["data"], data["recipe"], tuple(data["seeds"]), data.get("limit_train"), data.get("limit_val"),
+                    tuple(data.get("set", ())))
 
 
 def fix_settings(root: Path, wanted: Settings) -> Settings:
@@ -56,8 +61,8 @@ def fix_settings(root: Path, wanted: Settings) -> Settings:
     create_exclusively(root / SETTINGS_FILE, wanted.to_json())
     saved = saved_settings(root)
     if saved != wanted:
-        diffs = [f"--{k.replace('_', '-')}: study has {getattr(saved, k)!r}, now {getattr(wanted, k)!r}"
-                 for k in ("data", "seeds", "limit_train", "limit_val") if getattr(saved, k) != getattr(wanted, k)]
+        diffs = [f"--{'set' if k == 'overrides' else k.replace('_', '-')}: study has {getattr(saved, k)!r}, now {getattr(wanted, k)!r}"
+                 for k in ("data", "seeds", "limit_train", "limit_val", "overrides") if getattr(saved, k) != getattr(wanted, k)]
         diffs += [f"--{k.replace('_', '-')} {saved.recipe.get(k)!r} (now {wanted.recipe.get(k)!r})"
                   for k in sorted(set(saved.recipe) | set(wanted.recipe)) if saved.recipe.get(k) != wanted.recipe.get(k)]
         raise StudyError(f"{root}: the study is trained with other settings ({SETTINGS_FILE}): " + "; ".join(diffs),
@@ -165,7 +170,17 @@ def run_study(study: Study, settings: Settings, options: SweepOptions) -> dict:
     world = world_from_env()
     say = (lambda text: print(text, flush=True)) if world.is_main else (lambda _text: None)
     progress = SweepProgress(study, every, mine, say)
-    counts = {"trained": 0, "skipped_done": 0, "held_elsewhere": 0, "failed": 0}
+    counts = {"trained": 0, "skipped_done": 0, "held_elsewhere": 0, "failed": 0, "refused": 0}
+    refused = preflight(study, settings, dataset)
+    for unit in every:  # every worker finds the same refusals; each records them (same bytes)
+        failure = refused.get(unit.sample.id)
+        if failure is not None and world.is_main and unit_state(study, unit) in ("new", "started"):
+            write_failure(run_dir(study, unit), failure)
+    for sid, failure in refused.items():
+        name = next(s.name for s in study.samples if s.id == sid)
+        say(f"{sid} ({name}): cannot train with this study's data and recipe: {failure.line()}; skipped")
+    counts["refused"] = sum(u.sample.id in refused for u in mine)
+    mine = [u for u in mine if u.sample.id not in refused]
     # Under torchrun the ranks of one job train each run together: every rank walks the same
     # list, decided once before any training, and the job takes no claims (give each job its
     # own --shard). Alone, a worker re-checks each run just before it and trains it under a claim.
@@ -180,10 +195,10 @@ def run_study(study: Study, settings: Settings, options: SweepOptions) -> dict:
 
 
 def _train_plan(study, plan, dataset, settings, options, world, progress, counts) -> None:
-    from ..lang.frontend import load
     from ..lang.limits import DEFAULT_MAX_PARAMS, enforce
-    from ..train.loop import NonFiniteLoss, RunOptions, Trainer
+    from ..train.loop import Interrupted, RanksDiverged, RunOptions, Trainer
     from ..train.recipe import Recipe
+    from ..train.run_folder import CheckpointWriteFailed
 
     say = progress.say
     for unit in plan:
@@ -191,7 +206,7 @@ def _train_plan(study, plan, dataset, settings, options, world, progress, counts
             break
         if not world.distributed and finished(study, unit):
             counts["skipped_done"] += 1
-            _fill_throughput(study, unit, options, settings.seeds[0])
+            _fill_throughput(study, unit, options, settings.seeds[0], settings_overrides=settings.overrides)
             continue
         claim = None if world.distributed else try_claim(study.root / "runs" / f"{unit.name}.lock")
         if claim is None and not world.distributed:
@@ -202,31 +217,33 @@ def _train_plan(study, plan, dataset, settings, options, world, progress, counts
             if not world.distributed and finished(study, unit):  # finished while we looked
                 counts["skipped_done"] += 1
                 continue
-            path = study.root / unit.sample.file
-            spec = load(path)
-            if spec.hash != unit.sample.hash:
-                raise StudyError(f"{path}: the spec's hash {spec.hash[:12]} is not the study's "
-                                 f"{unit.sample.hash[:12]}; the file was edited after sampling", code="E1305")
+            spec = sample_spec(study, unit.sample, settings.overrides)
             enforce(spec)
             out = run_dir(study, unit)
             say(f"{unit.name} ({spec.name}): " + ("resuming" if unit_state(study, unit) == "started" else "training")
                 + f" -> {out}")
             recipe = Recipe.model_validate({**settings.recipe, "seed": unit.seed})
-            trainer = Trainer(spec, dataset, recipe, RunOptions(
-                out=out, device=options.device, workers=options.workers, resume=True,
-                log_every=options.log_every, command=options.command, keep_world=True), max_params=DEFAULT_MAX_PARAMS)
-            epoch_before, started = trainer.epoch, time.perf_counter()
+            epoch_before, started, trainer, whole = 0, time.perf_counter(), None, True
             try:
+                trainer = Trainer(spec, dataset, recipe, RunOptions(
+                    out=out, device=options.device, workers=options.workers, resume=True,
+                    log_every=options.log_every, command=options.command, keep_world=True),
+                    max_params=DEFAULT_MAX_PARAMS)
+                epoch_before = trainer.epoch
                 trainer.run()
-            except NonFiniteLoss as exc:  # a diverged run is a result of the study, not a stop
+            except (Interrupted, RanksDiverged, CheckpointWriteFailed):
+                raise  # a stop asked for, or a fault of the job rather than of this sample
+            except Exception as exc:  # noqa: BLE001 - a run that fails (diverged, bad data, a bug in one
+                # architecture) is a result of the study, not a stop: record it, go on with the rest
+                failure, whole = failure_of(exc, "train"), False
                 if world.is_main:
-                    write_atomically(out / FAILED_FILE, json.dumps({"error": exc.code, "message": str(exc)}) + "\n")
+                    write_failure(out, failure)
                 counts["failed"] += 1
-                say(f"{unit.name}: failed ({exc.code}): {exc}")
+                say(f"{unit.name}: failed, {failure.line()}")
             finally:
-                if world.is_main:
+                if world.is_main and trainer is not None:
                     _log_session(out, epoch_before, trainer.epoch, time.perf_counter() - started)
-            if epoch_before == 0:
+            if epoch_before == 0 and whole:
                 progress.whole_runs.append(time.perf_counter() - started)
             counts["trained"] += 1
             if world.is_main:
@@ -245,7 +262,8 @@ def _log_session(out: Path, epoch_before: int, epoch_after: int, seconds: float)
         f.write(line + "\n")
 
 
-def _fill_throughput(study: Study, unit: Unit, options: SweepOptions, first_seed: int, spec=None) -> None:
+def _fill_throughput(study: Study, unit: Unit, options: SweepOptions, first_seed: int, spec=None,
+                     settings_overrides: tuple[str, ...] = ()) -> None:
     """throughput.json beside the first seed's run, measured once per architecture (also for
     runs finished by a worker that was killed before it measured)."""
     out = run_dir(study, unit)
@@ -253,7 +271,5 @@ def _fill_throughput(study: Study, unit: Unit, options: SweepOptions, first_seed
     if unit.seed != first_seed or not options.throughput or path.exists() or not (out / RESULT_FILE).exists():
         return
     if spec is None:
-        from ..lang.frontend import load
-
-        spec = load(study.root / unit.sample.file)
+        spec = sample_spec(study, unit.sample, settings_overrides)
     write_atomically(path, json.dumps(measure_throughput(spec, options.device), indent=2) + "\n")
