@@ -131,6 +131,13 @@ def run_command(
     shard: str = typer.Option(None, "--shard", help="K/N: train only shard K of N (runs K-1, K-1+N, ...), "
                               "for job arrays over several machines sharing the folder."),
     max_runs: int = typer.Option(None, "--max-runs", min=1, help="Train at most N runs, then stop."),
+    budgets: str = typer.Option(None, "--budgets", metavar="E1,E2,..", help="Successive halving: rungs of E1, "
+                                "E2, ... epochs, each a complete schedule; the best 1/eta of a rung go on."),
+    halving: int = typer.Option(None, "--halving", metavar="ETA", help="Successive halving keeping the best "
+                                "1/ETA per rung (default 3 with --budgets); with --min-epochs/--max-epochs it "
+                                "makes the rungs min, min*ETA, ... max."),
+    min_epochs: int = typer.Option(None, "--min-epochs", min=1, help="With --halving: the first rung's epochs."),
+    max_epochs: int = typer.Option(None, "--max-epochs", min=1, help="With --halving: the last rung's epochs."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     workers: int = typer.Option(DEFAULT_WORKERS, "--workers", min=0, help="DataLoader worker processes per run."),
     set_: list[str] = typer.Option([], "--set", metavar="K=V", help=SET_OPTION_HELP + " Applied to every sample; "
@@ -145,6 +152,7 @@ def run_command(
 
     from ..train import run_folder as ckpt
     from ..sweep.runner import Settings, SweepOptions, fix_settings, run_study, saved_settings
+    from ..sweep.halving import ladder, parse_budgets
     from ..sweep.study import StudyError, load_study, parse_shard
     from ..train.data import DataError, open_dataset, worker_error_message
     from ..train.loop import ResumeRefused, SetupError, TrainingError
@@ -163,10 +171,19 @@ def run_command(
         seed_list = (_parse_seeds(seeds) if seeds
                      else saved.seeds if saved is not None and "seed" not in flags else (chosen.seed,))
         recipe_json = {**json.loads(chosen.to_json()), "seed": seed_list[0]}  # each run's seed comes from seeds
+        if budgets is not None or halving is not None:
+            rungs = parse_budgets(budgets) if budgets is not None else ladder(halving, min_epochs, max_epochs)
+            eta = halving if halving is not None else 3
+            if eta < 2:
+                ladder(eta, 1, 2)  # the same E1322 as --halving alone
+            recipe_json["epochs"] = rungs[-1]  # each rung's runs take their own epochs (halving.py)
+        else:
+            rungs, eta = (saved.budgets, saved.eta) if saved is not None else ((), 3)
         wanted = Settings(data=data or (saved.data if saved else "digits"), recipe=recipe_json, seeds=seed_list,
                           limit_train=limit_train if limit_train is not None else (saved.limit_train if saved else None),
                           limit_val=limit_val if limit_val is not None else (saved.limit_val if saved else None),
-                          overrides=tuple(set_) if set_ else (saved.overrides if saved else ()))
+                          overrides=tuple(set_) if set_ else (saved.overrides if saved else ()),
+                          budgets=rungs, eta=eta)
         open_dataset(wanted.data)  # a wrong --data fails before settings.json is written
         settings = fix_settings(study.root, wanted)
         options = SweepOptions(device=device, workers=workers, log_every=log_every, shard=k_n, max_runs=max_runs,

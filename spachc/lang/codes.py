@@ -52,6 +52,7 @@ _TABLE = (
     Code("E1307", "study", "too few distinct architectures for `-n`"),
     Code("E1320", "study", "`--stratify` names no choice of the space"),
     Code("E1321", "study", "a run of a study failed with an uncoded error (recorded, the study goes on)"),
+    Code("E1322", "study", "bad `--budgets` or `--halving` (successive halving)"),
     Code("E201", "duplicate", "a statement given twice (both places named)"),
     Code("E202", "duplicate", "an option given twice in one place"),
     Code("E203", "duplicate", "`hidden` without the conv4 stem"),

@@ -103,6 +103,7 @@ class Row:
     train_seconds: float
     status: str  # done, partial, failed, pending
     failures: dict  # seed -> "error[CODE]: message" (stage check: refused before training)
+    epochs: int | None = None  # successive halving: the budget of the highest rung the sample reached
 
     @property
     def error(self) -> float | None:
@@ -115,6 +116,11 @@ def collect(study: Study) -> list[Row]:
         raise StudyError(f"{study.root}: nothing trained yet (no settings.json); run `spachc sweep run {study.root}`",
                          code="E1306")
     all_units = units(study, settings.seeds)
+    if settings.budgets:  # successive halving: each sample's results at the highest rung it reached
+        from .halving import rungs
+
+        top = {s.id: r.epochs for r in rungs(study, settings) for s in r.samples}
+        all_units = [Unit(s, seed, top.get(s.id, settings.budgets[0])) for s in study.samples for seed in settings.seeds]
     rows = []
     for sample in study.samples:
         spec = load(study.root / sample.file)
@@ -143,7 +149,8 @@ def collect(study: Study) -> list[Row]:
             choices=_acting(dict(sample.choices), spec), params=sample.params, macs=sample.macs, images_per_s=throughput,
             best_top1=_mean(best.values()), final_top1=_mean(final.values()),
             best_top1_per_seed=best, final_top1_per_seed=final, seeds_done=len(best), seeds_failed=failed,
-            train_seconds=round(seconds, 3), status=status, failures=failures))
+            train_seconds=round(seconds, 3), status=status, failures=failures,
+            epochs=mine[0].epochs if mine else None))
     return rows
 
 
@@ -252,6 +259,39 @@ def missing_families(study: Study, rows: list[Row]) -> list[str]:
     return [f for f in possible if f not in present]
 
 
+def halving_section(study: Study, settings) -> list[str]:
+    """Per rung: how many trained, their top-1, who went on; the compute spent against training
+    every sample at the top budget; the Spearman rank correlation of consecutive rungs (over the
+    samples both trained, i.e. those promoted: a range-restricted sample, so it understates how
+    well the low rung ranks the whole population)."""
+    from .halving import compute, rungs
+    from .ranks import spearman
+
+    decided = rungs(study, settings)
+    names = {s.id: s.name for s in study.samples}
+    lines = [f"## Successive halving (eta {settings.eta}, budgets {', '.join(map(str, settings.budgets))} epochs)", "",
+             "Each rung trains a complete schedule of its own length (fresh runs, not continued ones).", "",
+             "| rung | epochs | samples | finished | best top-1 | median top-1 | rank correlation with the rung before |",
+             "|---:|---:|---:|---:|---:|---:|---|"]
+    for i, r in enumerate(decided):
+        accs = list(r.scores.values())
+        rho_text = "—"
+        if i > 0:
+            both = [sid for sid in r.scores if sid in decided[i - 1].scores]
+            rho = spearman([decided[i - 1].scores[s] for s in both], [r.scores[s] for s in both])
+            rho_text = "—" if rho is None else f"{rho:.3f} (Spearman, {len(both)} samples)"
+        lines.append(f"| {i + 1} | {r.epochs} | {len(r.samples)} | {len(accs)} | {_pct(max(accs) if accs else None)} | "
+                     f"{_pct(statistics.median(accs) if accs else None)} | {rho_text} |")
+    lines.append("")
+    for i, r in enumerate(decided[1:], 1):
+        lines.append(f"- promoted to rung {i + 1} ({r.epochs} epochs): " + ", ".join(names[s.id] for s in r.samples))
+    spent = compute(study, settings)
+    lines += ["", f"**Compute**: {spent['epochs']} run-epochs against {spent['epochs_all_at_top']} for every sample at "
+              f"{settings.budgets[-1]} epochs ({spent['epochs'] / spent['epochs_all_at_top']:.0%}); weighted by MACs per "
+              f"image, {spent['macs_epochs'] / spent['macs_epochs_all_at_top']:.0%}.", ""]
+    return lines
+
+
 def markdown(study: Study, rows: list[Row], plots: list[str]) -> str:
     settings = saved_settings(study.root)
     lines = [f"# Study report: {study.space_name or study.root.name}", ""]
@@ -264,6 +304,8 @@ def markdown(study: Study, rows: list[Row], plots: list[str]) -> str:
               f"- recipe: {recipe['epochs']} epochs, batch {recipe['batch_size']}, peak lr "
               f"{recipe['lr'] if recipe.get('lr') is not None else 'scaled'}, seeds {', '.join(map(str, settings.seeds))}",
               ""]
+    if settings.budgets:
+        lines += halving_section(study, settings)
     missing = missing_families(study, rows)
     if missing:
         lines += [f"**No sample of family {', '.join(missing)}**: the study says nothing about "

@@ -39,10 +39,13 @@ class Settings:
     limit_train: int | None = None
     limit_val: int | None = None
     overrides: tuple[str, ...] = ()  # `--set K=V` applied to every sample's spec
+    budgets: tuple[int, ...] = ()  # successive halving (halving.py): epochs of each rung; () trains once
+    eta: int = 3  # ... keeping the best 1/eta of a rung for the next
 
     def to_json(self) -> str:
+        halving = {"budgets": list(self.budgets), "eta": self.eta} if self.budgets else {}
         return json.dumps({"data": self.data, "limit_train": self.limit_train, "limit_val": self.limit_val,
-                           "seeds": list(self.seeds), "set": list(self.overrides), "recipe": self.recipe},
+                           "seeds": list(self.seeds), "set": list(self.overrides), **halving, "recipe": self.recipe},
                           indent=2) + "\n"
 
 
@@ -52,7 +55,7 @@ def saved_settings(root: Path) -> Settings | None:
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
     return Settings(data["data"], data["recipe"], tuple(data["seeds"]), data.get("limit_train"), data.get("limit_val"),
-                    tuple(data.get("set", ())))
+                    tuple(data.get("set", ())), tuple(data.get("budgets", ())), data.get("eta", 3))
 
 
 def fix_settings(root: Path, wanted: Settings) -> Settings:
@@ -62,7 +65,7 @@ def fix_settings(root: Path, wanted: Settings) -> Settings:
     saved = saved_settings(root)
     if saved != wanted:
         diffs = [f"--{'set' if k == 'overrides' else k.replace('_', '-')}: study has {getattr(saved, k)!r}, now {getattr(wanted, k)!r}"
-                 for k in ("data", "seeds", "limit_train", "limit_val", "overrides") if getattr(saved, k) != getattr(wanted, k)]
+                 for k in ("data", "seeds", "limit_train", "limit_val", "overrides", "budgets", "eta") if getattr(saved, k) != getattr(wanted, k)]
         diffs += [f"--{k.replace('_', '-')} {saved.recipe.get(k)!r} (now {wanted.recipe.get(k)!r})"
                   for k in sorted(set(saved.recipe) | set(wanted.recipe)) if saved.recipe.get(k) != wanted.recipe.get(k)]
         raise StudyError(f"{root}: the study is trained with other settings ({SETTINGS_FILE}): " + "; ".join(diffs),
@@ -73,14 +76,16 @@ def fix_settings(root: Path, wanted: Settings) -> Settings:
 
 @dataclass(frozen=True)
 class Unit:
-    """One run of a study: a sample trained with one seed, in runs/<id>_seed<seed>/."""
+    """One run of a study: a sample trained with one seed, in runs/<id>_seed<seed>/; in a
+    successive-halving study, a complete schedule of `epochs`, in runs/<id>_seed<seed>_e<epochs>/."""
 
     sample: Sample
     seed: int
+    epochs: int | None = None  # None: the recipe's
 
     @property
     def name(self) -> str:
-        return f"{self.sample.id}_seed{self.seed}"
+        return f"{self.sample.id}_seed{self.seed}" + (f"_e{self.epochs}" if self.epochs is not None else "")
 
 
 def units(study: Study, seeds: tuple[int, ...]) -> list[Unit]:
@@ -145,6 +150,7 @@ class SweepOptions:
     log_every: int = 50
     shard: tuple[int, int] = (1, 1)
     max_runs: int | None = None  # train at most this many runs, then stop cleanly
+    poll_seconds: float = 5.0  # successive halving: how often to look whether a rung is finished
     throughput: bool = True
     command: list[str] = field(default_factory=list)
 
@@ -160,38 +166,66 @@ def measure_throughput(spec, device: str) -> dict:
 
 
 def run_study(study: Study, settings: Settings, options: SweepOptions) -> dict:
-    """Train this worker's share of the study; returns counts of what happened."""
+    """Train this worker's share of the study (rung after rung, with successive halving);
+    returns counts of what happened."""
     from ..train.data import limited, open_dataset
     from ..train.distributed import shutdown, world_from_env
 
     dataset = limited(open_dataset(settings.data), settings.limit_train, settings.limit_val)
-    every = units(study, settings.seeds)
-    mine = shard_of(tuple(every), *options.shard)
     world = world_from_env()
     say = (lambda text: print(text, flush=True)) if world.is_main else (lambda _text: None)
-    progress = SweepProgress(study, every, mine, say)
     counts = {"trained": 0, "skipped_done": 0, "held_elsewhere": 0, "failed": 0, "refused": 0}
     refused = preflight(study, settings, dataset)
+    for sid, failure in refused.items():
+        name = next(s.name for s in study.samples if s.id == sid)
+        say(f"{sid} ({name}): cannot train with this study's data and recipe: {failure.line()}; skipped")
+    try:
+        if not settings.budgets:
+            _train_units(study, units(study, settings.seeds), refused, dataset, settings, options, world, say, counts)
+            return counts
+        from .halving import rung_units
+
+        for rung, epochs in enumerate(settings.budgets):
+            every = rung_units(study, settings, rung)
+            say(f"rung {rung + 1} of {len(settings.budgets)}: {len(every) // len(settings.seeds)} sample(s) "
+                f"x {len(settings.seeds)} seed(s), {epochs} epochs each")
+            _train_units(study, every, refused, dataset, settings, options, world, say, counts)
+            if options.max_runs is not None and counts["trained"] >= options.max_runs:
+                break
+            _wait_for(study, every, say, options.poll_seconds)
+        return counts
+    finally:
+        shutdown(world)  # the runs leave the process group up (keep_world); one job, one group
+
+
+def _wait_for(study: Study, rung: list[Unit], say, poll_seconds: float) -> None:
+    """Until every run of the rung is finished (by other workers or shards): a promotion is
+    decided from the whole rung, and only from it."""
+    told = False
+    while not all(finished(study, u) for u in rung):
+        if not told:
+            left = sum(not finished(study, u) for u in rung)
+            say(f"waiting for {left} run(s) of this rung that other workers or shards train")
+            told = True
+        time.sleep(poll_seconds)
+
+
+def _train_units(study, every, refused, dataset, settings, options, world, say, counts) -> None:
+    mine = shard_of(tuple(every), *options.shard)
+    progress = SweepProgress(study, every, mine, say)
     for unit in every:  # every worker finds the same refusals; each records them (same bytes)
         failure = refused.get(unit.sample.id)
         if failure is not None and world.is_main and unit_state(study, unit) in ("new", "started"):
             write_failure(run_dir(study, unit), failure)
-    for sid, failure in refused.items():
-        name = next(s.name for s in study.samples if s.id == sid)
-        say(f"{sid} ({name}): cannot train with this study's data and recipe: {failure.line()}; skipped")
-    counts["refused"] = sum(u.sample.id in refused for u in mine)
+    counts["refused"] += sum(u.sample.id in refused for u in mine)
     mine = [u for u in mine if u.sample.id not in refused]
     # Under torchrun the ranks of one job train each run together: every rank walks the same
     # list, decided once before any training, and the job takes no claims (give each job its
     # own --shard). Alone, a worker re-checks each run just before it and trains it under a claim.
     plan = [u for u in mine if not finished(study, u)] if world.distributed else mine
-    counts["skipped_done"] = len(mine) - len(plan)
+    counts["skipped_done"] += len(mine) - len(plan)
     progress.report()
-    try:
-        _train_plan(study, plan, dataset, settings, options, world, progress, counts)
-    finally:
-        shutdown(world)  # the runs leave the process group up (keep_world); one job, one group
-    return counts
+    _train_plan(study, plan, dataset, settings, options, world, progress, counts)
 
 
 def _train_plan(study, plan, dataset, settings, options, world, progress, counts) -> None:
@@ -222,7 +256,8 @@ def _train_plan(study, plan, dataset, settings, options, world, progress, counts
             out = run_dir(study, unit)
             say(f"{unit.name} ({spec.name}): " + ("resuming" if unit_state(study, unit) == "started" else "training")
                 + f" -> {out}")
-            recipe = Recipe.model_validate({**settings.recipe, "seed": unit.seed})
+            recipe = Recipe.model_validate({**settings.recipe, "seed": unit.seed,
+                                            **({"epochs": unit.epochs} if unit.epochs is not None else {})})
             epoch_before, started, trainer, whole = 0, time.perf_counter(), None, True
             try:
                 trainer = Trainer(spec, dataset, recipe, RunOptions(
