@@ -137,6 +137,14 @@ def run_command(
                                 "1/ETA per rung (default 3 with --budgets); with --min-epochs/--max-epochs it "
                                 "makes the rungs min, min*ETA, ... max."),
     min_epochs: int = typer.Option(None, "--min-epochs", min=1, help="With --halving: the first rung's epochs."),
+    ray: bool = typer.Option(False, "--ray", help="Train each run as a Ray task (extra spachc[ray]); without "
+                             "--ray-address or RAY_ADDRESS, on a private local Ray listening on 127.0.0.1 only."),
+    ray_address: str = typer.Option(None, "--ray-address", metavar="ADDRESS", help="With --ray: auto, "
+                                    "ray://HOST:10001 or HOST:PORT, as in ray.init (default: RAY_ADDRESS)."),
+    cpus_per_run: float = typer.Option(1.0, "--cpus-per-run", min=0.0, help="With --ray: CPUs of each run's task "
+                                       "(torch gets that many threads)."),
+    gpus_per_run: float = typer.Option(0.0, "--gpus-per-run", min=0.0, help="With --ray: GPUs of each run's task; "
+                                       "a fraction packs several runs on one GPU."),
     max_epochs: int = typer.Option(None, "--max-epochs", min=1, help="With --halving: the last rung's epochs."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     workers: int = typer.Option(DEFAULT_WORKERS, "--workers", min=0, help="DataLoader worker processes per run."),
@@ -188,7 +196,10 @@ def run_command(
         settings = fix_settings(study.root, wanted)
         options = SweepOptions(device=device, workers=workers, log_every=log_every, shard=k_n, max_runs=max_runs,
                                throughput=not no_throughput, command=sys.argv[1:])
-        counts = run_study(study, settings, options)
+        if ray:
+            counts = _run_on_ray(study, settings, options, ray_address, cpus_per_run, gpus_per_run)
+        else:
+            counts = run_study(study, settings, options)
     except StudyError as exc:
         raise _study_error(exc) from None
     except TrainingError as exc:
@@ -213,6 +224,27 @@ def run_command(
     out.print(f"sweep: trained {counts['trained']} run(s), {counts['skipped_done']} already finished, "
               f"{counts['held_elsewhere']} held by other workers, {counts['failed']} failed while training, "
               f"{counts['refused']} refused before training (the report lists failures with their reasons)")
+
+
+def _run_on_ray(study, settings, options, address, cpus, gpus) -> dict:
+    """The Ray engine (spachc/sweep/ray_engine.py), its absence and its task failures as coded errors."""
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:  # not imported here: ray_engine sets its environment first
+        raise UserError("--ray needs Ray, which is not installed", code="E1324",
+                        hint="pip install 'spachc[ray]'")
+    from ..sweep.ray_engine import RayOptions, run_on_ray
+
+    try:
+        return run_on_ray(study, settings, options, RayOptions(address, cpus, gpus))
+    except Exception as exc:
+        from ray.exceptions import RayError
+
+        if not isinstance(exc, RayError):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"a Ray task failed after its retries: {first}", code="E1325",
+                        hint="run the same command again: finished runs are skipped, interrupted ones resume") from None
 
 
 def _parse_seeds(text: str) -> tuple[int, ...]:

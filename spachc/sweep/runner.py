@@ -229,11 +229,6 @@ def _train_units(study, every, refused, dataset, settings, options, world, say, 
 
 
 def _train_plan(study, plan, dataset, settings, options, world, progress, counts) -> None:
-    from ..lang.limits import DEFAULT_MAX_PARAMS, enforce
-    from ..train.loop import Interrupted, RanksDiverged, RunOptions, Trainer
-    from ..train.recipe import Recipe
-    from ..train.run_folder import CheckpointWriteFailed
-
     say = progress.say
     for unit in plan:
         if options.max_runs is not None and counts["trained"] >= options.max_runs:
@@ -251,42 +246,54 @@ def _train_plan(study, plan, dataset, settings, options, world, progress, counts
             if not world.distributed and finished(study, unit):  # finished while we looked
                 counts["skipped_done"] += 1
                 continue
-            spec = sample_spec(study, unit.sample, settings.overrides)
-            enforce(spec)
-            out = run_dir(study, unit)
-            say(f"{unit.name} ({spec.name}): " + ("resuming" if unit_state(study, unit) == "started" else "training")
-                + f" -> {out}")
-            recipe = Recipe.model_validate({**settings.recipe, "seed": unit.seed,
-                                            **({"epochs": unit.epochs} if unit.epochs is not None else {})})
-            epoch_before, started, trainer, whole = 0, time.perf_counter(), None, True
-            try:
-                trainer = Trainer(spec, dataset, recipe, RunOptions(
-                    out=out, device=options.device, workers=options.workers, resume=True,
-                    log_every=options.log_every, command=options.command, keep_world=True),
-                    max_params=DEFAULT_MAX_PARAMS)
-                epoch_before = trainer.epoch
-                trainer.run()
-            except (Interrupted, RanksDiverged, CheckpointWriteFailed):
-                raise  # a stop asked for, or a fault of the job rather than of this sample
-            except Exception as exc:  # noqa: BLE001 - a run that fails (diverged, bad data, a bug in one
-                # architecture) is a result of the study, not a stop: record it, go on with the rest
-                failure, whole = failure_of(exc, "train"), False
-                if world.is_main:
-                    write_failure(out, failure)
-                counts["failed"] += 1
-                say(f"{unit.name}: failed, {failure.line()}")
-            finally:
-                if world.is_main and trainer is not None:
-                    _log_session(out, epoch_before, trainer.epoch, time.perf_counter() - started)
-            if epoch_before == 0 and whole:
-                progress.whole_runs.append(time.perf_counter() - started)
-            counts["trained"] += 1
-            if world.is_main:
-                _fill_throughput(study, unit, options, settings.seeds[0], spec)
+            train_claimed(study, unit, dataset, settings, options, world, progress, counts)
         finally:
             if claim is not None:
                 claim.release()
         progress.report()
+
+
+def train_claimed(study, unit, dataset, settings, options, world, progress, counts) -> None:
+    """Train (or resume) one run whose claim the caller holds; a run that fails is recorded
+    in its failed.json and counted, not raised (the ray engine calls this too)."""
+    from ..lang.limits import DEFAULT_MAX_PARAMS, enforce
+    from ..train.loop import Interrupted, RanksDiverged, RunOptions, Trainer
+    from ..train.recipe import Recipe
+    from ..train.run_folder import CheckpointWriteFailed
+
+    say = progress.say
+    spec = sample_spec(study, unit.sample, settings.overrides)
+    enforce(spec)
+    out = run_dir(study, unit)
+    say(f"{unit.name} ({spec.name}): " + ("resuming" if unit_state(study, unit) == "started" else "training")
+        + f" -> {out}")
+    recipe = Recipe.model_validate({**settings.recipe, "seed": unit.seed,
+                                    **({"epochs": unit.epochs} if unit.epochs is not None else {})})
+    epoch_before, started, trainer, whole = 0, time.perf_counter(), None, True
+    try:
+        trainer = Trainer(spec, dataset, recipe, RunOptions(
+            out=out, device=options.device, workers=options.workers, resume=True,
+            log_every=options.log_every, command=options.command, keep_world=True),
+            max_params=DEFAULT_MAX_PARAMS)
+        epoch_before = trainer.epoch
+        trainer.run()
+    except (Interrupted, RanksDiverged, CheckpointWriteFailed):
+        raise  # a stop asked for, or a fault of the job rather than of this sample
+    except Exception as exc:  # noqa: BLE001 - a run that fails (diverged, bad data, a bug in one
+        # architecture) is a result of the study, not a stop: record it, go on with the rest
+        failure, whole = failure_of(exc, "train"), False
+        if world.is_main:
+            write_failure(out, failure)
+        counts["failed"] += 1
+        say(f"{unit.name}: failed, {failure.line()}")
+    finally:
+        if world.is_main and trainer is not None:
+            _log_session(out, epoch_before, trainer.epoch, time.perf_counter() - started)
+    if epoch_before == 0 and whole:
+        progress.whole_runs.append(time.perf_counter() - started)
+    counts["trained"] += 1
+    if world.is_main:
+        _fill_throughput(study, unit, options, settings.seeds[0], spec)
 
 
 def _log_session(out: Path, epoch_before: int, epoch_after: int, seconds: float) -> None:
