@@ -276,6 +276,14 @@ def train_claimed(study, unit, dataset, settings, options, world, progress, coun
             log_every=options.log_every, command=options.command, keep_world=True),
             max_params=DEFAULT_MAX_PARAMS)
         epoch_before = trainer.epoch
+        restore = trainer.prepare
+
+        def prepare_and_note_epoch():  # the epoch this session starts from is known once restored
+            nonlocal epoch_before
+            restore()
+            epoch_before = trainer.epoch
+
+        trainer.prepare = prepare_and_note_epoch
         trainer.run()
     except (Interrupted, RanksDiverged, CheckpointWriteFailed):
         raise  # a stop asked for, or a fault of the job rather than of this sample
