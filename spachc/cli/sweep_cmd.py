@@ -80,16 +80,17 @@ def sample_command(
         raise _study_error(exc) from None
     out.print(f"{out_dir}: {len(samples)} architecture(s) from {path} (seed {seed}, {how['draws']:,} draws of "
               f"{how['combinations']:,} combinations, {time.perf_counter() - started:.1f}s); train them with "
-              f"`spachc sweep run {out_dir} {_data_and_recipe(outcomes[0].spec if outcomes else None)}`")
+              + _run_hint(out_dir, outcomes[0].spec if outcomes else None))
 
 
-def _data_and_recipe(spec) -> str:
-    """The flags of the run hint: data the samples fit and a recipe for it. The built-in
+def _run_hint(out_dir: Path, spec) -> str:
+    """How to train the study: data the samples fit and a recipe for it. The built-in
     `animals` is 28x28 grey with 10 classes; the paper's 300-epoch `spach` recipe (the
     default) is for ImageNet-sized data, so small data wants `--recipe quick`."""
     if spec is not None and tuple(spec.input) == (28, 28) and spec.channels == 1 and spec.classes == 10:
-        return "--data animals --recipe quick"
-    return "--data DATA --recipe quick (small data; the default `spach` recipe is the paper's 300 epochs)"
+        return f"`spachc sweep run {out_dir} --data animals --recipe quick`"
+    return (f"`spachc sweep run {out_dir} --data DATA --recipe quick` (quick suits small data; leave it out for "
+            "the paper's 300-epoch spach recipe on ImageNet-sized data)")
 
 
 def new_command(
@@ -104,9 +105,10 @@ def new_command(
     from ..lang.summary import summary
     from ..sweep.study import StudyError, write_study
 
-    samples = []
+    samples, first = [], None
     for name in specs:
         spec = load(name, list(set_))
+        first = first or spec
         s = summary(spec)
         samples.append({"text": to_text(spec), "hash": spec.hash, "choices": {}, "params": s.params,
                         "macs": s.macs, "name": spec.name})
@@ -114,8 +116,7 @@ def new_command(
         study = write_study(out_dir, samples, sampler="listed")
     except StudyError as exc:
         raise _study_error(exc) from None
-    out.print(f"{out_dir}: a study of {len(study.samples)} spec(s); train it with `spachc sweep run {out_dir} "
-              f"--data DATA`")
+    out.print(f"{out_dir}: a study of {len(study.samples)} spec(s); train it with " + _run_hint(out_dir, first))
 
 
 def run_command(
