@@ -165,7 +165,7 @@ def test_only_ray_engine_imports_ray(tmp_path):
         "from spachc.cli.app import main\n"
         "sys.argv = ['spachc', 'sweep', 'sample', 'battle', '-n', '2', '-o', sys.argv[1]]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "assert 'ray' not in sys.modules, 'ray imported'\nprint('no ray')\n")
+        "assert 'ray' not in sys.modules and 'optuna' not in sys.modules, 'extra imported'\nprint('no ray')\n")
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "study")],
                           capture_output=True, text=True, env=env(), cwd=REPO, timeout=300)
     assert proc.returncode == 0 and "no ray" in proc.stdout, proc.stderr

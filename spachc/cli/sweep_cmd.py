@@ -270,10 +270,39 @@ def report_command(study_dir: Path = typer.Argument(..., help="The study folder.
               f"{written['json']}" + "".join(f", {p}" for p in written["plots"]))
 
 
+def search_command(
+    space: str = typer.Argument(..., help="A .spach design space, or a bundled one: battle."),
+    n: int = typer.Option(..., "-n", min=1, help="Grow the study to N samples (trials)."),
+    out_dir: Path = typer.Option(..., "-o", "--out", help="The study folder (created by the first search)."),
+    objectives: str = typer.Option("top1,macs", "--objectives", help="Comma-separated among top1 (max), params "
+                                   "(min), macs (min), img/s (max); fixed by the first search."),
+    population: int = typer.Option(8, "--population", min=2, help="NSGA-II population: trials per generation."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the sampler."),
+) -> None:
+    """NSGA-II over the space's choices (Optuna): tell finished trials, ask new ones as samples of the study."""
+    import importlib.util
+
+    from ..sweep.search import parse_objectives, search_step
+    from ..sweep.study import StudyError
+
+    wanted = parse_objectives(objectives)
+    if importlib.util.find_spec("optuna") is None:
+        raise UserError("sweep search needs Optuna, which is not installed", code="E1327",
+                        hint="pip install 'spachc[search]'")
+    try:
+        counts = search_step(_locate_space(space), out_dir, n, wanted, population, seed)
+    except StudyError as exc:
+        raise _study_error(exc) from None
+    out.print(f"{out_dir}: told {counts['told']} finished trial(s) ({counts['failed']} failed), asked "
+              f"{counts['asked']} new sample(s) ({counts['rejected']} rejected: invalid, outside `where` or "
+              f"duplicates); train them with `spachc sweep run {out_dir}`, then search again")
+
+
 def register(app: typer.Typer) -> None:
     sweep_app.command("sample")(reports_errors(sample_command))
     sweep_app.command("new")(reports_errors(new_command))
     sweep_app.command("run", context_settings={"max_content_width": 120})(
         reports_errors(_with_recipe_flags(run_command)))
     sweep_app.command("report")(reports_errors(report_command))
+    sweep_app.command("search")(reports_errors(search_command))
     app.add_typer(sweep_app, name="sweep")

@@ -56,6 +56,8 @@ _TABLE = (
     Code("E1323", "study", "`--ray`: the study folder is not visible on every Ray node"),
     Code("E1324", "study", "`--ray` without Ray installed (extra spachc[ray])"),
     Code("E1325", "study", "a Ray task failed after its retries"),
+    Code("E1326", "study", "bad `--objectives`, or a search folder used otherwise"),
+    Code("E1327", "study", "`sweep search` without Optuna installed (extra spachc[search])"),
     Code("E201", "duplicate", "a statement given twice (both places named)"),
     Code("E202", "duplicate", "an option given twice in one place"),
     Code("E203", "duplicate", "`hidden` without the conv4 stem"),
