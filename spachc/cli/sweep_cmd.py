@@ -138,7 +138,7 @@ def run_command(
                                 "1/ETA per rung (default 3 with --budgets); with --min-epochs/--max-epochs it "
                                 "makes the rungs min, min*ETA, ... max."),
     min_epochs: int = typer.Option(None, "--min-epochs", min=1, help="With --halving: the first rung's epochs."),
-    ray: bool = typer.Option(False, "--ray", help="Train each run as a Ray task (extra spachc[ray]); without "
+    ray: bool = typer.Option(False, "--ray", help="Train each run as a Ray task (needs the ray extra of spachc); without "
                              "--ray-address or RAY_ADDRESS, on a private local Ray listening on 127.0.0.1 only."),
     ray_address: str = typer.Option(None, "--ray-address", metavar="ADDRESS", help="With --ray: auto, "
                                     "ray://HOST:10001 or HOST:PORT, as in ray.init (default: RAY_ADDRESS)."),
