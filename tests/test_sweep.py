@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
 import struct
 import subprocess
 
@@ -26,7 +27,7 @@ SPECS = {
 }
 RUN = ["--data", "animals", "--limit-train", "48", "--limit-val", "20", "--recipe", "quick", "--epochs", "2",
        "--batch-size", "16", "--warmup-epochs", "1", "--ema-decay", "0.9", "--seeds", "0,1", "--log-every", "1",
-       "--device", "cpu", "--no-throughput"]
+       "--device", "cpu", "--no-throughput", "--workers", "0"]
 RUN_FILES = ("last.safetensors", "best.safetensors", "last.ema.safetensors", "metrics.jsonl", "result.json",
              "curves.png")
 
@@ -177,7 +178,8 @@ def test_report_numbers_are_the_run_folders_numbers(baseline):
                     if not any(getattr(o, cost) <= getattr(s, cost) and expected[o.id][0] > expected[s.id][0]
                                for o in study.samples)]
         section = report.split(f"top-1 against {'MACs' if cost == 'macs' else cost}\n\n")[1].split("\n")[0]
-        assert sorted(part.split(" ")[0] for part in section.split(", ") if part.startswith("s0")) == sorted(on_front)
+        names = {s.name: s.id for s in study.samples}  # the report names samples by their spec names
+        assert sorted(names[name] for name in re.findall(r"(\S+) \(", section)) == sorted(on_front)
     for name, size in (("edf.png", (360, 300)), ("pareto.png", (960, 380)), ("choices.png", (360, 280))):
         with Image.open(baseline / name) as image:
             assert image.size == size, name

@@ -16,6 +16,7 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 SET_OPTION_HELP = set_help()  # the keys come from the options table
+DEFAULT_WORKERS = 2  # DataLoader processes per run: `train` and `sweep run` share this default
 
 
 def max_params_option():

@@ -15,7 +15,7 @@ from typing import Optional, get_args
 import typer
 
 from ..lang.limits import enforce
-from .common import (SET_OPTION_HELP, UserError, max_activation_option, max_params_option, print_diagnostics,
+from .common import (DEFAULT_WORKERS, SET_OPTION_HELP, UserError, max_activation_option, max_params_option, print_diagnostics,
                      reports_errors)
 
 RECIPE_PANEL = "Recipe (defaults: spach; quick)"
@@ -100,7 +100,7 @@ def train_command(
                                       rich_help_panel="Fine-tuning"),
     device: str = typer.Option("auto", "--device", metavar="auto|cpu|cuda", help=RUNTIME_HELP["device"],
                                rich_help_panel="Run"),
-    workers: int = typer.Option(2, "--workers", min=0, metavar="N", help=RUNTIME_HELP["workers"],
+    workers: int = typer.Option(DEFAULT_WORKERS, "--workers", min=0, metavar="N", help=RUNTIME_HELP["workers"],
                                 rich_help_panel="Run"),
     compile_: bool = typer.Option(False, "--compile", help="torch.compile the model.", rich_help_panel="Run"),
     channels_last: bool = typer.Option(False, "--channels-last", help="Channels-last images and convs.",

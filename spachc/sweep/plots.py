@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from ..train.plot import new_figure, png_bytes
+from .report import readable_label
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")
@@ -39,10 +40,13 @@ def edf_png(grouped: dict) -> bytes | None:
             ys = [0.0] + [(j + 1) / len(errors) for j in range(len(errors))]
             ax.step(xs, ys, where="post", color=PALETTE[i % len(PALETTE)], linewidth=2,
                     label=f"{value} (n={len(errors)})")
-        ax.set_title(f"error EDF by {key}", fontsize=10)
+        ax.set_title(f"error EDF by {readable_label(key)}", fontsize=10)
         ax.set_xlabel("top-1 error (%)")
         ax.set_ylabel("cumulative prob.")
-        ax.set_ylim(0, 1.02)
+        # Padding on both axes: a curve that reaches 1, or a group whose networks all share one
+        # error, would otherwise be drawn on the frame and hidden under it.
+        ax.set_ylim(-0.04, 1.06)
+        ax.margins(x=0.06)
         ax.grid(True, color="#e1e1e1")
         ax.legend(fontsize=7, loc="lower right")
     for ax in axes[len(grouped):]:
@@ -111,11 +115,9 @@ def choices_png(grouped: dict) -> bytes | None:
             ax.scatter([i + o for o in offsets], accs, s=14, color=PALETTE[i % len(PALETTE)], zorder=3)
         ax.set_xticks(range(len(groups)), list(groups), fontsize=8, rotation=20 if len(groups) > 3 else 0)
         done = [r.best_top1 for members in groups.values() for r in members if r.best_top1 is not None]
-        if done:
-            low, high = min(done), max(done)
-            pad = max((high - low) * 0.15, 0.5)
-            ax.set_ylim(low - pad, high + pad)
-        ax.set_title(f"top-1 by {key}", fontsize=10)
+        if done:  # bars start at 0: a bar's height is its mean, so a cut axis would misstate the ratios
+            ax.set_ylim(0, min(100.0, max(done) * 1.08 + 1.0))
+        ax.set_title(f"top-1 by {readable_label(key)}", fontsize=10)
         ax.set_ylabel("best top-1 (%)")
         ax.grid(True, axis="y", color="#e1e1e1")
     for ax in axes[len(grouped):]:

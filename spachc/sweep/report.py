@@ -19,9 +19,9 @@ import statistics
 from dataclasses import dataclass
 
 from ..lang.choices import acting_choices
-from .runner import FAILED_FILE, RESULT_FILE, SESSIONS_FILE, THROUGHPUT_FILE, Unit, run_dir, saved_settings, units
-from .study import (Study, StudyError, check_run_folder, read_result, read_throughput, sample_spec, session_seconds,
-                    write_atomically)
+from .preflight import read_failure, sample_spec
+from .runner import RESULT_FILE, SESSIONS_FILE, THROUGHPUT_FILE, Unit, run_dir, saved_settings, units
+from .study import Study, StudyError, check_run_folder, read_result, read_throughput, session_seconds, write_atomically
 
 FAMILY_ORDER = ("conv", "trans", "mlp")
 
@@ -31,6 +31,22 @@ def family_of(spec) -> str:
     kinds = {g.kind for stage in spec.stages for g in stage.groups}
     ordered = sorted(kinds, key=lambda k: (FAMILY_ORDER.index(k) if k in FAMILY_ORDER else len(FAMILY_ORDER), k))
     return "+".join(ordered)
+
+
+def readable_label(label: str) -> str:
+    """A choice's label for people: a `choose NAME` keeps its name; a derived label such as
+    'pipeline2.stage1.depth' reads 'stage 1 depth (pipeline 2)', 'stem.patch' 'stem patch'."""
+    parts = label.split(".")
+    pipeline = None
+    if len(parts) > 1 and parts[0].startswith("pipeline") and parts[0][len("pipeline"):].isdigit():
+        pipeline = parts.pop(0)[len("pipeline"):]
+    words = []
+    for part in parts:
+        for word in ("stage", "group"):
+            if part.startswith(word) and part[len(word):].isdigit():
+                part = f"{word} {part[len(word):]}"
+        words.append(part)
+    return " ".join(words) + (f" (pipeline {pipeline})" if pipeline else "")
 
 
 def stages_of(spec) -> str:
@@ -77,6 +93,8 @@ class Row:
     seeds_failed: int
     train_seconds: float
     status: str  # done, partial, failed, pending
+    failures: dict  # seed -> "error[CODE]: message" (stage check: refused before training)
+    epochs: int | None = None  # successive halving: the budget of the highest rung the sample reached
 
     @property
     def error(self) -> float | None:
@@ -89,21 +107,28 @@ def collect(study: Study) -> list[Row]:
         raise StudyError(f"{study.root}: nothing trained yet (no settings.json); run `spachc sweep run {study.root}`",
                          code="E1306")
     all_units = units(study, settings.seeds)
+    if settings.budgets:  # successive halving: each sample's results at the highest rung it reached
+        from .halving import rungs
+
+        top = {s.id: r.epochs for r in rungs(study, settings) for s in r.samples}
+        all_units = [Unit(s, seed, top.get(s.id, settings.budgets[0])) for s in study.samples for seed in settings.seeds]
     rows = []
     for sample in study.samples:
-        spec = sample_spec(study, sample)  # E1305 when edited after sampling
+        spec = sample_spec(study, sample, settings.overrides)  # E1305 when edited after sampling
         mine: list[Unit] = [u for u in all_units if u.sample.id == sample.id]
-        best, final, seconds, failed, throughput = {}, {}, 0.0, 0, None
+        best, final, seconds, failed, throughput, failures = {}, {}, 0.0, 0, None, {}
         for unit in mine:
             out = run_dir(study, unit)
             if out.exists():
-                check_run_folder(out, sample)  # E1305: a folder swapped or linked from another sample
+                check_run_folder(out, sample, spec.hash)  # E1305: a folder swapped or linked from another sample
             result = read_result(out / RESULT_FILE)
             if result and result.get("epochs_done", 0) >= result.get("epochs", 1) and result.get("last"):
                 best[str(unit.seed)] = result["best_top1"]
                 final[str(unit.seed)] = result["last"]["val_top1"]
-            elif (out / FAILED_FILE).exists():
+            elif (failure := read_failure(out)) is not None:
                 failed += 1
+                failures[str(unit.seed)] = ("refused before training: " if failure.stage == "check" else "") \
+                    + failure.line()
             seconds += session_seconds(out / SESSIONS_FILE)
             measured = read_throughput(out / THROUGHPUT_FILE)
             if measured and throughput is None:
@@ -115,7 +140,8 @@ def collect(study: Study) -> list[Row]:
             choices=_acting(dict(sample.choices), spec), params=sample.params, macs=sample.macs, images_per_s=throughput,
             best_top1=_mean(best.values()), final_top1=_mean(final.values()),
             best_top1_per_seed=best, final_top1_per_seed=final, seeds_done=len(best), seeds_failed=failed,
-            train_seconds=round(seconds, 3), status=status))
+            train_seconds=round(seconds, 3), status=status, failures=failures,
+            epochs=mine[0].epochs if mine else None))
     return rows
 
 
@@ -184,10 +210,12 @@ def group_stats(members: list[Row]) -> dict:
 # --- files -------------------------------------------------------------------------------------
 
 def _flat(row: Row) -> dict:
-    data = {k: v for k, v in vars(row).items() if k not in ("choices", "best_top1_per_seed", "final_top1_per_seed")}
+    data = {k: v for k, v in vars(row).items()
+            if k not in ("choices", "best_top1_per_seed", "final_top1_per_seed", "failures")}
     for label, value in sorted(row.choices.items()):
         data[f"choice:{label}"] = value
     data["best_top1_per_seed"] = ";".join(f"{s}:{v:.4f}" for s, v in sorted(row.best_top1_per_seed.items()))
+    data["failures"] = ";".join(f"{s}:{v}" for s, v in sorted(row.failures.items()))
     return data
 
 
@@ -213,25 +241,75 @@ def _si(n: float) -> str:
     return f"{n:g}"
 
 
+def missing_families(study: Study, rows: list[Row]) -> list[str]:
+    """Families the space allows (its `choose family` values, else conv, trans and mlp) that
+    no sample of the study has: a small random draw can miss one, and a table by family
+    would then say nothing of it without this note."""
+    possible = study.extra.get("dimensions", {}).get("family") or list(FAMILY_ORDER)
+    present = {r.family for r in rows}
+    return [f for f in possible if f not in present]
+
+
+def halving_section(study: Study, settings) -> list[str]:
+    """Per rung: how many trained, their top-1, who went on; the compute spent against training
+    every sample at the top budget; the Spearman rank correlation of consecutive rungs (over the
+    samples both trained, i.e. those promoted: a range-restricted sample, so it understates how
+    well the low rung ranks the whole population)."""
+    from .halving import compute, rungs
+    from .ranks import spearman
+
+    decided = rungs(study, settings)
+    names = {s.id: s.name for s in study.samples}
+    lines = [f"## Successive halving (eta {settings.eta}, budgets {', '.join(map(str, settings.budgets))} epochs)", "",
+             "Each rung trains a complete schedule of its own length (fresh runs, not continued ones).", "",
+             "| rung | epochs | samples | finished | best top-1 | median top-1 | rank correlation with the rung before |",
+             "|---:|---:|---:|---:|---:|---:|---|"]
+    for i, r in enumerate(decided):
+        accs = list(r.scores.values())
+        rho_text = "—"
+        if i > 0:
+            both = [sid for sid in r.scores if sid in decided[i - 1].scores]
+            rho = spearman([decided[i - 1].scores[s] for s in both], [r.scores[s] for s in both])
+            rho_text = "—" if rho is None else f"{rho:.3f} (Spearman, {len(both)} samples)"
+        lines.append(f"| {i + 1} | {r.epochs} | {len(r.samples)} | {len(accs)} | {_pct(max(accs) if accs else None)} | "
+                     f"{_pct(statistics.median(accs) if accs else None)} | {rho_text} |")
+    lines.append("")
+    for i, r in enumerate(decided[1:], 1):
+        lines.append(f"- promoted to rung {i + 1} ({r.epochs} epochs): " + ", ".join(names[s.id] for s in r.samples))
+    spent = compute(study, settings)
+    lines += ["", f"**Compute**: {spent['epochs']} run-epochs against {spent['epochs_all_at_top']} for every sample at "
+              f"{settings.budgets[-1]} epochs ({spent['epochs'] / spent['epochs_all_at_top']:.0%}); weighted by MACs per "
+              f"image, {spent['macs_epochs'] / spent['macs_epochs_all_at_top']:.0%}.", ""]
+    return lines
+
+
 def markdown(study: Study, rows: list[Row], plots: list[str]) -> str:
     settings = saved_settings(study.root)
     lines = [f"# Study report: {study.space_name or study.root.name}", ""]
     recipe = settings.recipe
     lines += [f"- samples: {len(rows)} ({sum(r.status == 'done' for r in rows)} done on every seed, "
               f"{sum(r.status == 'pending' for r in rows)} not started, {sum(r.status == 'failed' for r in rows)} "
-              f"diverged); sampler: {study.sampler}" + (f", seed {study.seed}" if study.seed is not None else ""),
+              f"failed: see Failures); sampler: {study.sampler}" + (f", seed {study.seed}" if study.seed is not None else ""),
               f"- data: `{settings.data}`" + (f" (train limited to {settings.limit_train})" if settings.limit_train else "")
               + (f" (val limited to {settings.limit_val})" if settings.limit_val else ""),
               f"- recipe: {recipe['epochs']} epochs, batch {recipe['batch_size']}, peak lr "
               f"{recipe['lr'] if recipe.get('lr') is not None else 'scaled'}, seeds {', '.join(map(str, settings.seeds))}",
               ""]
+    if settings.budgets:
+        lines += halving_section(study, settings)
+    missing = missing_families(study, rows)
+    if missing:
+        lines += [f"**No sample of family {', '.join(missing)}**: the study says nothing about "
+                  f"{'it' if len(missing) == 1 else 'them'}; `spachc sweep sample SPACE --stratify family` draws equal "
+                  "counts per family.", ""]
     spread = seed_spread(rows)
     if spread:
         lines += [f"**Seed-to-seed spread**: over {spread['samples']} samples trained with every seed, best top-1 "
                   f"differs between seeds by {spread['mean_range']:.2f} points on average "
                   f"({spread['max_range']:.2f} at most).", ""]
     for key, groups in facets(rows).items():
-        lines += [f"## By {key}", "", f"| {key} | samples | finished | best top-1 | mean | median | worst |",
+        shown = readable_label(key)
+        lines += [f"## By {shown}", "", f"| {shown} | samples | finished | best top-1 | mean | median | worst |",
                   "|---|---:|---:|---:|---:|---:|---:|"]
         for value, members in groups.items():
             g = group_stats(members)
@@ -242,21 +320,27 @@ def markdown(study: Study, rows: list[Row], plots: list[str]) -> str:
         front = pareto_front(rows, cost)
         shown = "MACs" if cost == "macs" else cost
         lines += [f"## Pareto front: top-1 against {shown}", "",
-                  ", ".join(f"{r.id} ({r.family}, {_si(getattr(r, cost))}, {r.best_top1:.2f}%)" for r in front) or "—",
+                  ", ".join(f"{r.name} ({r.family}, {_si(getattr(r, cost))}, {r.best_top1:.2f}%)" for r in front) or "—",
                   ""]
     if plots:
         lines += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
     labels = choice_labels(rows)
-    header = ["id", "family", "stages", *labels, "params", "MACs", "img/s", "best top-1", "final top-1",
+    header = ["name", "family", "stages", *map(readable_label, labels), "params", "MACs", "img/s", "best top-1", "final top-1",
               "per seed", "time (s)", "status"]
     lines += ["## All samples (by best top-1)", "", "| " + " | ".join(header) + " |",
               "|" + "---|" * len(header)]
     for r in sorted(rows, key=lambda r: (r.best_top1 is None, -(r.best_top1 or 0), r.id)):
         seeds = " / ".join(f"{v:.2f}" for _, v in sorted(r.best_top1_per_seed.items()))
-        cells = [r.id, r.family, r.stages, *(str(r.choices.get(c, "—")) for c in labels), _si(r.params),
+        cells = [r.name, r.family, r.stages, *(str(r.choices.get(c, "—")) for c in labels), _si(r.params),
                  _si(r.macs), "—" if r.images_per_s is None else f"{r.images_per_s:,.0f}", _pct(r.best_top1),
                  _pct(r.final_top1), seeds or "—", f"{r.train_seconds:.0f}", r.status]
         lines.append("| " + " | ".join(cells) + " |")
+    failed = [r for r in rows if r.failures]
+    if failed:
+        lines += ["", "## Failures", "", "Runs that were refused before training (their spec cannot train with this "
+                  "study's data and recipe) or failed while training; `failed.json` in each run folder has the record.",
+                  ""]
+        lines += [f"- {r.name} ({r.id}), seed {seed}: {text}" for r in failed for seed, text in sorted(r.failures.items())]
     return "\n".join(lines) + "\n"
 
 

@@ -2,8 +2,9 @@
 
 What makes it safe to kill and to run many times at once:
 - a study is a list of runs, one per (sample, seed), each in runs/<id>_seed<k>/;
-- a run is *done* when its folder has result.json (or failed.json: a run that diverged is a
-  result too); done runs are skipped;
+- a run is *done* when its folder has result.json (or failed.json: a run that diverged or
+  failed with an error is a result too, and so is a sample the pre-flight check refused,
+  preflight.py); done runs are skipped;
 - every other run is trained with `--resume` semantics, so a run interrupted at any point
   continues from its last checkpoint and ends bit-identical to an uninterrupted one;
 - a run is trained only under its claim (claims.py), so two workers never train one run;
@@ -20,11 +21,11 @@ from pathlib import Path
 from typing import Callable
 
 from .claims import try_claim
+from .preflight import FAILED_FILE, failure_of, preflight, sample_spec, write_failure
 from .study import (SETTINGS_FIELDS, SETTINGS_FILE, Sample, Study, StudyError, append_line, check_run_folder,
-                    checked_fields, create_exclusively, read_json, read_result, sample_spec, shard_of,
-                    write_atomically)
+                    checked_fields, create_exclusively, read_json, read_result, shard_of, write_atomically)
 
-RESULT_FILE, FAILED_FILE = "result.json", "failed.json"
+RESULT_FILE = "result.json"
 THROUGHPUT_FILE, SESSIONS_FILE = "throughput.json", "sessions.jsonl"
 
 
@@ -38,10 +39,15 @@ class Settings:
     seeds: tuple[int, ...] = (0,)
     limit_train: int | None = None
     limit_val: int | None = None
+    overrides: tuple[str, ...] = ()  # `--set K=V` applied to every sample's spec
+    budgets: tuple[int, ...] = ()  # successive halving (halving.py): epochs of each rung; () trains once
+    eta: int = 3  # ... keeping the best 1/eta of a rung for the next
 
     def to_json(self) -> str:
+        halving = {"budgets": list(self.budgets), "eta": self.eta} if self.budgets else {}
         return json.dumps({"data": self.data, "limit_train": self.limit_train, "limit_val": self.limit_val,
-                           "seeds": list(self.seeds), "recipe": self.recipe}, indent=2) + "\n"
+                           "seeds": list(self.seeds), "set": list(self.overrides), **halving, "recipe": self.recipe},
+                          indent=2) + "\n"
 
 
 def saved_settings(root: Path) -> Settings | None:
@@ -50,7 +56,8 @@ def saved_settings(root: Path) -> Settings | None:
     if data is None:
         return None
     checked_fields(path, data, SETTINGS_FIELDS)
-    return Settings(data["data"], data["recipe"], tuple(data["seeds"]), data.get("limit_train"), data.get("limit_val"))
+    return Settings(data["data"], data["recipe"], tuple(data["seeds"]), data.get("limit_train"), data.get("limit_val"),
+                    tuple(data.get("set", ())), tuple(data.get("budgets", ())), data.get("eta", 3))
 
 
 def fix_settings(root: Path, wanted: Settings) -> Settings:
@@ -59,8 +66,8 @@ def fix_settings(root: Path, wanted: Settings) -> Settings:
     create_exclusively(root / SETTINGS_FILE, wanted.to_json())
     saved = saved_settings(root)
     if saved != wanted:
-        diffs = [f"--{k.replace('_', '-')}: study has {getattr(saved, k)!r}, now {getattr(wanted, k)!r}"
-                 for k in ("data", "seeds", "limit_train", "limit_val") if getattr(saved, k) != getattr(wanted, k)]
+        diffs = [f"--{'set' if k == 'overrides' else k.replace('_', '-')}: study has {getattr(saved, k)!r}, now {getattr(wanted, k)!r}"
+                 for k in ("data", "seeds", "limit_train", "limit_val", "overrides", "budgets", "eta") if getattr(saved, k) != getattr(wanted, k)]
         diffs += [f"--{k.replace('_', '-')} {saved.recipe.get(k)!r} (now {wanted.recipe.get(k)!r})"
                   for k in sorted(set(saved.recipe) | set(wanted.recipe)) if saved.recipe.get(k) != wanted.recipe.get(k)]
         raise StudyError(f"{root}: the study is trained with other settings ({SETTINGS_FILE}): " + "; ".join(diffs),
@@ -71,14 +78,16 @@ def fix_settings(root: Path, wanted: Settings) -> Settings:
 
 @dataclass(frozen=True)
 class Unit:
-    """One run of a study: a sample trained with one seed, in runs/<id>_seed<seed>/."""
+    """One run of a study: a sample trained with one seed, in runs/<id>_seed<seed>/; in a
+    successive-halving study, a complete schedule of `epochs`, in runs/<id>_seed<seed>_e<epochs>/."""
 
     sample: Sample
     seed: int
+    epochs: int | None = None  # None: the recipe's
 
     @property
     def name(self) -> str:
-        return f"{self.sample.id}_seed{self.seed}"
+        return f"{self.sample.id}_seed{self.seed}" + (f"_e{self.epochs}" if self.epochs is not None else "")
 
 
 def units(study: Study, seeds: tuple[int, ...]) -> list[Unit]:
@@ -139,6 +148,7 @@ class SweepOptions:
     log_every: int = 50
     shard: tuple[int, int] = (1, 1)
     max_runs: int | None = None  # train at most this many runs, then stop cleanly
+    poll_seconds: float = 5.0  # successive halving: how often to look whether a rung is finished
     throughput: bool = True
     command: list[str] = field(default_factory=list)
 
@@ -154,44 +164,78 @@ def measure_throughput(spec, device: str) -> dict:
 
 
 def run_study(study: Study, settings: Settings, options: SweepOptions) -> dict:
-    """Train this worker's share of the study; returns counts of what happened."""
+    """Train this worker's share of the study (rung after rung, with successive halving);
+    returns counts of what happened."""
     from ..train.data import limited, open_dataset
     from ..train.distributed import shutdown, world_from_env
 
     dataset = limited(open_dataset(settings.data), settings.limit_train, settings.limit_val)
-    every = units(study, settings.seeds)
-    mine = shard_of(tuple(every), *options.shard)
     world = world_from_env()
     say = (lambda text: print(text, flush=True)) if world.is_main else (lambda _text: None)
+    counts = {"trained": 0, "skipped_done": 0, "held_elsewhere": 0, "failed": 0, "refused": 0}
+    refused = preflight(study, settings, dataset)
+    for sid, failure in refused.items():
+        name = next(s.name for s in study.samples if s.id == sid)
+        say(f"{sid} ({name}): cannot train with this study's data and recipe: {failure.line()}; skipped")
+    try:
+        if not settings.budgets:
+            _train_units(study, units(study, settings.seeds), refused, dataset, settings, options, world, say, counts)
+            return counts
+        from .halving import rung_units
+
+        for rung, epochs in enumerate(settings.budgets):
+            every = rung_units(study, settings, rung)
+            say(f"rung {rung + 1} of {len(settings.budgets)}: {len(every) // len(settings.seeds)} sample(s) "
+                f"x {len(settings.seeds)} seed(s), {epochs} epochs each")
+            _train_units(study, every, refused, dataset, settings, options, world, say, counts)
+            if options.max_runs is not None and counts["trained"] >= options.max_runs:
+                break
+            _wait_for(study, every, say, options.poll_seconds)
+        return counts
+    finally:
+        shutdown(world)  # the runs leave the process group up (keep_world); one job, one group
+
+
+def _wait_for(study: Study, rung: list[Unit], say, poll_seconds: float) -> None:
+    """Until every run of the rung is finished (by other workers or shards): a promotion is
+    decided from the whole rung, and only from it."""
+    told = False
+    while not all(finished(study, u) for u in rung):
+        if not told:
+            left = sum(not finished(study, u) for u in rung)
+            say(f"waiting for {left} run(s) of this rung that other workers or shards train")
+            told = True
+        time.sleep(poll_seconds)
+
+
+def _train_units(study, every, refused, dataset, settings, options, world, say, counts) -> None:
+    mine = shard_of(tuple(every), *options.shard)
     progress = SweepProgress(study, every, mine, say)
-    counts = {"trained": 0, "skipped_done": 0, "held_elsewhere": 0, "failed": 0}
+    for unit in every:  # every worker finds the same refusals; each records them (same bytes)
+        failure = refused.get(unit.sample.id)
+        if failure is not None and world.is_main and unit_state(study, unit) in ("new", "started"):
+            write_failure(run_dir(study, unit), failure)
+    counts["refused"] += sum(u.sample.id in refused for u in mine)
+    mine = [u for u in mine if u.sample.id not in refused]
     # Under torchrun the ranks of one job train each run together: every rank walks the same
     # list, decided once before any training, and the job takes no claims (give each job its
     # own --shard). Alone, a worker re-checks each run just before it and trains it under a claim.
     plan = [u for u in mine if not finished(study, u)] if world.distributed else mine
-    counts["skipped_done"] = len(mine) - len(plan)
+    counts["skipped_done"] += len(mine) - len(plan)
     progress.report()
-    try:
-        _train_plan(study, plan, dataset, settings, options, world, progress, counts)
-    finally:
-        shutdown(world)  # the runs leave the process group up (keep_world); one job, one group
-    return counts
+    _train_plan(study, plan, dataset, settings, options, world, progress, counts)
 
 
 def _train_plan(study, plan, dataset, settings, options, world, progress, counts) -> None:
-    from ..lang.limits import DEFAULT_MAX_PARAMS, enforce
-    from ..train.loop import NonFiniteLoss, RunOptions, Trainer
-    from ..train.recipe import Recipe
-
     say = progress.say
     for unit in plan:
         if options.max_runs is not None and counts["trained"] >= options.max_runs:
             break
         if not world.distributed and finished(study, unit):
-            check_run_folder(run_dir(study, unit), unit.sample)  # E1305: a folder of another spec
-            sample_spec(study, unit.sample)  # E1305: the spec edited since
+            spec = sample_spec(study, unit.sample, settings.overrides)  # E1305: the spec edited since
+            check_run_folder(run_dir(study, unit), unit.sample, spec.hash)  # E1305: a folder of another spec
             counts["skipped_done"] += 1
-            _fill_throughput(study, unit, options, settings.seeds[0])
+            _fill_throughput(study, unit, options, settings.seeds[0], settings_overrides=settings.overrides)
             continue
         claim = None if world.distributed else try_claim(study.root / "runs" / f"{unit.name}.lock")
         if claim is None and not world.distributed:
@@ -202,36 +246,63 @@ def _train_plan(study, plan, dataset, settings, options, world, progress, counts
             if not world.distributed and finished(study, unit):  # finished while we looked
                 counts["skipped_done"] += 1
                 continue
-            spec = sample_spec(study, unit.sample)  # E1305 when edited after sampling
-            enforce(spec)
-            out = run_dir(study, unit)
-            check_run_folder(out, unit.sample)
-            say(f"{unit.name} ({spec.name}): " + ("resuming" if unit_state(study, unit) == "started" else "training")
-                + f" -> {out}")
-            recipe = Recipe.model_validate({**settings.recipe, "seed": unit.seed})
-            trainer = Trainer(spec, dataset, recipe, RunOptions(
-                out=out, device=options.device, workers=options.workers, resume=True,
-                log_every=options.log_every, command=options.command, keep_world=True), max_params=DEFAULT_MAX_PARAMS)
-            epoch_before, started = trainer.epoch, time.perf_counter()
-            try:
-                trainer.run()
-            except NonFiniteLoss as exc:  # a diverged run is a result of the study, not a stop
-                if world.is_main:
-                    write_atomically(out / FAILED_FILE, json.dumps({"error": exc.code, "message": str(exc)}) + "\n")
-                counts["failed"] += 1
-                say(f"{unit.name}: failed ({exc.code}): {exc}")
-            finally:
-                if world.is_main:
-                    _log_session(out, epoch_before, trainer.epoch, time.perf_counter() - started)
-            if epoch_before == 0:
-                progress.whole_runs.append(time.perf_counter() - started)
-            counts["trained"] += 1
-            if world.is_main:
-                _fill_throughput(study, unit, options, settings.seeds[0], spec)
+            train_claimed(study, unit, dataset, settings, options, world, progress, counts)
         finally:
             if claim is not None:
                 claim.release()
         progress.report()
+
+
+def train_claimed(study, unit, dataset, settings, options, world, progress, counts) -> None:
+    """Train (or resume) one run whose claim the caller holds; a run that fails is recorded
+    in its failed.json and counted, not raised (the ray engine calls this too)."""
+    from ..lang.limits import DEFAULT_MAX_PARAMS, enforce
+    from ..train.loop import Interrupted, RanksDiverged, RunOptions, Trainer
+    from ..train.recipe import Recipe
+    from ..train.run_folder import CheckpointWriteFailed
+
+    say = progress.say
+    spec = sample_spec(study, unit.sample, settings.overrides)  # E1305 when edited after sampling
+    enforce(spec)
+    out = run_dir(study, unit)
+    check_run_folder(out, unit.sample, spec.hash)  # E1305: a folder swapped or linked from another sample
+    say(f"{unit.name} ({spec.name}): " + ("resuming" if unit_state(study, unit) == "started" else "training")
+        + f" -> {out}")
+    recipe = Recipe.model_validate({**settings.recipe, "seed": unit.seed,
+                                    **({"epochs": unit.epochs} if unit.epochs is not None else {})})
+    epoch_before, started, trainer, whole = 0, time.perf_counter(), None, True
+    try:
+        trainer = Trainer(spec, dataset, recipe, RunOptions(
+            out=out, device=options.device, workers=options.workers, resume=True,
+            log_every=options.log_every, command=options.command, keep_world=True),
+            max_params=DEFAULT_MAX_PARAMS)
+        epoch_before = trainer.epoch
+        restore = trainer.prepare
+
+        def prepare_and_note_epoch():  # the epoch this session starts from is known once restored
+            nonlocal epoch_before
+            restore()
+            epoch_before = trainer.epoch
+
+        trainer.prepare = prepare_and_note_epoch
+        trainer.run()
+    except (Interrupted, RanksDiverged, CheckpointWriteFailed):
+        raise  # a stop asked for, or a fault of the job rather than of this sample
+    except Exception as exc:  # noqa: BLE001 - a run that fails (diverged, bad data, a bug in one
+        # architecture) is a result of the study, not a stop: record it, go on with the rest
+        failure, whole = failure_of(exc, "train"), False
+        if world.is_main:
+            write_failure(out, failure)
+        counts["failed"] += 1
+        say(f"{unit.name}: failed, {failure.line()}")
+    finally:
+        if world.is_main and trainer is not None:
+            _log_session(out, epoch_before, trainer.epoch, time.perf_counter() - started)
+    if epoch_before == 0 and whole:
+        progress.whole_runs.append(time.perf_counter() - started)
+    counts["trained"] += 1
+    if world.is_main:
+        _fill_throughput(study, unit, options, settings.seeds[0], spec)
 
 
 def _log_session(out: Path, epoch_before: int, epoch_after: int, seconds: float) -> None:
@@ -244,7 +315,8 @@ def _log_session(out: Path, epoch_before: int, epoch_after: int, seconds: float)
         pass
 
 
-def _fill_throughput(study: Study, unit: Unit, options: SweepOptions, first_seed: int, spec=None) -> None:
+def _fill_throughput(study: Study, unit: Unit, options: SweepOptions, first_seed: int, spec=None,
+                     settings_overrides: tuple[str, ...] = ()) -> None:
     """throughput.json beside the first seed's run, measured once per architecture (also for
     runs finished by a worker that was killed before it measured)."""
     out = run_dir(study, unit)
@@ -252,7 +324,5 @@ def _fill_throughput(study: Study, unit: Unit, options: SweepOptions, first_seed
     if unit.seed != first_seed or not options.throughput or path.exists() or not (out / RESULT_FILE).exists():
         return
     if spec is None:
-        from ..lang.frontend import load
-
-        spec = load(study.root / unit.sample.file)
+        spec = sample_spec(study, unit.sample, settings_overrides)
     write_atomically(path, json.dumps(measure_throughput(spec, options.device), indent=2) + "\n")

@@ -154,8 +154,9 @@ def _wrong(path: Path, field_name: str, wanted: str, value) -> StudyError:
 def checked_fields(path: Path, data, fields: dict) -> dict:
     """`data` as a JSON object whose listed fields have the listed kinds: "int" (>= 0),
     "number" (finite), "str", "dict", "dict?" (an object or null, may be left out), "seeds"
-    (a non-empty list of distinct ints >= 0), "limit" (null or an int >= 1, may be left out).
-    Unlisted fields pass."""
+    (a non-empty list of distinct ints >= 0), "limit" (null or an int >= 1, may be left out),
+    "strs?", "budgets?" (lists of strings, of ints >= 1), "eta?" (an int >= 2); a kind ending in
+    "?" may be left out. Unlisted fields pass."""
     if not isinstance(data, dict):
         raise StudyError(f"{path}: must be a JSON object, not {type(data).__name__}", code="E1311")
     kinds = {
@@ -168,10 +169,14 @@ def checked_fields(path: Path, data, fields: dict) -> dict:
                   lambda v: isinstance(v, list) and v and all(_is_int(x) and x >= 0 for x in v)
                   and len(set(v)) == len(v)),
         "limit": ("null or a whole number >= 1", lambda v: v is None or (_is_int(v) and v >= 1)),
+        "strs?": ("a list of strings", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
+        "budgets?": ("a list of whole numbers >= 1", lambda v: isinstance(v, list) and all(_is_int(x) and x >= 1
+                                                                                          for x in v)),
+        "eta?": ("a whole number >= 2", lambda v: _is_int(v) and v >= 2),
     }
     for name, kind in fields.items():
         if name not in data:
-            if kind in ("limit", "dict?"):  # may be left out
+            if kind == "limit" or kind.endswith("?"):  # may be left out
                 continue
             raise StudyError(f"{path}: no \"{name}\"", code="E1311",
                              hint="this file is written by spachc; restore it, or delete it to have it written again")
@@ -181,7 +186,8 @@ def checked_fields(path: Path, data, fields: dict) -> dict:
     return data
 
 
-SETTINGS_FIELDS = {"data": "str", "recipe": "dict", "seeds": "seeds", "limit_train": "limit", "limit_val": "limit"}
+SETTINGS_FIELDS = {"data": "str", "recipe": "dict", "seeds": "seeds", "limit_train": "limit", "limit_val": "limit",
+                   "set": "strs?", "budgets": "budgets?", "eta": "eta?"}
 RESULT_FIELDS = {"epochs_done": "int", "epochs": "int", "best_top1": "number", "last": "dict?"}
 THROUGHPUT_FIELDS = {"images_per_s": "number"}
 
@@ -267,10 +273,12 @@ def sample_spec(study: "Study", sample: Sample):
     return spec
 
 
-def check_run_folder(run: Path, sample: Sample) -> None:
+def check_run_folder(run: Path, sample: Sample, expected: str | None = None) -> None:
     """E1305 when the run folder was trained on another spec than the sample's: a folder
     swapped, copied or linked from another sample. The spec hash is read from run.json and
-    from the weights files spachc wrote there (torch-free)."""
+    from the weights files spachc wrote there (torch-free). `expected`: the hash of the spec
+    the study trains (the sample's, with the study's `--set` overrides applied)."""
+    expected = expected or sample.hash
     recorded = []
     info = read_json(run / "run.json", missing_ok=True)
     if info is not None:
@@ -282,12 +290,12 @@ def check_run_folder(run: Path, sample: Sample) -> None:
             from ..model_io.metadata import SPEC_HASH
             from ..model_io.weights_header import read_metadata
 
-            recorded.append((name, read_metadata(run / name).get(SPEC_HASH, sample.hash)))
+            recorded.append((name, read_metadata(run / name).get(SPEC_HASH, expected)))
     for name, spec_hash in recorded:
-        if spec_hash != sample.hash:
+        if spec_hash != expected:
             where = f" (a link to {run.resolve()})" if run.is_symlink() else ""
             raise StudyError(f"{run}{where}: its {name} was trained on spec {spec_hash[:12]}, not sample "
-                             f"{sample.id}'s {sample.hash[:12]}: the run folder belongs to another spec",
+                             f"{sample.id}'s {expected[:12]}: the run folder belongs to another spec",
                              code="E1305", hint=f"move it away; `spachc sweep run` trains {sample.id} again")
 
 
