@@ -12,7 +12,6 @@ nesting, size, and agreement with its spec), each failure one coded error.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .._version import __version__

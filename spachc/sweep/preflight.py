@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..lang.diagnostics import DiagnosticError, SpecError, UserError
-from .study import Sample, Study, StudyError, write_atomically
+from .study import Sample, Study, write_atomically
 
 FAILED_FILE = "failed.json"
 UNCODED = "E1321"  # a run that raised an error without a diagnostic code (declared in lang/codes.py)

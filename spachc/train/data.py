@@ -94,14 +94,20 @@ def read_image(path: str) -> Image.Image:
 
 
 def open_image(path: str) -> Image.Image:
-    """read_image for training: a JPEG is only opened (its header read), so the training
-    transform can decode it at the scale its random crop needs (transforms.decode_for_crop,
-    which raises the same DataError for a body that cannot be decoded); others decode now."""
+    """read_image for training: a JPEG is only opened (its header read and its declared size
+    checked against spachc.preprocess's limits), so the training transform can decode it at the
+    scale its random crop needs (transforms.decode_for_crop, which raises the same DataError for
+    a body that cannot be decoded); others decode now."""
     try:
         image = Image.open(path)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:  # UnidentifiedImageError is an OSError
         raise DataError(f"{path}: cannot decode image ({exc})") from None
-    if image.format == "JPEG":
+    if image.format == "JPEG" and image.mode in ("L", "RGB", "CMYK"):  # 8-bit: nothing for to_8bit to scale
+        try:
+            preprocess.check_declared_size(image.size, path)
+        except preprocess.ImageReadError as exc:
+            image.close()
+            raise DataError(str(exc)) from None
         return image
     image.close()
     return read_image(path)
