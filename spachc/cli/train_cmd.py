@@ -123,10 +123,9 @@ def train_command(
     from ..train.loop import RunOptions, Trainer
     from ..train.recipe import fit_to_run, resolve_recipe
     from ..train.run_folder import RunFolder
-
-    flags = parse_recipe_flags(recipe_flags)
     from ..train.tuning import check_layer_decay, freeze_parts
 
+    flags = parse_recipe_flags(recipe_flags)
     check_layer_decay(flags.get("layer_decay"))
     state = _saved_state(spec, out, resume, set_)
     resolved = _spec_to_train(spec, state, set_)
@@ -177,7 +176,7 @@ def _no_init_warning(frozen: str | None):
     from ..lang.diagnostics import warning_at
 
     what = f"--freeze {frozen} keeps randomly initialised parts fixed" if frozen else (
-        "the finetune recipe's low lr and layer decay are made for trained weights")
+        "the finetune recipe (layer decay) is made for trained weights")
     return warning_at("W1020", f"fine-tuning without --init: {what}", None,
                       hint="start from a model: --init RUN_FOLDER (or a .safetensors, model folder, .pth)")
 
