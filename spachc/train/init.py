@@ -108,23 +108,25 @@ def compact(names: list[str], limit: int = 6) -> str:
 # --- reading a model -----------------------------------------------------------------------------
 
 def read_model_source(arg: str | Path, init_spec: Spec | None = None, spec: Spec | None = None) -> InitSource:
-    """The one reader of --init MODEL. `init_spec` is the architecture of an official .pth
-    (--init-spec); without it, `spec` (the spec being trained) with the checkpoint's classes."""
-    from ..model_io.folder import model_info
-    from ..model_io.kinds import is_model_folder, is_run_folder, model_file
+    """The one reader of --init MODEL, through model_io's one dispatch (kind_of, read).
+    `init_spec` is the architecture of an official .pth (--init-spec); without it, `spec` (the
+    spec being trained) with the checkpoint's classes."""
+    from .. import model_io
+    from ..model_io import kinds
 
     path = Path(arg)
     if not path.exists():
         raise InitError(f"--init {arg}: no such file or folder", hint=f"give {MODEL_KINDS}")
+    kind = kinds.kind_of(str(arg))
+    carriers = _spec_carriers()
+    if kind in carriers:
+        loaded = model_io.read(str(arg))
+        return InitSource(str(arg), carriers[kind], loaded.spec, loaded.state,
+                          loaded.info.labels if loaded.info is not None else None)
     if path.is_dir():
-        if not (is_model_folder(path) or is_run_folder(path)):
-            raise InitError(f"--init {arg}: a folder that is neither a model folder (config.json) nor a training "
-                            "run folder (state.pt, best.safetensors)", hint=f"give {MODEL_KINDS}")
-        kind = "model folder" if is_model_folder(path) else "training run folder"
-        return _from_weights_file(str(arg), kind, model_file(path), lambda s: model_info(path, s).labels)
-    if path.suffix == ".safetensors":
-        return _from_weights_file(str(arg), "spachc weights", path, lambda s: model_info(path, s).labels)
-    if path.suffix in (".pt", ".pth"):
+        raise InitError(f"--init {arg}: a folder that is neither a model folder (config.json) nor a training "
+                        "run folder (state.pt, best.safetensors)", hint=f"give {MODEL_KINDS}")
+    if kind == kinds.CHECKPOINT:
         from .run_folder import is_state_file, read_state, state_spec
 
         if is_state_file(path):
@@ -135,12 +137,12 @@ def read_model_source(arg: str | Path, init_spec: Spec | None = None, spec: Spec
                     hint="train one with `spachc train SPEC --out RUN`, then --init RUN")
 
 
-def _from_weights_file(arg: str, kind: str, weights: Path, labels_of) -> InitSource:
-    from ..model_io.tensors import check_state, load_weights
+def _spec_carriers() -> dict[str, str]:
+    from ..model_io import kinds
 
-    stored, state = load_weights(weights)
-    check_state(stored, state, str(weights))
-    return InitSource(arg, kind, stored, state, labels_of(stored))
+    # model_io's kinds that carry their spec -> the words --init prints
+    return {kinds.MODEL_FOLDER: "model folder", kinds.RUN_FOLDER: "training run folder",
+            kinds.WEIGHTS_FILE: "spachc weights"}
 
 
 def _from_official(arg: str, path: Path, init_spec: Spec | None, spec: Spec | None) -> InitSource:
