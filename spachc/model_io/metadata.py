@@ -175,7 +175,8 @@ class ModelInfo:
             raise MetadataError(f"{origin}: records preprocessing for {pre.channels}-channel "
                                 f"{pre.input_size[0]}x{pre.input_size[1]} input, but its spec takes {channels}-channel "
                                 f"{input_size[0]}x{input_size[1]}", code="E828",
-                                hint="record the spec's input: spachc save SRC DIR --mean ... --std ...")
+                                hint="the record was altered or written for another spec; save the model again from its "
+                                     "training run: spachc save RUN DIR")
         if self.labels is not None and len(self.labels) != classes:
             raise MetadataError(f"{origin}: records {len(self.labels)} label names, but its spec has {classes} "
                                 "classes", code="E827",
