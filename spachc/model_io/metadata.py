@@ -175,10 +175,12 @@ class ModelInfo:
             raise MetadataError(f"{origin}: records preprocessing for {pre.channels}-channel "
                                 f"{pre.input_size[0]}x{pre.input_size[1]} input, but its spec takes {channels}-channel "
                                 f"{input_size[0]}x{input_size[1]}", code="E828",
-                                hint="record the spec's input: spachc save SRC DIR --mean ... --std ...")
+                                hint="the record was altered or written for another spec; save the model again from its "
+                                     "training run: spachc save RUN DIR")
         if self.labels is not None and len(self.labels) != classes:
             raise MetadataError(f"{origin}: records {len(self.labels)} label names, but its spec has {classes} "
-                                "classes", code="E827", hint="give one name per class: spachc save SRC DIR --labels FILE")
+                                "classes", code="E827",
+                                hint="give one name per class: spachc save SRC DIR --labels FILE")
         return self
 
 
@@ -220,7 +222,8 @@ def read_model_info(metadata: dict[str, str], input_size: tuple[int, int], chann
         except (json.JSONDecodeError, KeyError, TypeError, ValueError, RecursionError) as exc:
             raise MetadataError(f"{origin}: {LEGACY_EVAL_TRANSFORM} cannot be read ({exc!r})") from None
         return ModelInfo(pre, labels)
-    return ModelInfo(default_preprocessing(input_size, channels), labels, note=missing_note(origin, input_size, channels))
+    pre = default_preprocessing(input_size, channels)
+    return ModelInfo(pre, labels, note=missing_note(origin, input_size, channels))
 
 
 def missing_note(origin: str, input_size, channels: int) -> str:
