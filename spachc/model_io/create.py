@@ -130,10 +130,10 @@ def create_model(source, *, pretrained=None, num_classes: int | None = None, fea
         info = ModelInfo(info.preprocessing, None, info.note)  # the old class names name nothing now
     model = build_loaded(target, state, features_only=features_only, out_indices=out_indices, device=device,
                          max_params=max_params, skip=skip)
-    if num_classes == 0 and not features_only:
-        model.head = torch.nn.Identity()
     if info is not None:
         attach_info(model, target, info)
+    if num_classes == 0 and not features_only:
+        model.reset_classifier(0)  # timm's contract: pooled features (the head's labels are dropped too)
     return model
 
 
