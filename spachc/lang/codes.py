@@ -101,7 +101,7 @@ _TABLE = (
     Code("E816", "weights", "weights whose tensors do not fit the spec (names, shapes, dtypes)"),
     Code("E820", "model_io", "a model source that is no kind spachc reads (a plain folder, an object, a lone .pth)"),
     Code("E821", "model_io", "`pretrained` weights of another architecture (what differs, in the diff engine's words)"),
-    Code("E822", "model_io", "a create_model or save argument that cannot be honoured (num_classes, pretrained)"),
+    Code("E822", "model_io", "a create_model or save argument that cannot be honoured (pretrained, a headless model)"),
     Code("E823", "model_io", "weights header entry of the wrong type (tensor entry, metadata value)"),
     Code("E824", "model_io", "weights alias table that is not a JSON object of names"),
     Code("E825", "model_io", "weights header, metadata or config.json nested too deeply or too large"),

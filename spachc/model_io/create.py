@@ -106,13 +106,15 @@ def build_loaded(spec: Spec, state: dict | None, *, features_only: bool = False,
 
 
 def create_model(source, *, pretrained=None, num_classes: int | None = None, features_only: bool = False,
-                 out_indices=None, overrides=(), device=None, max_params: int | None = None) -> torch.nn.Module:
+                 out_indices=None, overrides=(), device=None, max_params: int | None = None,
+                 global_pool: str | None = None) -> torch.nn.Module:
     """A module from any model source (see the module docstring). Modules built from weights
-    that record preprocessing and labels carry them as `.model_info` and `.pretrained_cfg`."""
-    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int)
-                                    or num_classes < 0):
-        raise CreateModelError(f"num_classes must be an integer >= 0, got {num_classes!r}",
-                               hint="0 gives pooled features; N > 0 a new N-class classifier")
+    that record preprocessing and labels carry them as `.model_info` and `.pretrained_cfg`.
+    `global_pool` is timm's (`reset_classifier`): 'avg' (the default) or '' for unpooled maps."""
+    if num_classes is not None:
+        from ..nn.contract import check_num_classes
+
+        check_num_classes(num_classes)  # timm's rule, E1230 (one check for build, create_model, reset_classifier)
     loaded = read(source, overrides)
     spec, state, info = loaded.spec, loaded.state, loaded.info
     if pretrained is False:
@@ -132,6 +134,12 @@ def create_model(source, *, pretrained=None, num_classes: int | None = None, fea
                          max_params=max_params, skip=skip)
     if info is not None:
         attach_info(model, target, info)
+    if global_pool is not None:
+        from ..nn.contract import check_global_pool
+
+        check_global_pool(global_pool)
+        if not features_only:  # (the features model has no pooling to choose)
+            model.global_pool = global_pool  # the loaded head is kept: '' gives logits at every position
     if num_classes == 0 and not features_only:
         model.reset_classifier(0)  # timm's contract: pooled features (the head's labels are dropped too)
     return model
