@@ -28,20 +28,51 @@ class StopRequested(UserError):
         self.exit_code = 128 + signum
 
 
+_state = {"what": None, "deferring": 0, "pending": None}
+
+
 @contextlib.contextmanager
 def stop_on_signals(what: str):
-    """SIGINT/SIGTERM raise StopRequested. The training loop installs its own (checkpoint at the
-    next step boundary) handlers inside this and restores these when it returns."""
+    """SIGINT/SIGTERM raise StopRequested, at once or, inside `batch_boundaries()`, at the next
+    boundary. The training loop installs its own (checkpoint at the next step boundary) handlers
+    inside this and restores these when it returns."""
 
     def handle(signum, _frame):
+        if _state["deferring"] and _state["pending"] is None:
+            _state["pending"] = signum  # a second signal stops at once
+            return
         raise StopRequested(signum, what)
 
     previous = {s: signal.signal(s, handle) for s in STOP_SIGNALS}
+    saved = dict(_state)
+    _state.update(what=what, pending=None)
     try:
         yield
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+        _state.update(saved)
+
+
+@contextlib.contextmanager
+def batch_boundaries():
+    """Defer a stop to the next `stop_point()`: a stop raised while a DataLoader hands a batch
+    over (file descriptors passed between processes) leaves its workers' sharing threads
+    half-way, and they print tracebacks of their own."""
+    _state["deferring"] += 1
+    try:
+        yield
+    finally:
+        _state["deferring"] -= 1
+    stop_point()
+
+
+def stop_point() -> None:
+    """Raise the deferred stop, if a signal arrived (a no-op outside stop_on_signals)."""
+    signum = _state["pending"]
+    if signum is not None:
+        _state["pending"] = None
+        raise StopRequested(signum, _state["what"] or "the command")
 
 
 def stops_on_signals(what: str):

@@ -176,3 +176,18 @@ def test_header_entries_crafted_as_tensors_are_coded(stopped_run, tmp_path, key)
     with pytest.raises(CheckpointReadError):
         read_state(run / "state.pt")
     assert is_state_file(run / "state.pt") == (key == "version")
+
+
+def test_resume_where_amp_auto_would_pick_another_precision_is_refused(stopped_run, tmp_path):
+    run = copy_run(stopped_run[4], tmp_path)
+    assert torch.load(run / "state.pt", weights_only=True)["precision"] == "fp32"  # tiny steps: auto is fp32
+
+    def elsewhere(state):  # as if trained where `--amp auto` chose bf16 (a GPU, or steps of 1 GMAC+)
+        state["precision"] = "bf16"
+        state[CHECKSUM_KEY] = state_checksum(state)
+
+    _tamper(run, elsewhere)
+    proc = resume(run)
+    assert proc.returncode == 1, proc.stderr
+    assert "error[E1003]" in proc.stderr and "Traceback" not in proc.stderr
+    assert "the run trained in bf16 (--amp auto on its machine), but here it would train in fp32" in proc.stderr

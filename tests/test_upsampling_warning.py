@@ -30,3 +30,14 @@ def test_train_warns_for_an_image_folder_from_its_headers(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "warning[W1250]: spec 'big' takes 48x48 input but the images of" in proc.stderr
     assert "are 8x8: each is upsampled 36-fold" in proc.stderr and "--set input=8" in proc.stderr
+
+
+def test_int8_calibration_on_images_far_smaller_than_the_input_is_noted():
+    from spachc.export.int8 import Int8Report, calibration_notes
+
+    spec = parse(SPEC.format(size=224, classes=10))
+    (note,) = calibration_notes(spec, "animals")
+    assert "takes 224x224 input but the images of animals are 28x28" in note and "--set input=32" in note
+    assert calibration_notes(parse(SPEC.format(size=32, classes=10)), "animals") == ()
+    report = Int8Report(10, 1.0, 0.1, 5.0, 0.99, 8, "animals", notes=(note,))
+    assert report.describe().endswith(f"ok; note: {note}")

@@ -84,6 +84,7 @@ class Int8Report:
     disagreements: int = 0  # held-out images where the two graphs pick different classes
     top1_fp32: float | None = None  # top-1 (%) against the held-out labels
     top1_int8: float | None = None
+    notes: tuple[str, ...] = ()  # about the calibration data (e.g. images far smaller than the input)
 
     @property
     def allowed(self) -> int:
@@ -102,7 +103,17 @@ class Int8Report:
                 f"(minimum {100 * self.min_agreement:.2f}%), {self.disagreements} of {self.images} differ (the gate "
                 f"allows {self.allowed}: the {100 * GATE_CONFIDENCE:.0f}th percentile at a "
                 f"{100 * (1 - self.min_agreement):.2g}% rate), max|Δlogit| {self.max_abs_logit_error:.3g} "
-                f"(max|logit| {self.max_abs_logit:.3g}){accuracy}  {verdict}")
+                f"(max|logit| {self.max_abs_logit:.3g}){accuracy}  {verdict}"
+                + "".join(f"; note: {note}" for note in self.notes))
+
+
+def calibration_notes(spec, data: str) -> tuple[str, ...]:
+    """What is odd about calibrating on `data` that is not wrong enough to refuse: images far
+    smaller than the model's input (W1250's rule), which calibrate the ranges of upsampled blur."""
+    from ..train.data import open_dataset, upsampling_warning
+
+    warning = upsampling_warning(spec, open_dataset(data))
+    return () if warning is None else (f"{warning.message} ({warning.hint})",)
 
 
 def split_images(spec, data: str, split: str, limit: int, labels: tuple[str, ...] | None = None
@@ -222,6 +233,11 @@ def make_int8(fp32_path: Path, int8_path: Path, spec, data: str, batch: int | No
         quantize(fp32_path, int8_path, calibration, batch)
         report = compare(fp32_path, int8_path, held_out, batch, min_agreement,
                          len(calibration) - (len(calibration) % batch if batch else 0), data, held_out_labels)
+        notes = calibration_notes(spec, data)
+        if notes:
+            from dataclasses import replace
+
+            report = replace(report, notes=notes)
         if not report.ok:
             raise Int8Error(f"int8 file not written: {report.describe()}", code="E907")
         mark_int8(int8_path, fp32_path, report)

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from ..lang.ir import Spec
 from ..model_io.metadata import ModelInfo, Preprocessing, read_model_info
 from ..runtime import autocast, worker_init
+from ..stopping import batch_boundaries, stop_point
 from .data import Dataset, EvalShard, collate_readable
 from .distributed import World, sum_across
 from .transforms import EvalTransform, Normalization
@@ -56,32 +57,43 @@ def evaluate(model: torch.nn.Module, loader, device: torch.device, world: World,
              amp_dtype: torch.dtype | None = None, channels_last: bool = False) -> EvalResult:
     was_training = model.training
     model.eval()
-    correct1 = correct5 = loss_sum = count = 0.0
     start = time.perf_counter()
     skipped: list[str] = []
-    for batch in loader:
-        images, labels = batch[0], batch[1]
-        if len(batch) > 2:
-            skipped += batch[2]
-        if images is None:
-            continue
-        images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
-        if channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
-        with autocast(device, amp_dtype):
-            logits = model(images)
-        logits = logits.float()
-        loss_sum += float(F.cross_entropy(logits, labels, reduction="sum"))
-        top = logits.topk(min(5, logits.shape[1]), dim=1).indices
-        hits = top.eq(labels[:, None])
-        correct1 += float(hits[:, :1].sum())
-        correct5 += float(hits.any(dim=1).sum())
-        count += labels.shape[0]
+    with batch_boundaries():
+        correct1, correct5, loss_sum, count = _accumulate(model, loader, device, amp_dtype, channels_last, skipped)
     seconds = time.perf_counter() - start
     correct1, correct5, loss_sum, count = sum_across(world, [correct1, correct5, loss_sum, count], device)
     model.train(was_training)
     n = max(count, 1.0)
     return EvalResult(100.0 * correct1 / n, 100.0 * correct5 / n, loss_sum / n, int(count), seconds, tuple(skipped))
+
+
+def _accumulate(model, loader, device, amp_dtype, channels_last, skipped: list[str]) -> tuple[float, ...]:
+    correct1 = correct5 = loss_sum = count = 0.0
+    batches = iter(loader)
+    try:
+        for batch in batches:
+            stop_point()
+            images, labels = batch[0], batch[1]
+            if len(batch) > 2:
+                skipped += batch[2]
+            if images is None:
+                continue
+            images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+            if channels_last:
+                images = images.contiguous(memory_format=torch.channels_last)
+            with autocast(device, amp_dtype):
+                logits = model(images)
+            logits = logits.float()
+            loss_sum += float(F.cross_entropy(logits, labels, reduction="sum"))
+            top = logits.topk(min(5, logits.shape[1]), dim=1).indices
+            hits = top.eq(labels[:, None])
+            correct1 += float(hits[:, :1].sum())
+            correct5 += float(hits.any(dim=1).sum())
+            count += labels.shape[0]
+    finally:
+        del batches  # stops the worker processes now, not when a traceback lets go of them
+    return correct1, correct5, loss_sum, count
 
 
 def saved_eval_config(weights: Path, spec: Spec) -> ModelInfo:
