@@ -146,7 +146,8 @@ def test_a_killed_driver_loses_nothing_and_a_rerun_trains_nothing_twice(local, t
     again = _start(study)
     out = _finish(again)
     assert again.returncode == 0, out
-    assert f"{len(done_before)} already finished" in out
+    # runs finished before the kill are skipped (a worker the dead driver left may finish one more)
+    assert int(out.split(" already finished")[0].rsplit(", ", 1)[1]) >= len(done_before), out
     _same_runs(local, study)
     for run in run_names(study):
         sessions = [json.loads(line) for line in (study / "runs" / run / "sessions.jsonl").read_text().splitlines()]
