@@ -174,3 +174,19 @@ def test_text_over_the_size_limit_is_refused_wherever_it_comes_from():
     with pytest.raises(SpecError) as info:
         parse_document(Source("<header>", "#" * (MAX_SPEC_BYTES + 1)))
     assert [d.code for d in info.value.diagnostics] == ["E003"]
+
+
+# --- one value breaking several stages is one diagnostic (issue 22, item 5) -------------------
+
+def test_defaults_heads_breaking_two_stages_prints_once_naming_both():
+    text = "input 32\ndefaults heads 3\nstage trans x1 dim 64 -> down -> stage trans x1\n"
+    diagnostics, _ = check_text_with_census(text)
+    (d,) = diagnostics  # twice at the same caret before
+    assert (d.code, d.line, d.column) == ("E404", 2, 10)
+    assert d.message == ("heads 3 does not divide dim 64 (stage 1); heads 3 does not divide dim 128 (stage 2)")
+
+
+def test_one_stage_broken_by_defaults_keeps_its_plain_message():
+    text = "input 32\ndefaults heads 3\nstage trans x1 dim 8 heads 2 -> down -> stage trans x1\n"
+    (d,) = [d for d in check_text_with_census(text)[0] if d.severity == "error"]
+    assert (d.code, d.line, d.column, d.message) == ("E404", 2, 10, "heads 3 does not divide dim 16")
