@@ -161,12 +161,15 @@ def test_comment_spans_are_the_offsets_line_and_column():
     assert [(c.span.line, c.span.column) for c in doc.comments] == [(1, 1), (2, 11), (4, 22), (5, 1), (6, 1)]
 
 
-def test_half_a_megabyte_of_comments_parses():
-    # each comment's span counted newlines from the start of the file: quadratic, minutes here
-    text = "# a comment line\n" * 30_000 + "stage conv x1 dim 8  # the network\n"
-    doc = document(text)
-    assert len(doc.comments) == 30_001 and doc.comments[-1].span.line == 30_001
-    assert parse(text).stages[0].dim == 8
+def test_980_kb_of_comments_parses_without_hanging():
+    # each comment's span counted newlines from the start of the file: over 100 s before (a hang,
+    # as inspect/build/predict of a weights file with comments appended to its spec). The alarm is
+    # a hang guard (as in test_fuzz.py), far above the ~1.5 s of CPU this takes, not a benchmark.
+    from tests.space_fuzzing import _with_alarm
+
+    text = "# c\n" * 245_000 + "stage conv x1 dim 8  # the network\n"
+    doc = _with_alarm(90, document, text)
+    assert len(doc.comments) == 245_001 and doc.comments[-1].span.line == 245_001
 
 
 def test_text_over_the_size_limit_is_refused_wherever_it_comes_from():
