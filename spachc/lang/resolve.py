@@ -107,7 +107,7 @@ def resolve(doc: Document) -> Resolved:
 def _one_message(found: list) -> tuple[str, str | None]:
     """The violations of one rule at one place as one diagnostic, naming the stages each is
     about (`defaults heads 3` breaking two stages prints once, with both)."""
-    if len(found) == 1:
+    if len({v.message for v, _ in found}) == 1:  # the same words for every stage: said once, as before
         return found[0][0].message, found[0][1]
     message = "; ".join(f"{v.message} ({_where(v.path)})" for v, _ in found)
     hints = list(dict.fromkeys(h for _, h in found if h))
