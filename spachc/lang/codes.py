@@ -50,7 +50,7 @@ _TABLE = (
     Code("E1302", "study", "a different study already in `-o`"),
     Code("E1303", "study", "bad `--shard`"),
     Code("E1304", "study", "settings differ from the study's"),
-    Code("E1305", "study", "a sample's spec edited after sampling"),
+    Code("E1305", "study", "a sample's spec edited after sampling, or a run folder trained on another spec"),
     Code("E1306", "study", "report before any run"),
     Code("E1307", "study", "too few distinct architectures for `-n`"),
     Code("E1310", "study", "a sample id or spec path in study.json that is not allowed (it would leave the study)"),

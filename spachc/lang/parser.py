@@ -93,7 +93,8 @@ def parse_document(source: Source) -> Document:
     try:
         tree = _lark().parse(source.text, start="start")
     except lark.exceptions.UnexpectedInput as exc:
-        raise SpecError([_syntax_diagnostic(source, exc)]) from None
+        first = _syntax_diagnostic(source, exc)
+        raise SpecError([first, *_later_syntax_errors(source, first)]) from None
     parts = _transform(source, tree)
     doc = Document(source, tuple(parts["statements"]), tuple(parts["pipelines"]), tuple(comments),
                    named=tuple(parts["named"]), bounds=tuple(parts["bounds"]),
@@ -353,6 +354,51 @@ class _Alternatives:
 
 
 # --- syntax errors ----------------------------------------------------------------------
+
+# After the first syntax error, the statements that start on later lines are parsed each on
+# its own, so that one run reports a mistake in each (a user with three typos fixes them in
+# one round). A statement starts on a line, outside braces, with one of these words.
+_STATEMENT_START = re.compile(r"[ \t]*(model|input|classes|stem|defaults|drop_path|choose|where|stage|\{)(?![\w.+-])")
+MAX_SYNTAX_ERRORS = 20
+_RECOVERY_BYTES = 200_000  # beyond this, only the first error (each statement is parsed separately)
+_RECOVERY_STATEMENTS = 200  # statements looked at after the first error: the work stays linear
+
+
+def _statements_after(text: str, offset: int) -> list[tuple[int, int]]:
+    """(start, end) offsets of the top-level statements that start on a line after `offset`'s."""
+    starts, depth, pos = [], 0, 0
+    for line in text.splitlines(keepends=True):
+        code = line.split("#", 1)[0]
+        if depth == 0 and _STATEMENT_START.match(code):
+            starts.append(pos)
+        depth = max(0, depth + code.count("{") - code.count("}"))
+        pos += len(line)
+    first_line_end = text.find("\n", offset)
+    later = [p for p in starts if first_line_end != -1 and p > first_line_end]
+    return [(p, next((q for q in starts if q > p), len(text))) for p in later]
+
+
+def _later_syntax_errors(source: Source, first: Diagnostic) -> list[Diagnostic]:
+    """The first syntax error of each statement after the one that failed first, found by
+    parsing each alone (the rest of the file blanked, so lines and columns stay). A statement
+    that ends early (before the next one starts) is only reported at the end of the file."""
+    text = source.text
+    if len(text) > _RECOVERY_BYTES or first.span is None:
+        return []
+    found: list[Diagnostic] = []
+    statements = _statements_after(text, first.span.start_pos)[:_RECOVERY_STATEMENTS]
+    for k, (start, end) in enumerate(statements):
+        alone = re.sub(r"[^\n]", " ", text[:start]) + text[start:end] + re.sub(r"[^\n]", " ", text[end:])
+        try:
+            _lark().parse(alone, start="start")
+        except lark.exceptions.UnexpectedInput as exc:
+            ends_early = isinstance(exc, lark.exceptions.UnexpectedToken) and exc.token.type == "$END"
+            if ends_early and k < len(statements) - 1:
+                continue
+            found.append(_syntax_diagnostic(source, exc))
+            if len(found) >= MAX_SYNTAX_ERRORS - 1:
+                break
+    return found
 
 # Where a value may be a choice, the parser also expects `{`, `$name`, `x{` or `x$name`; a
 # message about a plain spec names only the plain forms (unless nothing else would fit).

@@ -86,6 +86,7 @@ def resolve(doc: Document) -> Resolved:
 
     schedule = top.pop("schedule")
     draft = Spec.model_construct(stages=tuple(stages), **top)
+    at_one_place: dict[tuple, list] = {}  # one value (a `defaults` option) may break several stages
     for v in check(draft):
         span = sources.span_for(v.path)
         hint = v.hint
@@ -93,14 +94,28 @@ def resolve(doc: Document) -> Resolved:
             first = stages[0].dim
             hint = (f"the default heads is max(1, first stage's dim {first} // 32) = {default_heads(first)}; "
                     f"write `heads N` here or in `defaults` ({v.hint})")
-        if v.severity == "error":
-            out.error(v.code, v.message, span, hint=hint)
-        else:
-            out.warning(v.code, v.message, span, hint=v.hint)
+        at_one_place.setdefault((v.code, v.severity, span), []).append((v, hint if v.severity == "error" else v.hint))
+    for (code, severity, span), found in at_one_place.items():
+        message, hint = _one_message(found)
+        (out.error if severity == "error" else out.warning)(code, message, span, hint=hint)
     out.raise_if_failed()
     spec = Spec.model_validate(draft.model_dump())
     assert spec.drop_path_schedule == schedule or not spec.drop_path
     return Resolved(spec, sources, tuple(sorted(out.diagnostics, key=_position)))
+
+
+def _one_message(found: list) -> tuple[str, str | None]:
+    """The violations of one rule at one place as one diagnostic, naming the stages each is
+    about (`defaults heads 3` breaking two stages prints once, with both)."""
+    if len({v.message for v, _ in found}) == 1:  # the same words for every stage: said once, as before
+        return found[0][0].message, found[0][1]
+    message = "; ".join(f"{v.message} ({_where(v.path)})" for v, _ in found)
+    hints = list(dict.fromkeys(h for _, h in found if h))
+    return message, "; ".join(hints) or None
+
+
+def _where(path: tuple) -> str:
+    return f"stage {path[1] + 1}" if len(path) > 1 and path[0] == "stages" else ".".join(map(str, path))
 
 
 # --- structure ------------------------------------------------------------------------

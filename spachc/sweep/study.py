@@ -282,9 +282,11 @@ def check_run_folder(run: Path, sample: Sample, expected: str | None = None) -> 
     recorded = []
     info = read_json(run / "run.json", missing_ok=True)
     if info is not None:
-        if not isinstance(info, dict) or not isinstance(info.get("spec_hash"), str):
-            raise StudyError(f"{run / 'run.json'}: no spec hash in it", code="E1311")
-        recorded.append(("run.json", info["spec_hash"]))
+        if not isinstance(info, dict) or not isinstance(info.get("spec_hash", ""), str):
+            raise StudyError(f"{run / 'run.json'}: not a run record (an object with a string spec_hash)",
+                             code="E1311")
+        if "spec_hash" in info:
+            recorded.append(("run.json", info["spec_hash"]))
     for name in ("last.safetensors", "best.safetensors"):
         if (run / name).is_file():
             from ..model_io.metadata import SPEC_HASH
