@@ -12,7 +12,7 @@ import pytest
 
 from spachc.lang import space
 from spachc.lang.diagnostics import Source, Span, SpecError
-from spachc.lang.frontend import check_text_with_census, document, parse
+from spachc.lang.frontend import check_text_with_census, document
 from spachc.lang.parser import MAX_SPEC_BYTES, parse_document
 
 BASE = "input 32\nclasses 10\n"
