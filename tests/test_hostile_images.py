@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 from test_train_support import REPO, SMALL_RUN, env, spachc_cmd, train, write_image_folder, write_spec
 
-from spachc import metadata as meta
+from spachc.model_io import metadata as meta
 from spachc.preprocess import ImageReadError, ImageRefused, read_image, to_mode
 
 SPEC = "model hostile\ninput 16 channels 1\nclasses 3\nstem conv1 patch 4\n\nstage conv x1 dim 8\n"

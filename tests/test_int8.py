@@ -149,7 +149,7 @@ def test_the_gate_allows_the_95th_percentile_of_disagreements_at_the_minimum_rat
 
 def test_calibration_data_of_other_classes_is_refused(trained_digits, tmp_path):  # noqa: F811
     """A model that records animal class names, calibrated on digits (also 10 classes)."""
-    from spachc import metadata as meta
+    from spachc.model_io import metadata as meta
     from spachc.model_io.tensors import save_weights
 
     spec, model, _, _, _ = trained_digits
