@@ -243,8 +243,8 @@ def compare_model(name: str, args) -> dict:
             + f"  [matmul {matmul_gflops:.0f} GFLOP/s, load {load_before:.1f}]", flush=True)
         if "compile_s" in r:
             even = r["break_even_steps"]
-            print(f"{'':19s}compile {r['compile_s']:.0f} s, break-even after "
-                  + (f"{even:,.0f} steps" if even is not None else "never (compiled is not faster)"), flush=True)
+            print(f"{'':19s}compile {r['compile_s']:.0f} s, break-even "
+                  + (f"after {even:,.0f} steps" if even is not None else "never (compiled is not faster)"), flush=True)
     return row
 
 

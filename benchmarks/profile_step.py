@@ -62,6 +62,14 @@ def copy_counts(prof, steps: int, batch: int) -> dict[str, dict[str, float]]:
     return counts
 
 
+def category(name: str) -> str:
+    lowered = name.lower()
+    for label, pattern in CATEGORIES:
+        if re.search(pattern, lowered):
+            return label
+    return "other"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="hybrid_s")

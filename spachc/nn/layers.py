@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .fused import _tracing, fusable, linear, linear_add, linear_gelu
+from .fused import fusable, linear, linear_add, linear_gelu
 
 LN_EPS = 1e-6
 
@@ -29,8 +29,9 @@ def channels_last(images: torch.Tensor) -> torch.Tensor:
     """Images for a stem conv, in channels-last memory: the conv's output is then token-major,
     so `grid_to_tokens` of it is a view and the stem's LayerNorm (forward and backward) and the
     conv's weight gradient need no copy. One copy of the 3-channel input buys that (none where
-    the images already are channels-last). Traced graphs (export, compile) keep the plain op."""
-    if _tracing() or images.ndim != 4:
+    the images already are channels-last). torch.compile sees it as a layout for inductor to
+    keep; exported graphs (ONNX, torch.export, jit traces) are left as they were, layout-free."""
+    if torch.onnx.is_in_onnx_export() or torch.compiler.is_exporting() or torch.jit.is_tracing():
         return images
     return images.contiguous(memory_format=torch.channels_last)
 
