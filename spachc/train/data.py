@@ -308,13 +308,12 @@ class TransformedSplit:
 
     def __getitem__(self, key: tuple[int, int]):
         index, seed = key
-        try:
-            image = self.split.image(index)
+        try:  # a training JPEG is only opened here and decoded by the transform (decode_for_crop)
+            return self.transform(self.split.image(index), seed), self.split.labels[index]
         except DataError as exc:
             if not self.skip_unreadable:
                 raise
             return Unreadable(str(exc))
-        return self.transform(image, seed), self.split.labels[index]
 
 
 class EvalShard:
