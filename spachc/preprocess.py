@@ -27,7 +27,6 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 MAX_IMAGE_PIXELS = 89_478_485  # PIL's own warning threshold (Image.MAX_IMAGE_PIXELS): refused here
 MAX_ASPECT_RATIO = 100  # longer side / shorter side
 MAX_RESIZED_PIXELS = 1 << 26  # the resized image before the centre crop (64 Mpx)
-MAX_INPUT_SIDE = 4096  # a recorded input size larger than this is refused before any array is made
 
 
 class ImageReadError(UserError):
@@ -43,7 +42,8 @@ class ImageRefused(ImageReadError):
 
 
 class PreprocessingError(UserError):
-    """Recorded preprocessing that cannot give finite, bounded network inputs."""
+    """A model whose outputs are not finite numbers (recorded preprocessing itself is checked
+    where it is read: spachc.model_io.metadata.Preprocessing, E826)."""
 
     code = "E1251"
 
@@ -92,20 +92,6 @@ def to_8bit(image: Image.Image) -> Image.Image:
         array = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=0.0)
         return Image.fromarray(np.clip(np.round(array * 255.0), 0, 255).astype(np.uint8), mode="L")
     return image
-
-
-def check_preprocessing(pre: Preprocessing, origin: str = "the model") -> None:
-    """Finite mean and std (no NaN/Inf: they would give NaN probabilities), and an input size
-    bounded before any array is made."""
-    values = [*pre.mean, *pre.std, pre.crop_pct]
-    if not all(np.isfinite(v) for v in values) or not all(s > 0 for s in pre.std):
-        raise PreprocessingError(f"{origin}: its recorded preprocessing has a mean or std that is not a finite "
-                                 f"number (mean {list(pre.mean)}, std {list(pre.std)})",
-                                 hint="re-save the model (`spachc save`) from its training run or weights")
-    h, w = pre.input_size
-    if not (1 <= h <= MAX_INPUT_SIDE and 1 <= w <= MAX_INPUT_SIDE):
-        raise PreprocessingError(f"{origin}: its recorded input size {h}x{w} is outside 1..{MAX_INPUT_SIDE}; "
-                                 "refused before allocating it")
 
 
 def to_mode(image: Image.Image, channels: int) -> Image.Image:

@@ -99,7 +99,7 @@ def predict_command(
     A file that cannot be read is reported with its code; the others are still classified, and
     the exit status is then 1."""
     from ..model_io.folder import model_info
-    from ..preprocess import check_preprocessing, display_name
+    from ..preprocess import display_name
 
     if top_k < 1:
         raise UserError(f"--top-k {top_k}: must be at least 1", code="E1222")
@@ -122,7 +122,6 @@ def predict_command(
                 run, backend = (lambda batch: torch_logits(model, batch)), "torch"
         if info.note:
             err.print(f"note: {info.note}", markup=False)
-        check_preprocessing(info.preprocessing, str(path))
         files = image_files(images)
         good, probs, failures = classify(files, info.preprocessing, run)
     k = min(top_k, spec.classes)

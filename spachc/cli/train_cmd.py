@@ -80,23 +80,21 @@ def parse_recipe_flags(values: dict[str, str | None]) -> dict[str, object]:
 def train_command(
     spec: Optional[str] = typer.Argument(None, metavar="SPEC", help="A .spach file or a zoo name (not needed "
                                          "with --resume: the run folder has it).", show_default=False),
-    data: Optional[str] = typer.Option(None, "--data", metavar="DATA", help="Image folders (train/<class>/*, "
-                                       "val/<class>/*) or built-in `digits` (the default) or `animals`.",
+    data: Optional[str] = typer.Option(None, "--data", metavar="DATA", help="Image folders (train/, val/), "
+                                       "`digits` (default) or `animals`.",
                                        show_default=False),
     out: Optional[Path] = typer.Option(None, "--out", metavar="DIR", help="Run folder (default runs/<spec name>).",
                                        show_default=False),
-    recipe: Optional[str] = typer.Option(None, "--recipe", metavar="spach|quick|finetune", help="The paper's "
-                                         "recipe (default), quick for small data, or finetune (with --init).",
+    recipe: Optional[str] = typer.Option(None, "--recipe", metavar="spach|quick|finetune", help="spach (the "
+                                         "paper's, default), quick, or finetune.",
                                          show_default=False),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out where it stopped."),
-    init: Optional[str] = typer.Option(None, "--init", metavar="MODEL", help="Start from trained weights: a "
-                                       ".safetensors, model folder, run folder, state.pt or official .pth.",
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
+    init: Optional[str] = typer.Option(None, "--init", metavar="MODEL", help="Fine-tune from a model (weights, "
+                                       "model or run folder, state.pt, .pth).",
                                        show_default=False, rich_help_panel="Fine-tuning"),
-    init_spec: Optional[str] = typer.Option(None, "--init-spec", metavar="SPEC", help="The architecture of an "
-                                            "official .pth (zoo name or .spach; default: SPEC with the .pth's "
-                                            "classes).", show_default=False, rich_help_panel="Fine-tuning"),
-    init_partial: bool = typer.Option(False, "--init-partial", help="Load what matches by name and shape even "
-                                      "when the architectures differ; list the rest.",
+    init_spec: Optional[str] = typer.Option(None, "--init-spec", metavar="SPEC", help="The architecture of a .pth.", show_default=False, rich_help_panel="Fine-tuning"),
+    init_partial: bool = typer.Option(False, "--init-partial", help="Load only what matches; list the "
+                                      "rest.",
                                       rich_help_panel="Fine-tuning"),
     device: str = typer.Option("auto", "--device", metavar="auto|cpu|cuda", help=RUNTIME_HELP["device"],
                                rich_help_panel="Run"),

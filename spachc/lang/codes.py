@@ -157,7 +157,7 @@ _TABLE = (
     Code("E1213", "folders", "`save` into a folder holding other files"),
     Code("E1221", "predict", "an image that cannot be decoded"),
     Code("E1250", "images", "an image refused from its header before decoding: too many pixels, extreme aspect ratio"),
-    Code("E1251", "images", "recorded preprocessing that is not finite or too large, or non-finite model outputs"),
+    Code("E1251", "images", "non-finite model outputs (NaN or Inf probabilities)"),
     Code("E1222", "predict", "a bad model argument or `--top-k`"),
     Code("E1230", "timm contract", "a bad `num_classes` (`reset_classifier`, `build`)"),
     Code("E1231", "timm contract", "an unsupported `global_pool` (`reset_classifier`, `build`)"),

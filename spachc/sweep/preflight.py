@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..lang.diagnostics import DiagnosticError, SpecError, UserError
-from .study import Sample, Study, write_atomically
+from .study import Sample, Study, StudyError, write_atomically
 
 FAILED_FILE = "failed.json"
 UNCODED = "E1321"  # a run that raised an error without a diagnostic code (declared in lang/codes.py)
@@ -86,6 +86,8 @@ def check_sample(study: Study, sample: Sample, settings, dataset) -> Failure | N
         if recipe.batch_size > len(dataset.train):
             raise UserError(f"--batch-size {recipe.batch_size} is larger than the {len(dataset.train)} training "
                             "images; lower it", code="E1008")
+    except StudyError:
+        raise  # the study's own files disagree (a spec edited after sampling, E1305): fix the study, not a sample
     except (DiagnosticError, ValueError) as exc:
         return failure_of(exc, "check")
     return None

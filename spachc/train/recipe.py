@@ -20,9 +20,9 @@ AmpMode = Literal["auto", "bf16", "fp16", "off"]
 class Recipe(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    epochs: int = Field(300, ge=1, description="epochs (warm-up, cool-down included)")
+    epochs: int = Field(300, ge=1, description="all epochs, warm-up included")
     batch_size: int = Field(128, ge=1, description="images per process per step")
-    lr: float | None = Field(None, gt=0, description="peak lr (none: base_lr x batch/lr_batch)")
+    lr: float | None = Field(None, gt=0, description="peak lr (none: from base_lr)")
     base_lr: float = Field(5e-4, gt=0, description="lr for a total batch of lr_batch")
     lr_batch: int = Field(512, ge=1, description="total batch of base_lr")
     min_lr: float = Field(1e-5, ge=0, description="floor of the cosine schedule")
@@ -40,16 +40,16 @@ class Recipe(BaseModel):
     randaugment: str = Field("rand-m9-mstd0.5-inc1", description="RandAugment policy (timm syntax) or off")
     hflip: float = Field(0.5, ge=0, le=1, description="chance of a horizontal flip")
     crop_scale: tuple[float, float] = Field((0.08, 1.0), description="random crop: area range")
-    crop_ratio: tuple[float, float] = Field((3 / 4, 4 / 3), description="random crop: aspect range")
+    crop_ratio: tuple[float, float] = Field((3 / 4, 4 / 3), description="crop aspect range")
     reprob: float = Field(0.25, ge=0, le=1, description="chance of random erasing")
     repeated_aug: int = Field(3, ge=1, description="copies of an image per epoch")
-    eval_crop: float = Field(0.875, gt=0, le=1, description="eval: centre crop of input/eval_crop")
+    eval_crop: float = Field(0.875, gt=0, le=1, description="eval centre-crop fraction")
     drop_path: float | None = Field(None, ge=0, lt=1, description="stochastic depth (none: the spec's)")
-    ema_decay: float | None = Field(0.99996, gt=0, lt=1, description="EMA decay per step (none: off)")
+    ema_decay: float | None = Field(0.99996, gt=0, lt=1, description="EMA decay (none: off)")
     amp: AmpMode = Field("auto", description="auto (bf16 where it pays: spachc/precision.py), bf16, fp16, off")
     seed: int = Field(0, ge=0, description="seed of all randomness")
     layer_decay: float = Field(1.0, gt=0, le=1, description="lr x R per layer below the head (1: off)")
-    freeze: str | None = Field(None, description="parts that do not train: stem,stage1,...|backbone")
+    freeze: str | None = Field(None, description="frozen: stem,stageN,..|backbone")
 
     @field_validator("crop_scale", "crop_ratio")
     @classmethod
