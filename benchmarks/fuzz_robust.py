@@ -20,12 +20,10 @@ import io
 import random
 import shutil
 import signal
-import struct
 import sys
 import tempfile
 import time
 import traceback
-import zlib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,6 +31,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 import numpy as np  # noqa: E402
+from image_fuzzing import mutate  # noqa: E402
 from PIL import Image  # noqa: E402
 
 HANG_SECONDS = 20
@@ -56,29 +55,6 @@ def image_sources(folder: Path) -> list[bytes]:
         image.save(buffer, format=fmt)
         sources.append(buffer.getvalue())
     return sources
-
-
-def mutate(data: bytes, rng: random.Random) -> bytes:
-    data = bytearray(data)
-    kind = rng.randrange(5)
-    if kind == 0:
-        for _ in range(rng.randint(1, 16)):
-            bit = rng.randrange(len(data) * 8)
-            data[bit // 8] ^= 1 << (bit % 8)
-    elif kind == 1:
-        data = data[:rng.randrange(len(data))]
-    elif kind == 2:
-        at = rng.randrange(len(data))
-        data[at:at + rng.randint(1, 64)] = bytes([rng.randrange(256)]) * rng.randint(1, 64)
-    elif kind == 3 and b"IHDR" in data:
-        ihdr = data.index(b"IHDR")
-        sizes = [0, 1, 2, 3, 2 ** 31 - 1, 2 ** 32 - 1, rng.randrange(1 << 24)]
-        data[ihdr + 4:ihdr + 12] = struct.pack(">II", rng.choice(sizes), rng.choice(sizes))
-        data[ihdr + 17:ihdr + 21] = struct.pack(">I", zlib.crc32(bytes(data[ihdr:ihdr + 17])))
-    else:
-        at = rng.randrange(len(data))
-        data[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 32)))
-    return bytes(data)
 
 
 def image_case(path: Path) -> str:
