@@ -202,12 +202,7 @@ def read_model_info(metadata: dict[str, str], input_size: tuple[int, int], chann
     the previous defaults with a note saying so."""
     labels = _labels(metadata, origin)
     if PREPROCESSING in metadata:
-        try:
-            cfg = json.loads(metadata[PREPROCESSING])
-        except json.JSONDecodeError as exc:
-            raise MetadataError(f"{origin}: {PREPROCESSING} is not JSON ({exc})") from None
-        except RecursionError:
-            raise MetadataError(f"{origin}: {PREPROCESSING} is nested too deeply", code="E825") from None
+        cfg = _json_entry(metadata, PREPROCESSING, origin)
         try:
             return ModelInfo(Preprocessing.from_cfg(cfg), labels)
         except MetadataError as exc:
@@ -229,8 +224,7 @@ def read_model_info(metadata: dict[str, str], input_size: tuple[int, int], chann
 def missing_note(origin: str, input_size, channels: int) -> str:
     """What a file without recorded preprocessing lacks, what stands in, and how to record it."""
     pre = default_preprocessing(input_size, channels)
-    mean = ",".join(f"{v:g}" for v in pre.mean)
-    std = ",".join(f"{v:g}" for v in pre.std)
+    mean, std = normalize_entries(pre).values()
     command = f"spachc save {origin} DIR --mean {mean} --std {std}"
     if origin.endswith(".onnx"):
         command = f"spachc save WEIGHTS DIR --mean {mean} --std {std}`, then export DIR`"
@@ -255,13 +249,18 @@ def _short(value) -> str:
 def _labels(metadata: dict[str, str], origin: str) -> tuple[str, ...] | None:
     if LABELS not in metadata:
         return None
+    return checked_labels(_json_entry(metadata, LABELS, origin), f"{origin}: {LABELS}")
+
+
+def _json_entry(metadata: dict[str, str], key: str, origin: str):
+    """A metadata entry that holds JSON, decoded; a coded error when it is not JSON or nests
+    beyond what the decoder can take."""
     try:
-        labels = json.loads(metadata[LABELS])
+        return json.loads(metadata[key])
     except json.JSONDecodeError as exc:
-        raise MetadataError(f"{origin}: {LABELS} is not JSON ({exc})") from None
+        raise MetadataError(f"{origin}: {key} is not JSON ({exc})") from None
     except RecursionError:
-        raise MetadataError(f"{origin}: {LABELS} is nested too deeply", code="E825") from None
-    return checked_labels(labels, f"{origin}: {LABELS}")
+        raise MetadataError(f"{origin}: {key} is nested too deeply", code="E825") from None
 
 
 def checked_labels(labels, origin: str) -> tuple[str, ...]:
