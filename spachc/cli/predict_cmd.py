@@ -67,11 +67,13 @@ def onnx_logits(session, batch: np.ndarray) -> np.ndarray:
 def check_model_argument(path: Path) -> None:
     """predict needs trained weights with their preprocessing: a model folder, a training run
     folder, a spachc .safetensors or an .onnx exported by spachc. Say what else was given."""
-    from ..model_io.folder import is_model_folder, is_run_folder
+    from ..model_io import kinds
 
-    if is_model_folder(path) or is_run_folder(path) or (path.is_file() and path.suffix in (".safetensors", ".onnx")):
+    kind = kinds.kind_of(str(path))  # the one dispatch; predict adds .onnx, which it runs itself
+    if kind in (kinds.MODEL_FOLDER, kinds.RUN_FOLDER) or (path.is_file() and (kind == kinds.WEIGHTS_FILE
+                                                                             or path.suffix == ".onnx")):
         return
-    if path.suffix == ".pt" and path.is_file():
+    if kind == kinds.CHECKPOINT and path.suffix == ".pt" and path.is_file():
         raise UserError(f"{path}: a training state, not a model to predict with", code="E1222",
                         hint=f"pass its run folder, which stands for its best weights: spachc predict {path.parent} IMAGE")
     from ..lang.resources import zoo_names
