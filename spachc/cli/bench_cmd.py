@@ -12,6 +12,7 @@ from ..runtime.precision import PRECISION_HELP, PRECISIONS
 from .common import (SET_OPTION_HELP, UserError, human, max_activation_option, max_params_option, out,
                      reports_errors)
 from ..model_io.arguments import load_spec_or_weights
+from ..diagnostics.codes import E961, E962
 
 MODES = ("infer", "train", "both")
 DEVICES = ("auto", "cpu", "cuda")
@@ -21,7 +22,7 @@ AMPS = ("off", "bf16", "fp16")
 
 def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
     if value not in allowed:
-        raise UserError(f"{option} '{value}' is not one of: {', '.join(allowed)}", code="E962")
+        raise UserError(f"{option} '{value}' is not one of: {', '.join(allowed)}", code=E962)
     return value
 
 
@@ -61,9 +62,9 @@ def bench_command(
     _choice(amp, AMPS, "--amp")
     _choice(dtype, PRECISIONS, "--dtype")
     if batch_size < 1 or steps < 1 or warmup < 0:
-        raise UserError("--batch-size and --steps must be at least 1, --warmup at least 0", code="E961")
+        raise UserError("--batch-size and --steps must be at least 1, --warmup at least 0", code=E961)
     if threads is not None and threads < 1:
-        raise UserError("--threads must be at least 1", code="E961")
+        raise UserError("--threads must be at least 1", code=E961)
 
     from ..runtime.bench import benchmark
 

@@ -11,6 +11,7 @@ import typer
 
 from ..lang.frontend import check_text_with_census, check_with_census
 from .common import UserError, print_diagnostics, reports_errors
+from ..diagnostics.codes import E008
 
 
 class Format(str, Enum):
@@ -26,7 +27,7 @@ def check_command(
     """Validate specs; every diagnostic goes to stderr (or stdout as JSON). Exit 1 on any error."""
     specs = specs or []
     if not specs and not exprs:
-        raise UserError("give at least one SPEC or -e TEXT", code="E008",
+        raise UserError("give at least one SPEC or -e TEXT", code=E008,
                         hint="e.g. spachc check hybrid_s, or spachc check -e 'stage conv x2 dim 96'")
     all_diagnostics, spaces = [], []
     for name, (diagnostics, census) in ([(str(s), check_with_census(str(s))) for s in specs]

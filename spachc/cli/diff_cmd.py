@@ -17,6 +17,7 @@ import typer
 from rich.text import Text
 
 from ..diagnostics import SpecError
+from ..diagnostics.codes import E953
 from ..lang.diffing import Change, PartDiff, SpecDiff, diff_specs, load_side
 from ..lang.frontend import load
 from ..lang.printer import format_number
@@ -159,7 +160,7 @@ def diff_command(
 
 
 def _wrong_count(sides: list[str]) -> None:
-    raise UserError(f"spachc diff takes two specs (A B), got {len(sides)}: {' '.join(sides)}", code="E953")
+    raise UserError(f"spachc diff takes two specs (A B), got {len(sides)}: {' '.join(sides)}", code=E953)
 
 
 def _exit_on_trouble(func):

@@ -15,6 +15,7 @@ from ..runtime.precision import PRECISION_HELP, PRECISIONS
 from ..runtime.stopping import stops_on_signals
 from .common import SET_OPTION_HELP, UserError, err, out, reports_errors
 from ..model_io.arguments import is_weights_file
+from ..diagnostics.codes import E1001, E1011, E1016
 
 
 def eval_command(
@@ -34,7 +35,7 @@ def eval_command(
 ) -> None:
     """Evaluate weights on the validation split: top-1, top-5, loss, images/s."""
     if dtype not in PRECISIONS:
-        raise UserError(f"--dtype '{dtype}' is not one of: {', '.join(PRECISIONS)}", code="E1016")
+        raise UserError(f"--dtype '{dtype}' is not one of: {', '.join(PRECISIONS)}", code=E1016)
     from ..model_io.create import build_loaded
     from ..datasets.data import DataError, check_fit, open_dataset, worker_error_message
     from ..train.distributed import World
@@ -49,7 +50,7 @@ def eval_command(
     if weights is None:
         if not is_weights_file(spec):
             raise UserError("--weights is needed when SPEC is a spec (not a weights file or model folder)",
-                            code="E1011", hint=f"spachc eval {spec} --weights W.safetensors")
+                            code=E1011, hint=f"spachc eval {spec} --weights W.safetensors")
         weights = Path(spec)
     weights = model_file(weights)
     state, _ = load_weights_for(resolved, weights, ema, own_spec_command="spachc eval {path} --data " + data)
@@ -57,7 +58,7 @@ def eval_command(
         dataset = open_dataset(data)
         check_fit(resolved, dataset)
     except DataError as exc:
-        raise UserError(str(exc), code="E1001") from None
+        raise UserError(str(exc), code=E1001) from None
     target = resolve_device(device, 0)
     config = saved_eval_config(weights, resolved) if weights.suffix == ".safetensors" else None
     if config is not None and config.note is not None:
@@ -75,7 +76,7 @@ def eval_command(
     try:
         result = evaluate(model, loader, target, World())
     except DataError as exc:
-        raise UserError(worker_error_message(exc), code="E1001") from None
+        raise UserError(worker_error_message(exc), code=E1001) from None
     report = {"spec": resolved.name, "spec_hash": resolved.hash, "weights": str(weights), "data": dataset.name,
               "ema": ema, "top1": result.top1, "top5": result.top5, "loss": result.loss, "images": result.images,
               "images_per_second": result.images_per_second, "device": str(target), "precision": precision,

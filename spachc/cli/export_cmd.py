@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from ..diagnostics import DiagnosticError
+from ..diagnostics.codes import E901, E1204
 from .common import (SET_OPTION_HELP, UserError, max_activation_option, max_params_option, out,
                      reports_errors)
 
@@ -28,7 +29,7 @@ def parse_batch(text: str) -> int | None:
         return None
     if text.isdigit() and int(text) >= 1:
         return int(text)
-    raise UserError(f"--batch {text}: expected 'dynamic' or a positive integer", code="E901")
+    raise UserError(f"--batch {text}: expected 'dynamic' or a positive integer", code=E901)
 
 
 def parse_out_indices(text: str | None) -> tuple[int, ...] | None:
@@ -38,7 +39,7 @@ def parse_out_indices(text: str | None) -> tuple[int, ...] | None:
         return tuple(int(part) for part in text.split(","))
     except ValueError:
         raise UserError(f"--out-indices {text}: expected comma-separated stage indices, e.g. 0,1,2,3",
-                        code="E1204") from None
+                        code=E1204) from None
 
 
 def print_export_report(report) -> None:

@@ -11,6 +11,7 @@ import typer
 from ..files.atomic import write_atomically
 from ..lang.graph import render
 from .common import SET_OPTION_HELP, UserError, err, reports_errors
+from ..diagnostics.codes import E951
 
 SUFFIX_FORMATS = {".mmd": "mermaid", ".mermaid": "mermaid", ".md": "markdown", ".dot": "dot", ".gv": "dot", ".svg": "svg"}
 
@@ -20,7 +21,7 @@ def write_output(path: Path, text: str) -> None:
     try:
         write_atomically(path, text.encode("utf-8"), parents=False)
     except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror}", code="E951") from None
+        raise UserError(f"cannot write {path}: {exc.strerror}", code=E951) from None
 
 
 class Format(str, Enum):

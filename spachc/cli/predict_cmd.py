@@ -12,6 +12,7 @@ import numpy as np
 import typer
 
 from .common import UserError, err, out, reports_errors
+from ..diagnostics.codes import E1222
 
 CHUNK = 64
 
@@ -34,10 +35,10 @@ def onnx_model_spec(path: Path):
     text = props.get(meta.SPEC)
     if meta.FEATURES in props:
         raise UserError(f"{path}: a backbone graph (exported with --features) has no logits to classify with",
-                        code="E1222", hint="export the model without --features")
+                        code=E1222, hint="export the model without --features")
     if text is None:
         raise UserError(f"{path}: carries no spachc spec; predict needs an ONNX file exported by spachc",
-                        code="E1222")
+                        code=E1222)
     return parse(text, source=f"{path}[{meta.SPEC}]")
 
 
@@ -74,17 +75,17 @@ def check_model_argument(path: Path) -> None:
                                                                              or path.suffix == ".onnx")):
         return
     if kind == kinds.CHECKPOINT and path.suffix == ".pt" and path.is_file():
-        raise UserError(f"{path}: a training state, not a model to predict with", code="E1222",
+        raise UserError(f"{path}: a training state, not a model to predict with", code=E1222,
                         hint=f"pass its run folder, which stands for its best weights: spachc predict {path.parent} IMAGE")
     from ..lang.resources import zoo_names
 
     if (path.suffix == ".spach" and path.is_file()) or (not path.exists() and str(path) in zoo_names()):
-        raise UserError(f"{path}: a spec, not a trained model: predict needs weights", code="E1222",
+        raise UserError(f"{path}: a spec, not a trained model: predict needs weights", code=E1222,
                         hint=f"train it first (spachc train {path} --data DATA --out runs/x), then spachc predict "
                              "runs/x IMAGE")
     raise UserError(f"{path}: " + ("no such model folder or file" if not path.exists() else
                                    "not a model folder, training run folder, .safetensors or .onnx file"),
-                    code="E1222")
+                    code=E1222)
 
 
 def predict_command(
@@ -104,7 +105,7 @@ def predict_command(
     from ..datasets.preprocess import display_name
 
     if top_k < 1:
-        raise UserError(f"--top-k {top_k}: must be at least 1", code="E1222")
+        raise UserError(f"--top-k {top_k}: must be at least 1", code=E1222)
     path = Path(model_arg)
     check_model_argument(path)
     onnx_file = path.suffix == ".onnx"
@@ -159,7 +160,7 @@ def image_files(arguments: list[Path]) -> list[Path]:
             inside = sorted(p for p in argument.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
             if not inside:
                 raise UserError(f"{argument}: a folder with no image files ({', '.join(sorted(IMAGE_SUFFIXES))})",
-                                code="E1222")
+                                code=E1222)
             files += inside
         else:
             files.append(argument)

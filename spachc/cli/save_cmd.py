@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from .common import SET_OPTION_HELP, UserError, err, max_activation_option, max_params_option, out, reports_errors
+from ..diagnostics.codes import E831, E1213
 
 ALLOWED = {"config.json", "model.safetensors"}
 
@@ -36,12 +37,12 @@ def save_command(
     from ..model_io.export_source import model_to_export
 
     if folder.exists() and not folder.is_dir():
-        raise UserError(f"{folder} exists and is not a directory", code="E1213")
+        raise UserError(f"{folder} exists and is not a directory", code=E1213)
     if folder.is_dir():
         stray = sorted(p.name for p in folder.iterdir() if p.name not in ALLOWED)
         if stray:
             raise UserError(f"{folder} holds other files ({', '.join(stray[:4])}); a model folder holds only "
-                            "config.json and model.safetensors", code="E1213", hint="choose a new or empty folder")
+                            "config.json and model.safetensors", code=E1213, hint="choose a new or empty folder")
     chosen = model_to_export(source, weights, set_, seed, max_params, max_activation_gb)
     spec, model, described, info = chosen.spec, chosen.model, chosen.weights, chosen.info
     info = recorded_info(info, spec, labels, mean, std)
@@ -86,7 +87,7 @@ def _numbers(flag: str, text: str, channels: int) -> tuple[float, ...]:
         values = ()
     if not values or not all(math.isfinite(v) for v in values) or len(values) not in (1, channels):
         raise UserError(f"{flag} {text!r}: give {channels} finite numbers separated by commas (or one for all)",
-                        code="E831", hint=f"e.g. {flag} " + ",".join(["0.5"] * channels))
+                        code=E831, hint=f"e.g. {flag} " + ",".join(["0.5"] * channels))
     return values * channels if len(values) == 1 else values
 
 
@@ -96,12 +97,12 @@ def _read_labels(path: Path) -> list:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"--labels {path}: cannot read it ({exc})", code="E831") from None
+        raise UserError(f"--labels {path}: cannot read it ({exc})", code=E831) from None
     if text.lstrip().startswith("["):
         try:
             return json.loads(text)
         except (json.JSONDecodeError, RecursionError) as exc:
-            raise UserError(f"--labels {path}: not a JSON list ({exc})", code="E831") from None
+            raise UserError(f"--labels {path}: not a JSON list ({exc})", code=E831) from None
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 

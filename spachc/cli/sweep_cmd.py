@@ -14,6 +14,7 @@ import typer
 
 from .common import DEFAULT_WORKERS, SET_OPTION_HELP, UserError, err, out, reports_errors
 from .train_cmd import _with_recipe_flags, parse_recipe_flags
+from ..diagnostics.codes import E1002, E1307, E1320, E1324, E1325, E1327
 
 sweep_app = typer.Typer(name="sweep", help="Design-space studies: sample a space, train every sample, report.",
                         no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -61,9 +62,9 @@ def sample_command(
         outcomes, how = (stratified_sample(doc, n, seed, stratify, max_draws) if stratify
                          else sample(doc, n, seed, max_draws))
     except TooFew as exc:
-        raise UserError(str(exc), code="E1307") from None
+        raise UserError(str(exc), code=E1307) from None
     except UnknownChoice as exc:
-        raise UserError(str(exc), code="E1320", hint="name a `choose NAME` of the space, or a label that "
+        raise UserError(str(exc), code=E1320, hint="name a `choose NAME` of the space, or a label that "
                         "`spachc check` prints for it") from None
     dims = dimensions(doc)
     base = outcomes[0].spec.name if outcomes else "sample"
@@ -234,7 +235,7 @@ def _run_on_ray(study, settings, options, address, cpus, gpus) -> dict:
     import importlib.util
 
     if importlib.util.find_spec("ray") is None:  # not imported here: ray_engine sets its environment first
-        raise UserError("--ray needs Ray, which is not installed", code="E1324",
+        raise UserError("--ray needs Ray, which is not installed", code=E1324,
                         hint="pip install 'spachc[ray]'")
     from ..sweep.ray_engine import RayOptions, run_on_ray
 
@@ -246,14 +247,14 @@ def _run_on_ray(study, settings, options, address, cpus, gpus) -> dict:
         if not isinstance(exc, RayError):
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"a Ray task failed after its retries: {first}", code="E1325",
+        raise UserError(f"a Ray task failed after its retries: {first}", code=E1325,
                         hint="run the same command again: finished runs are skipped, interrupted ones resume") from None
 
 
 def _parse_seeds(text: str) -> tuple[int, ...]:
     parts = [p.strip() for p in text.split(",")]
     if not all(p.isdigit() for p in parts) or len(set(parts)) != len(parts):
-        raise UserError(f"--seeds {text!r}: write distinct whole numbers separated by commas, e.g. 0,1", code="E1002")
+        raise UserError(f"--seeds {text!r}: write distinct whole numbers separated by commas, e.g. 0,1", code=E1002)
     return tuple(int(p) for p in parts)
 
 
@@ -289,7 +290,7 @@ def search_command(
 
     wanted = parse_objectives(objectives)
     if importlib.util.find_spec("optuna") is None:
-        raise UserError("sweep search needs Optuna, which is not installed", code="E1327",
+        raise UserError("sweep search needs Optuna, which is not installed", code=E1327,
                         hint="pip install 'spachc[search]'")
     try:
         counts = search_step(_locate_space(space), out_dir, n, wanted, population, seed)

@@ -17,6 +17,7 @@ import typer
 from ..lang.limits import enforce
 from .common import (DEFAULT_WORKERS, SET_OPTION_HELP, UserError, max_activation_option, max_params_option, print_diagnostics,
                      reports_errors)
+from ..diagnostics.codes import E008, E1003, E1025, W1020
 
 RECIPE_PANEL = "Recipe (defaults: spach; quick)"
 RUNTIME_HELP = {
@@ -175,7 +176,7 @@ def _no_init_warning(frozen: str | None):
 
     what = f"--freeze {frozen} keeps randomly initialised parts fixed" if frozen else (
         "the finetune recipe (layer decay) is made for trained weights")
-    return warning_at("W1020", f"fine-tuning without --init: {what}", None,
+    return warning_at(W1020, f"fine-tuning without --init: {what}", None,
                       hint="start from a model: --init RUN_FOLDER (or a .safetensors, model folder, .pth)")
 
 
@@ -187,14 +188,14 @@ def _init_plan(init: str | None, init_spec: str | None, partial: bool, spec, dat
 
     if init is None:
         if init_spec is not None or partial:
-            raise UserError("--init-spec and --init-partial need --init MODEL", code="E1025",
+            raise UserError("--init-spec and --init-partial need --init MODEL", code=E1025,
                             hint="e.g. spachc train SPEC --init RUN_FOLDER --init-partial")
         return None
     if state is not None:
         recorded = (state.get("init") or {}).get("source")
         if recorded != init:
             raise UserError(f"--resume: the run started from {recorded or 'scratch'}, not --init {init}",
-                            code="E1025", hint="resume without --init: the run folder has its weights")
+                            code=E1025, hint="resume without --init: the run folder has its weights")
         return None
     source = read_model_source(init, load(init_spec) if init_spec is not None else None, spec)
     retry = "spachc " + shlex.join(sys.argv[1:])
@@ -211,11 +212,11 @@ def _saved_state(spec: str | None, out: Path | None, resume: bool, overrides: li
     if spec is not None:
         return None
     if not resume or out is None:
-        raise UserError("give a SPEC to train, or --resume --out DIR to continue a run", code="E008",
+        raise UserError("give a SPEC to train, or --resume --out DIR to continue a run", code=E008,
                         hint="e.g. spachc train hybrid_s --data DATA, or spachc train --resume --out runs/hybrid_s")
     folder = RunFolder(out)
     if not folder.has_state():
-        raise UserError(f"{out}: no checkpoint (state.pt) to resume from", code="E1003",
+        raise UserError(f"{out}: no checkpoint (state.pt) to resume from", code=E1003,
                         hint="start the run with `spachc train SPEC --out DIR`")
     return folder.read_state()
 

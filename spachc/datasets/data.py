@@ -16,6 +16,7 @@ from PIL import Image
 
 from . import preprocess
 from ..diagnostics import UserError
+from ..diagnostics.codes import E1001, W1250
 from .transforms import IMAGENET, Normalization
 
 IMAGE_SUFFIXES = preprocess.IMAGE_SUFFIXES
@@ -31,7 +32,7 @@ ANIMALS_NORM = Normalization((0.2728,), (0.4056,))
 class DataError(UserError):
     """Data that cannot be used: a missing split, an empty class, an unreadable image."""
 
-    code = "E1001"
+    code = E1001
 
 
 def worker_error_message(exc: DataError) -> str:
@@ -417,7 +418,7 @@ def upsampling_warning(spec, dataset: Dataset):
         return None
     stride = total_stride(spec)
     fit = max(stride, -(-max(h, w) // stride) * stride)
-    return warning_at("W1250", f"spec '{spec.name}' takes {spec_h}x{spec_w} input but the images of {dataset.name} "
+    return warning_at(W1250, f"spec '{spec.name}' takes {spec_h}x{spec_w} input but the images of {dataset.name} "
                       f"are {h}x{w}: each is upsampled {spec_h * spec_w / (h * w):.0f}-fold in pixels, which costs "
                       "time and adds no information", None,
                       hint=f"train at the data's size: --set input={fit}")

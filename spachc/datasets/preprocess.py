@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..diagnostics import UserError
+from ..diagnostics.codes import E1221, E1250, E1251
 from ..model_io.metadata import Preprocessing
 
 FILTERS = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR,
@@ -32,20 +33,20 @@ MAX_RESIZED_PIXELS = 1 << 26  # the resized image before the centre crop (64 Mpx
 class ImageReadError(UserError):
     """An image file that cannot be decoded; the message names it."""
 
-    code = "E1221"
+    code = E1221
 
 
 class ImageRefused(ImageReadError):
     """An image whose declared size is refused before decoding (bomb, extreme aspect ratio)."""
 
-    code = "E1250"
+    code = E1250
 
 
 class PreprocessingError(UserError):
     """A model whose outputs are not finite numbers (recorded preprocessing itself is checked
     where it is read: spachc.model_io.metadata.Preprocessing, E826)."""
 
-    code = "E1251"
+    code = E1251
 
 
 def read_image(path: str | Path) -> Image.Image:

@@ -18,6 +18,7 @@ import torch
 from PIL import Image, ImageEnhance, ImageOps
 
 from ..diagnostics import UserError
+from ..diagnostics.codes import E1002
 from ..model_io.metadata import Preprocessing
 from .preprocess import prepare, resize_center_crop, to_mode  # noqa: F401  (resize_center_crop: re-exported)
 
@@ -156,7 +157,7 @@ RAND_OPS_INCREASING = (
 class RandAugmentError(UserError):
     """A --randaugment policy that cannot be read (a recipe value)."""
 
-    code = "E1002"
+    code = E1002
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..diagnostics import SpecError, UserError
+from ..diagnostics.codes import E811, E812, E825
 from ..lang.frontend import parse
 from ..model_io.header import SafetensorsFileError, read_header
 
@@ -19,7 +20,7 @@ from ..model_io.metadata import ALIASES, SPEC as SPEC_KEY, SPEC_HASH as HASH_KEY
 class InspectError(UserError):
     """A file that cannot be inspected; the message names it and says why."""
 
-    code = "E812"
+    code = E812
 
 
 def embedded_spec(path: Path, metadata: dict[str, str]) -> dict:
@@ -62,7 +63,7 @@ def describe_onnx(path: str | Path) -> dict:
 
     path = Path(path)
     if not path.is_file():
-        raise InspectError(f"{path}: no such file", code="E811")
+        raise InspectError(f"{path}: no such file", code=E811)
     try:
         model = onnx.load(str(path), load_external_data=False)
     except (DecodeError, RuntimeWarning, ValueError) as exc:
@@ -108,7 +109,7 @@ def describe_folder(path: str | Path) -> dict:
     try:
         config = read_config(path)
     except FolderError as exc:
-        raise InspectError(str(exc), code=exc.code if exc.code == "E825" else None) from None
+        raise InspectError(str(exc), code=exc.code if exc.code == E825 else None) from None
     info = describe_safetensors(model_file(path))
     info["folder"] = {"path": str(path), "config": config}
     return info

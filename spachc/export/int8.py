@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from ..diagnostics import UserError
+from ..diagnostics.codes import E907, E908
 
 CALIBRATION_IMAGES = 256
 HELD_OUT_IMAGES = 1000
@@ -128,13 +129,13 @@ def split_images(spec, data: str, split: str, limit: int, labels: tuple[str, ...
         dataset = open_dataset(data)
         check_fit(spec, dataset)
     except DataError as exc:
-        raise Int8Error(str(exc), code="E908") from None
+        raise Int8Error(str(exc), code=E908) from None
     if labels is not None and tuple(labels) != tuple(dataset.classes):
         shown = ", ".join(labels[:5]) + (", ..." if len(labels) > 5 else "")
         raise Int8Error(f"--calibrate {data}: its classes ({', '.join(dataset.classes[:5])}"
                         f"{', ...' if len(dataset.classes) > 5 else ''}) are not the model's ({shown}); ranges "
                         "calibrated on other images would not fit the model, and its agreement would not mean "
-                        "much", code="E908")
+                        "much", code=E908)
     source = getattr(dataset, split)
     shard = EvalShard(source, eval_transform(eval_transform_config(spec, dataset, 0.875)))
     picks = np.unique(np.linspace(0, len(shard) - 1, num=min(limit, len(shard))).round().astype(int))
@@ -163,7 +164,7 @@ def quantize(fp32_path: Path, int8_path: Path, calibration: np.ndarray, batch: i
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     if batch is not None and len(calibration) < batch:
-        raise Int8Error(f"--calibrate: {len(calibration)} images, fewer than the fixed batch of {batch}", code="E908")
+        raise Int8Error(f"--calibrate: {len(calibration)} images, fewer than the fixed batch of {batch}", code=E908)
     with tempfile.TemporaryDirectory(dir=int8_path.parent) as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
@@ -228,7 +229,7 @@ def make_int8(fp32_path: Path, int8_path: Path, spec, data: str, batch: int | No
     held_out, held_out_labels = split_images(spec, data, "val", HELD_OUT_IMAGES, labels)
     if batch is not None and len(held_out) < batch:
         raise Int8Error(f"--calibrate {data}: {len(held_out)} validation images, fewer than the fixed batch of "
-                        f"{batch}", code="E908")
+                        f"{batch}", code=E908)
     try:
         quantize(fp32_path, int8_path, calibration, batch)
         report = compare(fp32_path, int8_path, held_out, batch, min_agreement,
@@ -239,7 +240,7 @@ def make_int8(fp32_path: Path, int8_path: Path, spec, data: str, batch: int | No
 
             report = replace(report, notes=notes)
         if not report.ok:
-            raise Int8Error(f"int8 file not written: {report.describe()}", code="E907")
+            raise Int8Error(f"int8 file not written: {report.describe()}", code=E907)
         mark_int8(int8_path, fp32_path, report)
     except BaseException:
         int8_path.unlink(missing_ok=True)

@@ -21,6 +21,7 @@ import torch
 from .._version import __version__
 from ..model_io import metadata as meta
 from ..diagnostics import UserError
+from ..diagnostics.codes import E909
 from ..lang.ir import Spec
 from ..lang.kinds import KINDS
 from ..lang.printer import to_text
@@ -34,7 +35,7 @@ PROTOBUF_LIMIT = 2**31 - 2**26  # 2 GiB less headroom for the graph itself
 class ExportError(UserError):
     """An export that cannot be made as asked; the message says why."""
 
-    code = "E909"
+    code = E909
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import torch
 
 from ..files.atomic import publishing, temporary_beside
 from ..diagnostics import DiagnosticError, UserError
+from ..diagnostics.codes import E900, E905, E906, E907, E908, E909, E1204
 from ..lang.ir import Spec
 from ..lang.limits import DEFAULT_MAX_ACTIVATION_GB, DEFAULT_MAX_PARAMS
 from ..lang.sizes import any_size
@@ -116,27 +117,27 @@ def check_request(onnx, safetensors, options: OnnxOptions, verify: bool, feature
                   min_agreement: float) -> None:
     """Refuse a combination of outputs and options that cannot be exported, before any work."""
     if onnx is None and safetensors is None:
-        raise UserError("nothing to export", code="E900",
+        raise UserError("nothing to export", code=E900,
                         hint="pass --onnx OUT.onnx and/or --safetensors OUT.safetensors")
     for target in (onnx, safetensors):
         if target is not None and Path(target).is_dir():
-            raise UserError(f"{target} is a directory; give the file to write", code="E906")
+            raise UserError(f"{target} is a directory; give the file to write", code=E906)
     if options.dtype not in DTYPES:
-        raise UserError(f"unknown dtype '{options.dtype}': choose one of {', '.join(DTYPES)}", code="E909")
+        raise UserError(f"unknown dtype '{options.dtype}': choose one of {', '.join(DTYPES)}", code=E909)
     if (features or out_indices is not None) and (onnx is None or safetensors is not None):
         raise UserError("--features and --out-indices export a backbone graph: give --onnx, and no --safetensors",
-                        code="E1204", hint="the weights of a backbone are the model's: export them without --features")
+                        code=E1204, hint="the weights of a backbone are the model's: export them without --features")
     if out_indices is not None and not features:
-        raise UserError("--out-indices needs --features", code="E1204")
+        raise UserError("--out-indices needs --features", code=E1204)
     if int8 and (features or onnx is None or calibrate is None or options.dtype != "fp32" or not verify):
-        raise UserError("--int8 quantizes the ONNX file from fp32 and gates it on real images", code="E908",
+        raise UserError("--int8 quantizes the ONNX file from fp32 and gates it on real images", code=E908,
                         hint="pass --onnx OUT.onnx --calibrate DATA, without --features, --dtype or --no-verify")
     if (calibrate is not None or min_agreement != DEFAULT_MIN_AGREEMENT) and not int8:
-        raise UserError("--calibrate and --min-agreement apply to --int8 only", code="E908")
+        raise UserError("--calibrate and --min-agreement apply to --int8 only", code=E908)
     if not 0.0 < min_agreement <= 1.0:
-        raise UserError(f"--min-agreement {min_agreement}: expected a share in (0, 1]", code="E908")
+        raise UserError(f"--min-agreement {min_agreement}: expected a share in (0, 1]", code=E908)
     if onnx is not None and verify and options.dtype == "bf16":
-        raise UserError(BF16_UNVERIFIABLE, code="E905")
+        raise UserError(BF16_UNVERIFIABLE, code=E905)
 
 
 def backbone_of(model: torch.nn.Module, out_indices: tuple[int, ...] | None) -> torch.nn.Module:
@@ -146,7 +147,7 @@ def backbone_of(model: torch.nn.Module, out_indices: tuple[int, ...] | None) -> 
     try:
         return SpachFeatures(model, out_indices).eval()
     except ValueError as exc:
-        raise UserError(f"--out-indices: {exc}", code="E1204") from None
+        raise UserError(f"--out-indices: {exc}", code=E1204) from None
 
 
 def publish_onnx(model: torch.nn.Module, spec: Spec, target: str | Path, options: OnnxOptions,
@@ -204,7 +205,7 @@ def _publish_int8(fp32_file: Path, target: Path, spec: Spec, options: OnnxOption
         except Int8Error as exc:
             raise UserError(str(exc), code=exc.code,
                             hint="calibrate on images like the ones the model will see, or lower --min-agreement"
-                            if exc.code == "E907" else None) from None
+                            if exc.code == E907 else None) from None
         result.int8 = Quantized(int8_file.stat().st_size, time.perf_counter() - start, gate)
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from ..diagnostics import UserError
+from ..diagnostics.codes import E905, E910
 from ..lang.frontend import parse
 from ..lang.ir import Spec
 from ..lang.printer import to_text
@@ -39,7 +40,7 @@ BF16_UNVERIFIABLE = ("a bf16 ONNX graph cannot be verified here: onnxruntime's C
 class VerificationError(UserError):
     """The exported file does not reproduce the module; the message says what differed."""
 
-    code = "E910"
+    code = E910
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def verify_onnx(path: str | Path, model: torch.nn.Module, spec: Spec, options: O
     """Checker, then onnxruntime vs PyTorch on random inputs; figures in the report."""
     path = Path(path)
     if options.dtype == "bf16":
-        raise VerificationError(BF16_UNVERIFIABLE, code="E905")
+        raise VerificationError(BF16_UNVERIFIABLE, code=E905)
     check_onnx_file(path)
     session = onnx_session(path)
     dtype = DTYPES[options.dtype]

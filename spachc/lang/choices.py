@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
 from ..diagnostics import Diagnostic, Note, Span, SpecError, did_you_mean, error_at, warning_at
+from ..diagnostics.codes import E110, E111, E160, E161, E162, E163, E164, W160
 from .kinds import KINDS
 from .options import STAGE_OPTIONS
 from .syntax import Bound, Choice, Document, NamedChoice, Option, Stage, Statement, Value
@@ -36,7 +37,7 @@ def parse_bound(metric: str, parts: list[str], span: Span, metric_span: Span) ->
     text = metric + " " + " ".join(parts)
     quantities = parts[0].split("..") if len(parts) == 1 else [parts[1]]
     if not all(math.isfinite(_quantity(q)) for q in quantities):
-        raise SpecError([error_at("E111", f"the bound `{text}` is not a finite number", span,
+        raise SpecError([error_at(E111, f"the bound `{text}` is not a finite number", span,
                                   hint="a bound of `where` is a finite count such as 10M or 2G")])
     if len(parts) == 1:  # a range
         low, high = (_quantity(t) for t in parts[0].split(".."))
@@ -89,22 +90,22 @@ def _expand(choice: Choice) -> tuple[tuple[Value, ...], list[Diagnostic]]:
             continue
         low, high = v.text.split("..")
         if low.isdigit() and high.isdigit() and max(len(low), len(high)) > _RANGE_DIGITS:
-            problems.append(error_at("E163", f"a bound of the range {_shown(v.text)} has more than {_RANGE_DIGITS} "
+            problems.append(error_at(E163, f"a bound of the range {_shown(v.text)} has more than {_RANGE_DIGITS} "
                                      f"digits; a range holds at most {MAX_RANGE:,} values", v.span))
         elif not (low.isdigit() and high.isdigit()):
-            problems.append(error_at("E163", f"a range of choices takes whole numbers, got '{v.text}'", v.span,
+            problems.append(error_at(E163, f"a range of choices takes whole numbers, got '{v.text}'", v.span,
                                      hint="write e.g. {2..6}; list other values: {0.5 | 1 | 2}"))
         elif int(low) > int(high):
-            problems.append(error_at("E163", f"the range {v.text} is empty", v.span, hint=f"write {{{high}..{low}}}"))
+            problems.append(error_at(E163, f"the range {v.text} is empty", v.span, hint=f"write {{{high}..{low}}}"))
         elif int(high) - int(low) >= MAX_RANGE:
-            problems.append(error_at("E163", f"the range {v.text} has {int(high) - int(low) + 1:,} values; "
+            problems.append(error_at(E163, f"the range {v.text} has {int(high) - int(low) + 1:,} values; "
                                      f"the limit is {MAX_RANGE:,}", v.span))
         else:
             items += [Value(str(n), v.span) for n in range(int(low), int(high) + 1)]
     seen: set[str] = set()  # a set: a choice may hold thousands of values (a range)
     for v in items:
         if v.text in seen:
-            problems.append(error_at("E163", f"'{v.text}' is listed twice in this choice", v.span,
+            problems.append(error_at(E163, f"'{v.text}' is listed twice in this choice", v.span,
                                      hint="each alternative once"))
             break
         seen.add(v.text)
@@ -127,7 +128,7 @@ class _Labeller:
                 hint = did_you_mean(c.ref, self.named) or (
                     f"declare it: `choose {c.ref} {{a | b}}`" if not self.named else
                     f"named choices: {', '.join(self.named)}")
-                self.problems.append(error_at("E161", f"no choice named '{c.ref}'", c.span, hint=hint))
+                self.problems.append(error_at(E161, f"no choice named '{c.ref}'", c.span, hint=hint))
                 return c
             self.used.add(c.ref)
             self._fit(target.choice.items, place, c)
@@ -146,7 +147,7 @@ class _Labeller:
         for v in items:
             if not fits(v.text):
                 notes = (Note(f"${used.ref} is used here, where {what} goes", used.span),) if used else ()
-                self.problems.append(error_at("E110", f"'{v.text}' cannot stand here: this place takes {what}",
+                self.problems.append(error_at(E110, f"'{v.text}' cannot stand here: this place takes {what}",
                                               v.span, notes=notes, hint=f"list only {what} in this choice"))
                 return
 
@@ -189,7 +190,7 @@ def label_choices(doc: Document) -> Document:
     named: dict[str, NamedChoice] = {}
     for nc in doc.named:
         if nc.name in named:
-            problems.append(error_at("E162", f"`choose {nc.name}` is given twice", nc.name_span,
+            problems.append(error_at(E162, f"`choose {nc.name}` is given twice", nc.name_span,
                                      notes=(Note("first given here", named[nc.name].name_span),),
                                      hint="give each named choice once"))
             continue
@@ -202,10 +203,10 @@ def label_choices(doc: Document) -> Document:
     alternatives = tuple(labeller.pipeline(p, f"pipeline{k}.") for k, p in enumerate(doc.alternatives, 1))
     for b in doc.bounds:
         if b.metric not in METRICS:
-            problems.append(error_at("E164", f"unknown metric '{b.metric}' in `where`", b.metric_span,
+            problems.append(error_at(E164, f"unknown metric '{b.metric}' in `where`", b.metric_span,
                                      hint=did_you_mean(b.metric, METRICS) or f"bounds apply to {' and '.join(METRICS)}"))
         elif b.low is not None and b.high is not None and b.low > b.high:
-            problems.append(error_at("E164", f"the bound `{b.text}` is empty (low end above high end)", b.span))
+            problems.append(error_at(E164, f"the bound `{b.text}` is empty (low end above high end)", b.span))
     if problems:
         raise SpecError(sorted(problems, key=lambda d: (d.line, d.column)))
     return replace(doc, statements=statements, pipelines=pipelines, alternatives=alternatives,
@@ -274,7 +275,7 @@ def acting_choices(made: dict[str, str]) -> dict[str, str]:
 
 def unused_named(doc: Document) -> list[Diagnostic]:
     used = {c.label for c in _walk_choices(doc) if c.ref is not None}
-    return [warning_at("W160", f"the choice '{nc.name}' is never used (no `${nc.name}`)", nc.name_span,
+    return [warning_at(W160, f"the choice '{nc.name}' is never used (no `${nc.name}`)", nc.name_span,
                        hint="use it as $" + nc.name + " or delete it") for nc in doc.named if nc.name not in used]
 
 
@@ -308,7 +309,7 @@ def sample_it_first(doc: Document) -> Diagnostic:
     first = next((d.items[0].span for d in dims if d.items), None) or (doc.bounds[0].span if doc.bounds else
                                                                           Span.at_offset(doc.source, 0))
     what = f"{len(dims)} choice(s)" if dims else "`where` bounds"
-    return error_at("E160", f"this spec is a design space ({what}); a network is one of its samples", first,
+    return error_at(E160, f"this spec is a design space ({what}); a network is one of its samples", first,
                     hint=f"sample it first: spachc sweep sample {doc.source.name} -n N -o STUDY/, then train the "
                     "specs in STUDY/specs/ (or run `spachc sweep run STUDY/`)")
 

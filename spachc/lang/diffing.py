@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from ..diagnostics import UserError
+from ..diagnostics.codes import E953
 from .frontend import parse
 from .ir import Spec, Stage
 from .options import OPTION_ORDER
@@ -34,7 +35,7 @@ ALIGN_LIMIT = 4096  # longer block lists are compared by counts per kind, not al
 class GitReadError(UserError):
     """`REV:path` could not be read from git; the message carries git's own reason."""
 
-    code = "E953"
+    code = E953
 
 
 class _Row(BaseModel):

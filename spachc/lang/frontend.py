@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, Source, Span, SpecError, did_you_mean, error_at
+from ..diagnostics.codes import E003, E004, E006, E007, E169
 from .ir import Spec
 from .overrides import apply_overrides, blame_overrides
 from .parser import MAX_SPEC_BYTES, decode, parse_document
@@ -27,24 +28,24 @@ def locate(path_or_name: str | Path) -> Path:
         return zoo
     hint = did_you_mean(str(path_or_name), zoo_names()) or f"zoo specs: {', '.join(zoo_names())}"
     # No span: a file that is not there has no line 1 to point at.
-    raise SpecError([error_at("E006", "no such spec file or zoo name", None, hint=hint,
+    raise SpecError([error_at(E006, "no such spec file or zoo name", None, hint=hint,
                               path=str(path_or_name))])
 
 
 def read_source(path_or_name: str | Path) -> Source:
     path = locate(path_or_name)
     if path.is_dir():
-        raise SpecError([error_at("E004", "is a directory, not a spec file", None,
+        raise SpecError([error_at(E004, "is a directory, not a spec file", None,
                                   hint="pass a .spach file", path=str(path))])
     try:
         size = path.stat().st_size
         if size > MAX_SPEC_BYTES:  # refuse before reading: a spec is never megabytes
-            raise SpecError([error_at("E003", f"spec is {size:,} bytes; the limit is {MAX_SPEC_BYTES:,}",
+            raise SpecError([error_at(E003, f"spec is {size:,} bytes; the limit is {MAX_SPEC_BYTES:,}",
                                       None, hint="is this really a .spach file?", path=str(path))])
         with path.open("rb") as f:
             data = f.read(MAX_SPEC_BYTES + 1)
     except OSError as exc:
-        raise SpecError([error_at("E007", f"cannot read it: {exc.strerror}", None, path=str(path))]) from None
+        raise SpecError([error_at(E007, f"cannot read it: {exc.strerror}", None, path=str(path))]) from None
     return decode(data, str(path))
 
 
@@ -139,7 +140,7 @@ def fmt_text(text: str, source: str = "<string>") -> str:
     if is_space(doc):  # the canonical form covers networks; a space is kept as its author wrote it
         dims = dimensions(doc)
         span = dims[0].items[0].span if dims and dims[0].items else Span.at_offset(doc.source, 0)
-        raise SpecError([error_at("E169", "fmt does not rewrite design spaces (files with choices); "
+        raise SpecError([error_at(E169, "fmt does not rewrite design spaces (files with choices); "
                                   "this one is left as written", span,
                                   hint="`spachc check` validates it; the specs `spachc sweep sample` writes "
                                   "are in canonical form")])

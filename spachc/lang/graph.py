@@ -12,6 +12,7 @@ import subprocess
 from dataclasses import dataclass
 
 from ..diagnostics import UserError
+from ..diagnostics.codes import E952
 from .ir import Spec, Stage
 from .kinds import KINDS
 from .summary import summary
@@ -23,7 +24,7 @@ KIND_COLOURS = {name: k.colour for name, k in KINDS.items()}  # from the kind re
 class GraphError(UserError):
     """svg was asked for but Graphviz's `dot` program is missing or failed."""
 
-    code = "E952"
+    code = E952
 
 
 @dataclass(frozen=True)

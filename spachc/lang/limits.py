@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .counts import total_cost
 from ..diagnostics import SpecError, error_at
+from ..diagnostics.codes import E701, E702
 from .ir import Spec
 from .kinds import KINDS
 
@@ -19,7 +20,7 @@ def check_params(spec: Spec, max_params: int = DEFAULT_MAX_PARAMS) -> int:
     params = total_cost(spec).params
     if params > max_params:
         raise SpecError([error_at(
-            "E701", f"{spec.name} has {params:,} parameters ({_gb(4 * params)} in fp32); "
+            E701, f"{spec.name} has {params:,} parameters ({_gb(4 * params)} in fp32); "
             f"the limit is {max_params:,}", None,
             hint=f"raise it with --max-params {params} if you mean it")])
     return params
@@ -49,6 +50,6 @@ def check_activations(spec: Spec, max_gb: float = DEFAULT_MAX_ACTIVATION_GB) -> 
     need = activation_bytes(spec)
     if need > max_gb * 2**30:
         raise SpecError([error_at(
-            "E702", f"{spec.name} needs a {_gb(need)} activation for a single image; "
+            E702, f"{spec.name} needs a {_gb(need)} activation for a single image; "
             f"the limit is {max_gb:g} GiB", None,
             hint=f"raise it with --max-activation-gb {need / 2**30:.0f} if you mean it")])

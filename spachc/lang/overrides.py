@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..diagnostics import Diagnostic, Note, Source, Span, SpecError, did_you_mean, error_at
+from ..diagnostics.codes import E601
 from .options import SET_KEYS as KEYS
 from .parser import parse_override
 from .syntax import Document, Option, Statement
@@ -37,7 +38,7 @@ def _apply_one(doc: Document, item: str) -> Document:
         if not sep and key in KEYS:
             hint = f"write {key}=VALUE"
         message = "expected KEY=VALUE" if not sep else f"unknown --set key '{key}'"
-        raise SpecError([error_at("E601", message, Span.at_offset(source, 0, len(key)), hint=hint)])
+        raise SpecError([error_at(E601, message, Span.at_offset(source, 0, len(key)), hint=hint)])
     # The parsed text is the argument with its '=' made a space, so spans point into it as typed.
     parsed = parse_override(argument_source(item))
     if isinstance(parsed, Statement):

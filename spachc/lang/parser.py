@@ -15,6 +15,7 @@ import lark
 from lark import Token, Transformer, v_args
 
 from ..diagnostics import Diagnostic, Source, Span, SpecError, did_you_mean, error_at
+from ..diagnostics.codes import E001, E002, E003, E005, E100, E101, E102, E103, E104, E105, E106
 from .kinds import KINDS, describe_kinds
 from .options import OPTION_ORDER, STATEMENT_ORDER
 from .resources import grammar_text
@@ -66,29 +67,29 @@ def decode(data: bytes, name: str) -> Source:
     """Bytes to a Source, refusing what cannot be a spec with one clear diagnostic."""
     empty = Source(name, "")
     if len(data) > MAX_SPEC_BYTES:
-        raise SpecError([error_at("E003", f"spec is {len(data):,} bytes; the limit is {MAX_SPEC_BYTES:,}",
+        raise SpecError([error_at(E003, f"spec is {len(data):,} bytes; the limit is {MAX_SPEC_BYTES:,}",
                                   Span.at_offset(empty, 0), hint="is this really a .spach file?")])
     if b"\x00" in data:
-        raise SpecError([error_at("E005", "this is a binary file, not a .spach spec (it contains NUL bytes)",
+        raise SpecError([error_at(E005, "this is a binary file, not a .spach spec (it contains NUL bytes)",
                                   Span.at_offset(empty, 0))])
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         prefix = data[: exc.start].decode("utf-8", errors="replace")
         source = Source(name, prefix)
-        raise SpecError([error_at("E001", f"the spec is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+        raise SpecError([error_at(E001, f"the spec is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
                                   Span.at_offset(source, len(prefix)), hint="save the file as UTF-8")]) from None
     return Source(name, text.removeprefix("\ufeff"))
 
 
 def parse_document(source: Source) -> Document:
     if len(source.text) > MAX_SPEC_BYTES:  # also for text that did not come through `decode` (headers)
-        raise SpecError([error_at("E003", f"spec is {len(source.text):,} characters; the limit is "
+        raise SpecError([error_at(E003, f"spec is {len(source.text):,} characters; the limit is "
                                   f"{MAX_SPEC_BYTES:,} bytes", Span.at_offset(Source(source.name, ""), 0),
                                   hint="is this really a .spach file?")])
     comments = _scan_comments(source)
     if not source.text.strip() or not _has_code(source, comments):
-        raise SpecError([error_at("E002", "the spec is empty", Span.at_offset(source, 0),
+        raise SpecError([error_at(E002, "the spec is empty", Span.at_offset(source, 0),
                                   hint="a spec needs at least `input`, `stem` and a pipeline")])
     try:
         tree = _lark().parse(source.text, start="start")
@@ -104,7 +105,7 @@ def parse_document(source: Source) -> Document:
         from ..diagnostics import Note
 
         first, second = parts["alternatives"][1], parts["extra_alternatives"][0]
-        raise SpecError([error_at("E106", "a spec has exactly one pipeline, but a second choice of pipelines "
+        raise SpecError([error_at(E106, "a spec has exactly one pipeline, but a second choice of pipelines "
                                   "starts here", second, notes=(Note("the first starts here", first),),
                                   hint="list every alternative inside one `{ ... | ... }`")])
     from .choices import label_choices
@@ -134,7 +135,7 @@ def parse_override(source: Source) -> Statement | Option:
         tree = _lark().parse(source.text, start="override")
     except lark.exceptions.UnexpectedInput as exc:
         d = _syntax_diagnostic(source, exc)
-        if isinstance(exc, lark.exceptions.UnexpectedToken) and "$END" in exc.expected and d.code == "E101":
+        if isinstance(exc, lark.exceptions.UnexpectedToken) and "$END" in exc.expected and d.code == E101:
             d = replace(d, message=f"expected the end of the value, found '{exc.token}'", hint="one --set sets one thing: "
                         "write each override as its own --set KEY=VALUE")
         raise SpecError([d]) from None
@@ -457,7 +458,7 @@ def _syntax_diagnostic(source: Source, exc: lark.exceptions.UnexpectedInput) -> 
         char = source.text[pos]
         shown = char if char.isprintable() else repr(char)[1:-1]
         span = Span.at_offset(source, pos, pos + 1)
-        return error_at("E100", f"unexpected character '{shown}'", span,
+        return error_at(E100, f"unexpected character '{shown}'", span,
                         hint=f"expected {_describe_expected(set(exc.allowed))}")
     assert isinstance(exc, lark.exceptions.UnexpectedToken)
     token, expected = exc.token, set(exc.expected)
@@ -465,23 +466,23 @@ def _syntax_diagnostic(source: Source, exc: lark.exceptions.UnexpectedInput) -> 
         expected -= _SPACE_TERMINALS
     if token.type == "$END":
         span = Span.at_offset(source, len(source.text.rstrip()))
-        return error_at("E105", f"unexpected end of file: expected {_describe_expected(expected)}", span)
+        return error_at(E105, f"unexpected end of file: expected {_describe_expected(expected)}", span)
     span = _token_span(source, token)
     word = str(token)
     if token.type == "NAME" and word == "x" and "REPEAT" in expected:
         count = re.match(r"\s*(\w+)", source.text[span.end_pos:])
         n = count.group(1) if count else "3"
-        return error_at("E104", "a repeat count is written with no space after 'x'", span,
+        return error_at(E104, "a repeat count is written with no space after 'x'", span,
                         hint=f"write it as x{n}, not x {n}")
     expected_words = [keywords[t] for t in expected if t in keywords]
     if token.type == "NAME" and "KIND" in expected:
-        return error_at("E103", f"unknown block kind '{word}'", span,
+        return error_at(E103, f"unknown block kind '{word}'", span,
                         hint=did_you_mean(word, KINDS) or "expected a block kind: " + describe_kinds())
     if token.type == "NAME" and expected_words:
         hint = did_you_mean(word, expected_words) or f"expected {_describe_expected(expected)}"
-        return error_at("E102", f"unknown keyword '{word}'", span, hint=hint)
+        return error_at(E102, f"unknown keyword '{word}'", span, hint=hint)
     found = f"'{word}'" if word else token.type
-    return error_at("E101", f"expected {_describe_expected(expected)}, found {found}", span,
+    return error_at(E101, f"expected {_describe_expected(expected)}, found {found}", span,
                     hint=_syntax_hint(token, expected))
 
 

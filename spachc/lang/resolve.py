@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from ..diagnostics import Diagnostic, Note, Span, SpecError, error_at, warning_at
+from ..diagnostics.codes import E106, E107, E201, E202, E203, E301, E306, E311, E404, E406, W103
 from .ir import Group, Spec, Stage, Stem, drop_path_rates, expand_blocks, halve, stem_grid
 from .kinds import KINDS
 from .options import (DEFAULT_CHANNELS, DEFAULT_CLASSES, DEFAULT_CONV4_HIDDEN, DEFAULT_INPUT, STAGE_OPTIONS,
@@ -90,7 +91,7 @@ def resolve(doc: Document) -> Resolved:
     for v in check(draft):
         span = sources.span_for(v.path)
         hint = v.hint
-        if v.code == "E404" and v.path[-1] == "heads" and v.path not in sources.spans:
+        if v.code == E404 and v.path[-1] == "heads" and v.path not in sources.spans:
             first = stages[0].dim
             hint = (f"the default heads is max(1, first stage's dim {first} // 32) = {default_heads(first)}; "
                     f"write `heads N` here or in `defaults` ({v.hint})")
@@ -125,7 +126,7 @@ def _unique_statements(doc: Document, out: _Collector) -> dict[str, Statement]:
     for st in doc.statements:
         if st.keyword in seen:
             first = seen[st.keyword]
-            out.error("E201", f"`{st.keyword}` is given twice", st.key_span,
+            out.error(E201, f"`{st.keyword}` is given twice", st.key_span,
                       notes=(Note("first given here", first.key_span),), hint="keep one of them")
         else:
             seen[st.keyword] = st
@@ -134,11 +135,11 @@ def _unique_statements(doc: Document, out: _Collector) -> dict[str, Statement]:
 
 def _the_pipeline(doc: Document, out: _Collector) -> tuple[StageNode, ...]:
     if not doc.pipelines:
-        out.error("E107", "the spec has no pipeline", Span.at_offset(doc.source, len(doc.source.text.rstrip())),
+        out.error(E107, "the spec has no pipeline", Span.at_offset(doc.source, len(doc.source.text.rstrip())),
                   hint="add one, e.g. `stage conv x2 dim 64 -> down -> stage trans x2`")
         return ()
     for extra in doc.pipelines[1:]:
-        out.error("E106", "a spec has exactly one pipeline, but a second one starts here", extra[0].key_span,
+        out.error(E106, "a spec has exactly one pipeline, but a second one starts here", extra[0].key_span,
                   notes=(Note("the first starts here", doc.pipelines[0][0].key_span),),
                   hint="join stages with `-> down ->`")
     return doc.pipelines[0]
@@ -155,10 +156,10 @@ MAX_RATIO = 1_000_000.0
 
 def _int(value: Value, what: str, out: _Collector) -> int | None:
     if not _INT.fullmatch(value.text):
-        out.error("E301", f"{what} must be an integer, got '{value.text}'", value.span)
+        out.error(E301, f"{what} must be an integer, got '{value.text}'", value.span)
         return None
     if len(value.text) > 12 or abs(int(value.text)) > MAX_INT:
-        out.error("E306", f"{what} {value.text} is out of range (at most {MAX_INT:,})", value.span)
+        out.error(E306, f"{what} {value.text} is out of range (at most {MAX_INT:,})", value.span)
         return None
     return int(value.text)
 
@@ -166,7 +167,7 @@ def _int(value: Value, what: str, out: _Collector) -> int | None:
 def _float(value: Value, what: str, out: _Collector) -> float | None:
     number = float(value.text)
     if not math.isfinite(number) or abs(number) > MAX_RATIO:
-        out.error("E306", f"{what} {value.text} is out of range (at most {MAX_RATIO:,.0f})", value.span)
+        out.error(E306, f"{what} {value.text} is out of range (at most {MAX_RATIO:,.0f})", value.span)
         return None
     return number
 
@@ -179,7 +180,7 @@ def _options(options: tuple[Option, ...], where: str, out: _Collector) -> dict[s
     seen: dict[str, Option] = {}
     for opt in options:
         if opt.name in seen:
-            out.error("E202", f"option `{opt.name}` is given twice in {where}", opt.key_span,
+            out.error(E202, f"option `{opt.name}` is given twice in {where}", opt.key_span,
                       notes=(Note("first given here", seen[opt.name].key_span),), hint="keep one of them")
         else:
             seen[opt.name] = opt
@@ -242,7 +243,7 @@ def _size(value: Value, out: _Collector) -> tuple[int, int]:
     if "x" in value.text:
         h, w = value.text.split("x")
         if max(len(h), len(w)) > 9:
-            out.error("E306", f"input {value.text} is out of range (at most {MAX_INT:,} a side)", value.span)
+            out.error(E306, f"input {value.text} is out of range (at most {MAX_INT:,} a side)", value.span)
             return (1, 1)
         return int(h), int(w)
     side = _int(value, "input", out)
@@ -261,7 +262,7 @@ def _resolve_stem(st: Statement | None, n_stages: int, sources: SourceMap, out: 
     if hidden is not None:
         sources[("stem", "hidden")] = hidden.value.span
         if kind != "conv4":
-            out.error("E203", "`hidden` is only meaningful with the conv4 stem", hidden.span,
+            out.error(E203, "`hidden` is only meaningful with the conv4 stem", hidden.span,
                       hint="write `stem conv4 patch P hidden H`, or drop `hidden`")
         hidden_value = _int(hidden.value, "hidden", out)
     elif kind == "conv4":
@@ -276,7 +277,7 @@ def _resolve_stages(nodes: tuple[StageNode, ...], defaults: dict[str, Option], t
     groups_per_stage = [_groups(node, i, sources, out) for i, node in enumerate(nodes)]
     depth = sum(g.repeat for groups in groups_per_stage for g in groups)
     if depth > MAX_BLOCKS and not out.failed:
-        out.error("E311", f"the network has {depth:,} blocks; the limit is {MAX_BLOCKS:,}", nodes[0].key_span)
+        out.error(E311, f"the network has {depth:,} blocks; the limit is {MAX_BLOCKS:,}", nodes[0].key_span)
     if out.failed:
         return []
     rates = drop_path_rates(top["drop_path"] or 0.0, depth, top["schedule"])
@@ -318,7 +319,7 @@ def _groups(node: StageNode, i: int, sources: SourceMap, out: _Collector) -> tup
             sources[("stages", i, "groups")] = g.span
         repeat = int(g.count_text) if len(g.count_text) <= 9 else MAX_BLOCKS + 1
         if repeat > MAX_BLOCKS:
-            out.error("E306", f"repeat count x{g.count_text} is out of range (at most {MAX_BLOCKS:,})", g.repeat.span)
+            out.error(E306, f"repeat count x{g.count_text} is out of range (at most {MAX_BLOCKS:,})", g.repeat.span)
         groups.append(Group.model_construct(kind=g.kind.text, repeat=repeat))
     return tuple(groups)
 
@@ -327,7 +328,7 @@ def _stage_dim(given: int | None, previous: int | None, i: int, node: StageNode,
     if given is not None:
         return given
     if i == 0:
-        out.error("E406", "the first stage needs a `dim`", node.key_span, hint="add e.g. `dim 64` to the stage")
+        out.error(E406, "the first stage needs a `dim`", node.key_span, hint="add e.g. `dim 64` to the stage")
         return 1
     return 2 * previous
 
@@ -364,7 +365,7 @@ def _warn_unused(own: dict[str, Option], groups: tuple[Group, ...], out: _Collec
             if opt_def.applies(kinds):
                 continue
             if opt_def.scope == "mixer":
-                out.warning("W103", f"`{name}` has no effect in a stage of conv blocks only", opt.span)
+                out.warning(W103, f"`{name}` has no effect in a stage of conv blocks only", opt.span)
             elif opt_def.scope == "kind":
-                out.warning("W103", f"`{name}` has no effect in a stage without {' or '.join(opt_def.kinds)} blocks",
+                out.warning(W103, f"`{name}` has no effect in a stage without {' or '.join(opt_def.kinds)} blocks",
                             opt.span)

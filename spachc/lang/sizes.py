@@ -11,6 +11,7 @@ say why.
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic, SpecError, error_at
+from ..diagnostics.codes import E1201, E1202, E1203
 from .ir import Spec
 from .kinds import KINDS
 
@@ -39,11 +40,11 @@ def input_problem(spec: Spec, shape: tuple[int, ...]) -> Diagnostic | None:
     """Why a B×C×H×W input of this shape cannot go through the spec, or None."""
     size = f"{spec.input[0]}x{spec.input[1]}"
     if len(shape) != 4:
-        return error_at("E1203", f"{spec.name} takes images B×C×H×W, got a tensor of shape {tuple(shape)}", None,
+        return error_at(E1203, f"{spec.name} takes images B×C×H×W, got a tensor of shape {tuple(shape)}", None,
                         hint=f"batch the images: shape (B, {spec.channels}, {spec.input[0]}, {spec.input[1]})")
     _, channels, h, w = shape
     if channels != spec.channels:
-        return error_at("E1203", f"{spec.name} takes {spec.channels}-channel images, got {channels} channels", None,
+        return error_at(E1203, f"{spec.name} takes {spec.channels}-channel images, got {channels} channels", None,
                         hint="convert the images, or build the spec with --set \"input=... channels N\"")
     if (h, w) == tuple(spec.input):
         return None
@@ -53,7 +54,7 @@ def input_problem(spec: Spec, shape: tuple[int, ...]) -> Diagnostic | None:
         stage = spec.stages[index - 1]
         others = ", ".join(k for k, v in KINDS.items() if not v.grid_tied)
         return error_at(
-            "E1201", f"{spec.name} accepts only {size} input, not {h}x{w}: stage {index} has {kind} blocks, whose "
+            E1201, f"{spec.name} accepts only {size} input, not {h}x{w}: stage {index} has {kind} blocks, whose "
             f"weights are sized for exactly {stage.tokens} tokens ({stage.grid[0]}x{stage.grid[1]})", None,
             hint=f"resize the images to {size}, or use kinds that are not tied to the grid ({others}) "
                  "for other sizes")
@@ -61,7 +62,7 @@ def input_problem(spec: Spec, shape: tuple[int, ...]) -> Diagnostic | None:
     if h % stride or w % stride or h < stride or w < stride:
         down_h, down_w = max(stride, h // stride * stride), max(stride, w // stride * stride)
         return error_at(
-            "E1202", f"{spec.name} needs height and width that are multiples of its total stride {stride} "
+            E1202, f"{spec.name} needs height and width that are multiples of its total stride {stride} "
             f"(patch {spec.stem.patch} x 2^{len(spec.stages) - 1} downsamples), got {h}x{w}", None,
             hint=f"crop or resize to e.g. {down_h}x{down_w}")
     return None

@@ -34,6 +34,7 @@ from typing import Iterator
 from .choices import (PIPELINE_LABEL, Dimension, acting_choices, dimensions, instantiate, is_space,  # noqa: F401
                       unused_named)  # (is_space: API)
 from ..diagnostics import Diagnostic, Span, SpecError, error_at
+from ..diagnostics.codes import E112, E166, E167
 from .syntax import Bound, Choice, Document
 
 ENUMERATE_LIMIT = 4096
@@ -166,7 +167,7 @@ def _budgeted_draws(doc: Document, dims: tuple[Dimension, ...], seed: int) -> li
     if len(picks_list) < MIN_DRAWS:
         span = next((d.items[0].span for d in dims if d.items), Span.at_offset(doc.source, 0))
         raise SpecError([error_at(
-            "E112", f"this space is too large to check: its networks have up to {largest:,} blocks and "
+            E112, f"this space is too large to check: its networks have up to {largest:,} blocks and "
             f"{len(dims):,} choice(s); only {len(picks_list)} random networks fit the limit of {CHECK_BUDGET:,} "
             f"work units (a unit is about one block resolved), and an estimate needs {MIN_DRAWS}", span,
             hint="narrow the repeat-count ranges (e.g. x{1..12}) or use fewer choices")])
@@ -234,15 +235,15 @@ def check_space(doc: Document) -> tuple[Census, list[Diagnostic]]:
         item = d.items[i]
         reason = c.reasons.get((d.label, i))
         why = f": {reason.message}" if reason is not None else ""
-        problems.append(error_at("E166", f"the alternative '{item.text}' of choice '{d.label}' never gives a valid "
+        problems.append(error_at(E166, f"the alternative '{item.text}' of choice '{d.label}' never gives a valid "
                                  f"network{why}", item.span,
                                  hint=(f"{reason.hint} ({reason.code})" if reason is not None and reason.hint else
                                        "remove it, or change the choices it combines with")))
     if c.valid == 0 and not c.never_valid:
-        problems.append(error_at("E166", "no combination of the choices gives a valid network", Span.at_offset(doc.source, 0)))
+        problems.append(error_at(E166, "no combination of the choices gives a valid network", Span.at_offset(doc.source, 0)))
     if c.never_meeting:
         first = doc.bounds[0]
-        problems.append(error_at("E167", f"no valid network of the space meets `where` ({_bounds_text(doc)})"
+        problems.append(error_at(E167, f"no valid network of the space meets `where` ({_bounds_text(doc)})"
                                  + ("" if c.exact else f" in {c.draws:,} random combinations"), first.span,
                                  hint="widen the bounds or change the choices"))
     return c, problems

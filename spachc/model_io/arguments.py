@@ -6,13 +6,14 @@ from __future__ import annotations
 from ..lang.frontend import EXPR_SOURCE, load, parse  # noqa: F401
 from ..lang.ir import Spec
 from ..diagnostics import UserError
+from ..diagnostics.codes import E008
 from .sources import is_weights_file, spec_and_weights as load_spec_or_weights  # noqa: F401
 
 
 def spec_argument(spec: str | None, expr: str | None) -> tuple[str | None, str | None]:
     """Exactly one of a SPEC argument and `-e TEXT` (a spec written on the command line)."""
     if (spec is None) == (expr is None):
-        raise UserError("give either a SPEC or -e TEXT" + (", not both" if spec is not None else ""), code="E008",
+        raise UserError("give either a SPEC or -e TEXT" + (", not both" if spec is not None else ""), code=E008,
                         hint="e.g. spachc build hybrid_s, or spachc build -e 'stage conv x2 dim 96 -> down -> "
                              "stage trans x6'")
     return spec, expr

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from ..diagnostics import UserError
+from ..diagnostics.codes import E811, E821, E822, E826, E1013, E1211
 from ..lang.ir import Spec
 from . import kinds
 from .metadata import ModelInfo, Preprocessing, checked_labels, default_preprocessing
@@ -30,7 +31,7 @@ OWN_SPEC_COMMAND = "spachc.create_model('{path}')"
 class CreateModelError(UserError):
     """A create_model / save argument that cannot be honoured."""
 
-    code = "E822"
+    code = E822
 
 
 @dataclass
@@ -58,7 +59,7 @@ def read(source, overrides=()) -> LoadedModel:
         return LoadedModel(spec, None, None, kind, None, "initialisation")
     if kind == kinds.CHECKPOINT and not kinds.carries_spec(source):
         if not Path(source).is_file():
-            raise kinds.ModelSourceError(f"{source}: no such checkpoint", code="E811")
+            raise kinds.ModelSourceError(f"{source}: no such checkpoint", code=E811)
         raise kinds.ModelSourceError(f"{source}: an official checkpoint of the paper's code carries no spec",
                                      hint=f"give its spec as the source: spachc.create_model('hybrid_s', "
                                           f"pretrained='{source}')")
@@ -154,15 +155,15 @@ def _pretrained_state(spec: Spec, path: Path, num_classes: int | None):
     if kinds.kind_of(path) in kinds.CARRIES_SPEC and num_classes is not None:
         stored, state = load_weights(path)
         if with_classes(stored, num_classes).hash != with_classes(spec, num_classes).hash:
-            raise other_spec(path, stored, spec, OWN_SPEC_COMMAND, code="E821")
+            raise other_spec(path, stored, spec, OWN_SPEC_COMMAND, code=E821)
         if stored.classes != spec.classes:  # its classifier fits no head of ours: build_loaded initialises it
             state = {k: v for k, v in state.items() if k not in HEAD}
         return state, model_info(path, stored)
     try:
         state, _ = load_weights_for(spec, path, own_spec_command=OWN_SPEC_COMMAND)
     except UserError as exc:
-        if exc.code == "E1013":
-            raise type(exc)(exc.diagnostics[0].message, code="E821", hint=exc.hint,
+        if exc.code == E1013:
+            raise type(exc)(exc.diagnostics[0].message, code=E821, hint=exc.hint,
                             notes=exc.diagnostics[0].notes) from None
         raise
     info = model_info(path, spec) if kinds.kind_of(path) in kinds.CARRIES_SPEC else None
@@ -189,7 +190,7 @@ def from_pretrained(path, features_only: bool = False, out_indices=None, device=
         held = weights_spec(stored)
         if spec.hash != held.hash:
             raise WeightsError(f"{path}: {kinds.CONFIG} describes spec {spec.hash[:12]} but {kinds.WEIGHTS} holds "
-                               f"weights of {held.hash[:12]}", code="E1211")
+                               f"weights of {held.hash[:12]}", code=E1211)
     return create_model(path, features_only=features_only, out_indices=out_indices, device=device, **kwargs).eval()
 
 
@@ -222,7 +223,7 @@ def save(model: torch.nn.Module, folder, labels=None, preprocessing=None, *, spe
             pre = Preprocessing.from_cfg({"input_size": [spec.channels, *spec.input], **dict(preprocessing)})
         except (MetadataError, TypeError, ValueError) as exc:
             raise CreateModelError(f"save: preprocessing: {getattr(exc, 'diagnostics', [exc])[0]}",
-                                   code="E826") from None
+                                   code=E826) from None
     if labels is None and carried is not None:
         labels = carried.labels
     if labels is not None:

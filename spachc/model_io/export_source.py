@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from ..diagnostics import UserError
+from ..diagnostics.codes import E902
 from ..lang.ir import Spec
 from ..lang.limits import DEFAULT_MAX_ACTIVATION_GB, DEFAULT_MAX_PARAMS, enforce
 from .metadata import ModelInfo
@@ -44,7 +45,7 @@ def model_to_export(source: str | Path | Spec, weights: str | Path | None = None
     if weights is not None:
         if state is not None:
             raise UserError(f"{source} already holds weights; --weights {weights} would replace them",
-                            code="E902", hint=f"export {weights} directly, or give a spec instead of {source}")
+                            code=E902, hint=f"export {weights} directly, or give a spec instead of {source}")
         state, described = load_weights_for(spec, Path(weights), own_spec_command=OWN_SPEC_COMMAND)
     torch.manual_seed(seed)
     model = build_loaded(spec, state, max_params=max_params)

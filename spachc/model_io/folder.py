@@ -17,6 +17,7 @@ from pathlib import Path
 from .._version import __version__
 from ..files.jsonfile import read_format_file
 from ..diagnostics import UserError
+from ..diagnostics.codes import E825, E827, E1211
 from ..lang.ir import Spec
 from ..lang.printer import to_text
 from . import metadata as meta
@@ -33,7 +34,7 @@ MAX_CONFIG_DEPTH = 8  # {"pretrained_cfg": {"input_size": [...]}} is 3 deep
 class FolderError(UserError):
     """A model folder that cannot be used; the message names it and says why."""
 
-    code = "E1211"
+    code = E1211
 
 
 def config_dict(spec: Spec, info: meta.ModelInfo, weights: str) -> dict:
@@ -56,17 +57,17 @@ def read_config(folder: str | Path) -> dict:
     except OSError:
         size = 0
     if size > MAX_CONFIG_BYTES:
-        raise FolderError(f"{path}: {size:,} bytes; a model config is at most {MAX_CONFIG_BYTES:,}", code="E825")
+        raise FolderError(f"{path}: {size:,} bytes; a model config is at most {MAX_CONFIG_BYTES:,}", code=E825)
     try:
         config = read_format_file(path, what="spachc model config", format=FORMAT, version=FORMAT_VERSION,
                                   version_key="format_version", error=FolderError,
                                   missing=f"{folder}: not a model folder (no {CONFIG}); write one with "
                                           "`spachc save SRC DIR`")
     except RecursionError:
-        raise FolderError(f"{path}: nested too deeply to be a model config", code="E825") from None
+        raise FolderError(f"{path}: nested too deeply to be a model config", code=E825) from None
     if _depth(config) > MAX_CONFIG_DEPTH:
         raise FolderError(f"{path}: nested more than {MAX_CONFIG_DEPTH} levels deep; not a model config",
-                          code="E825")
+                          code=E825)
     return config
 
 
@@ -87,7 +88,7 @@ def folder_spec(folder: str | Path) -> Spec:
     if "spec" not in config:
         raise FolderError(f"{origin}: has no \"spec\"")
     return spec_from_text(config["spec"], config.get("spec_hash"), f"{origin}[spec]", error=FolderError,
-                          code="E1211")
+                          code=E1211)
 
 
 def folder_info(folder: str | Path, spec: Spec | None = None) -> meta.ModelInfo:
@@ -111,7 +112,7 @@ def folder_info(folder: str | Path, spec: Spec | None = None) -> meta.ModelInfo:
     classes = cfg.get("num_classes", spec.classes)
     if classes != spec.classes:
         raise FolderError(f"{origin}: pretrained_cfg num_classes is {meta._short(classes)}, but its spec has "
-                          f"{spec.classes} classes", code="E827")
+                          f"{spec.classes} classes", code=E827)
     return info
 
 

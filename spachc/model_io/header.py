@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..diagnostics import UserError
+from ..diagnostics.codes import E811, E812, E823, E825
 
 MAX_HEADER_BYTES = 100 * 2**20
 MAX_TENSORS = 100_000  # far above any spec's state_dict; a header naming more is not one of ours
@@ -33,7 +34,7 @@ DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16
 class SafetensorsFileError(UserError):
     """A file that is not a whole, well-formed safetensors file; the message names it."""
 
-    code = "E812"
+    code = E812
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def read_header(path: str | Path) -> Header:
     """Parse and check the header of `path`: sizes, byte ranges and the file's length."""
     path = Path(path)
     if not path.is_file():
-        raise SafetensorsFileError(f"{path}: no such file", code="E811")
+        raise SafetensorsFileError(f"{path}: no such file", code=E811)
     size = path.stat().st_size
     with path.open("rb") as f:
         prefix = f.read(8)
@@ -82,19 +83,19 @@ def read_header(path: str | Path) -> Header:
         raise SafetensorsFileError(f"{path}: corrupted header: not valid JSON ({exc})") from None
     except RecursionError:
         raise SafetensorsFileError(f"{path}: corrupted header: JSON nested too deeply to be a safetensors header",
-                                   code="E825") from None
+                                   code=E825) from None
     if not isinstance(data, dict):
         raise SafetensorsFileError(f"{path}: corrupted header: not a JSON object")
     metadata = data.pop("__metadata__", None) or {}
     if not isinstance(metadata, dict):
-        raise SafetensorsFileError(f"{path}: corrupted header: __metadata__ must map names to strings", code="E823")
+        raise SafetensorsFileError(f"{path}: corrupted header: __metadata__ must map names to strings", code=E823)
     wrong = next((key for key, value in metadata.items() if not isinstance(value, str)), None)
     if wrong is not None:
         raise SafetensorsFileError(f"{path}: corrupted header: __metadata__ entry '{wrong[:80]}' is a "
-                                   f"{type(metadata[wrong]).__name__}, not a string", code="E823")
+                                   f"{type(metadata[wrong]).__name__}, not a string", code=E823)
     if len(data) > MAX_TENSORS:
         raise SafetensorsFileError(f"{path}: corrupted header: {len(data):,} tensors (at most {MAX_TENSORS:,})",
-                                   code="E825")
+                                   code=E825)
     tensors = tuple(sorted((_entry(path, name, info) for name, info in data.items()), key=lambda t: t.start))
     for before, after in zip(tensors, tensors[1:]):
         if after.start < before.end:
@@ -118,14 +119,14 @@ def _entry(path: Path, name: str, info: object) -> TensorEntry:
     (E823), never a TypeError from deeper down."""
     if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
         raise SafetensorsFileError(f"{path}: corrupted header: entry '{name[:80]}' must be an object with exactly "
-                                   "dtype, shape and data_offsets", code="E823")
+                                   "dtype, shape and data_offsets", code=E823)
     dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
     if (not isinstance(dtype, str) or not isinstance(shape, list) or len(shape) > MAX_DIMS
             or not all(_is_count(s) for s in shape) or not isinstance(offsets, list) or len(offsets) != 2
             or not all(_is_count(o) for o in offsets)):
         raise SafetensorsFileError(f"{path}: corrupted header: entry '{name[:80]}' has a dtype, shape or data_offsets "
                                    "of the wrong type (a string; a list of at most 8 counts; two byte offsets)",
-                                   code="E823")
+                                   code=E823)
     start, end = offsets
     entry = TensorEntry(name, dtype, tuple(shape), start, end)
     width = DTYPE_BYTES.get(entry.dtype)

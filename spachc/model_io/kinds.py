@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..diagnostics import UserError
+from ..diagnostics.codes import E602, E811, E820
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
@@ -34,7 +35,7 @@ ARCHITECTURES = (SPEC, ZOO, SPACH)
 class ModelSourceError(UserError):
     """A MODEL argument that is none of the kinds above."""
 
-    code = "E820"
+    code = E820
 
 
 def is_model_folder(path: str | Path) -> bool:
@@ -92,7 +93,7 @@ def carries_spec(source) -> bool:
 def refuse_overrides(source, overrides) -> None:
     """THE E602 check: `--set` cannot change the spec stored with trained weights."""
     if overrides and carries_spec(source):
-        raise UserError(f"{source}: --set cannot change the spec stored with trained weights", code="E602",
+        raise UserError(f"{source}: --set cannot change the spec stored with trained weights", code=E602,
                         hint="write the spec out (spachc build SRC --json, or inspect), edit it, and use that")
 
 
@@ -104,7 +105,7 @@ def weights_path(path: str | Path) -> Path:
         return path / WEIGHTS
     if is_run_folder(path):
         if not (path / RUN_BEST).is_file():
-            raise ModelSourceError(f"{path}: a training run with no finished epoch yet (no {RUN_BEST})", code="E811",
+            raise ModelSourceError(f"{path}: a training run with no finished epoch yet (no {RUN_BEST})", code=E811,
                                    hint=f"let it finish an epoch, or continue it: spachc train --resume --out {path}")
         return path / RUN_BEST
     return path

@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass, replace
 
 from ..diagnostics import UserError
+from ..diagnostics.codes import E825, E826, E827, E828, E1212
 
 # --- the keys ---------------------------------------------------------------------------------
 
@@ -60,7 +61,7 @@ RESIZE_MODES = {"shorter_side_round": "resize the shorter side to round(max(H, W
 class MetadataError(UserError):
     """Recorded preprocessing or labels that cannot be read; the message names the file."""
 
-    code = "E1212"
+    code = E1212
 
 
 @dataclass(frozen=True)
@@ -81,12 +82,12 @@ class Preprocessing:
     def __post_init__(self):
         if not all(_is_int(v) and 0 < v <= MAX_INPUT_SIDE for v in self.input_size) or len(self.input_size) != 2:
             raise MetadataError(f"preprocessing: input_size must be two sides in 1..{MAX_INPUT_SIDE}, got "
-                                f"{_short(self.input_size)}", code="E826")
+                                f"{_short(self.input_size)}", code=E826)
         if not _is_int(self.channels) or not 0 < self.channels <= MAX_CHANNELS:
             raise MetadataError(f"preprocessing: channels must lie in 1..{MAX_CHANNELS}, got {_short(self.channels)}",
-                                code="E826")
+                                code=E826)
         if not all(_is_number(v) for v in (*self.mean, *self.std, self.crop_pct)):
-            raise MetadataError("preprocessing: mean, std and crop_pct must be finite numbers", code="E826")
+            raise MetadataError("preprocessing: mean, std and crop_pct must be finite numbers", code=E826)
         if len(self.mean) != self.channels or len(self.std) != self.channels:
             raise MetadataError(f"preprocessing: mean and std need {self.channels} values each, got "
                                 f"{len(self.mean)} and {len(self.std)}")
@@ -101,7 +102,7 @@ class Preprocessing:
         if max(self.input_size) / self.crop_pct > MAX_RESIZE_SIDE:
             raise MetadataError(f"preprocessing: crop_pct {self.crop_pct:g} would resize images to "
                                 f"{max(self.input_size) / self.crop_pct:,.0f} px before cropping (at most "
-                                f"{MAX_RESIZE_SIDE})", code="E826")
+                                f"{MAX_RESIZE_SIDE})", code=E826)
 
     def with_crop(self, crop_pct: float) -> "Preprocessing":
         return replace(self, crop_pct=crop_pct)
@@ -117,21 +118,21 @@ class Preprocessing:
         """From timm's field names; every field of the type it must be (E826), so a crafted file
         is a coded error, never a TypeError."""
         if not isinstance(cfg, dict):
-            raise MetadataError(f"preprocessing: must be a JSON object, got {_short(cfg)}", code="E826")
+            raise MetadataError(f"preprocessing: must be a JSON object, got {_short(cfg)}", code=E826)
         size = cfg.get("input_size")
         if not (isinstance(size, list) and len(size) == 3 and all(_is_int(v) for v in size)):
             raise MetadataError(f"preprocessing: input_size must be [channels, height, width] (integers), got "
-                                f"{_short(size)}", code="E826")
+                                f"{_short(size)}", code=E826)
         mean, std = cfg.get("mean"), cfg.get("std")
         if not all(isinstance(v, list) and v and all(_is_number(x) for x in v) for v in (mean, std)):
             raise MetadataError(f"preprocessing: mean and std must be lists of numbers, got {_short(mean)} and "
-                                f"{_short(std)}", code="E826")
+                                f"{_short(std)}", code=E826)
         crop = cfg.get("crop_pct", DEFAULT_CROP_PCT)
         texts = [cfg.get(k, d) for k, d in (("interpolation", "bicubic"), ("crop_mode", "center"),
                                             ("resize_mode", "shorter_side_round"))]
         if not _is_number(crop) or not all(isinstance(t, str) for t in texts):
             raise MetadataError("preprocessing: crop_pct must be a number and interpolation, crop_mode, resize_mode "
-                                "strings", code="E826")
+                                "strings", code=E826)
         channels, h, w = size
         return cls((h, w), channels, tuple(float(v) for v in mean), tuple(float(v) for v in std), float(crop),
                    texts[0][:40], texts[1][:40], texts[2][:40])
@@ -174,12 +175,12 @@ class ModelInfo:
         if pre.channels != channels or tuple(pre.input_size) != tuple(input_size):
             raise MetadataError(f"{origin}: records preprocessing for {pre.channels}-channel "
                                 f"{pre.input_size[0]}x{pre.input_size[1]} input, but its spec takes {channels}-channel "
-                                f"{input_size[0]}x{input_size[1]}", code="E828",
+                                f"{input_size[0]}x{input_size[1]}", code=E828,
                                 hint="the record was altered or written for another spec; save the model again from its "
                                      "training run: spachc save RUN DIR")
         if self.labels is not None and len(self.labels) != classes:
             raise MetadataError(f"{origin}: records {len(self.labels)} label names, but its spec has {classes} "
-                                "classes", code="E827",
+                                "classes", code=E827,
                                 hint="give one name per class: spachc save SRC DIR --labels FILE")
         return self
 
@@ -260,7 +261,7 @@ def _json_entry(metadata: dict[str, str], key: str, origin: str):
     except json.JSONDecodeError as exc:
         raise MetadataError(f"{origin}: {key} is not JSON ({exc})") from None
     except RecursionError:
-        raise MetadataError(f"{origin}: {key} is nested too deeply", code="E825") from None
+        raise MetadataError(f"{origin}: {key} is nested too deeply", code=E825) from None
 
 
 def checked_labels(labels, origin: str) -> tuple[str, ...]:
@@ -268,5 +269,5 @@ def checked_labels(labels, origin: str) -> tuple[str, ...]:
     if (not isinstance(labels, list) or len(labels) > MAX_LABELS
             or not all(isinstance(v, str) and len(v) <= MAX_LABEL_CHARS for v in labels)):
         raise MetadataError(f"{origin} must be a list of strings (at most {MAX_LABELS:,}, each at most "
-                            f"{MAX_LABEL_CHARS} characters), got {_short(labels)}", code="E827")
+                            f"{MAX_LABEL_CHARS} characters), got {_short(labels)}", code=E827)
     return tuple(labels)

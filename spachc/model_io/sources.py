@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Note, UserError
+from ..diagnostics.codes import E904, E1011, E1012, E1013, E1014
 from ..lang.ir import Spec
 
 if TYPE_CHECKING:  # torch is imported by the functions that need it: the CLI loads this module at start
@@ -55,9 +56,9 @@ def load_weights_for(spec: Spec, path: str | Path, ema: bool = False,
     path = model_file(path)
     if path.suffix != ".safetensors" and path.suffix not in OFFICIAL_SUFFIXES:
         raise UserError(f"--weights {path}: expected a spachc .safetensors file or an official .pth checkpoint "
-                        f"(or a spachc state.pt)", code="E904")
+                        f"(or a spachc state.pt)", code=E904)
     if not path.is_file():
-        raise UserError(f"{path}: no such weights file", code="E1011")
+        raise UserError(f"{path}: no such weights file", code=E1011)
     if path.suffix == ".safetensors":
         if ema:
             path = _ema_sibling(path)
@@ -73,7 +74,7 @@ def load_weights_for(spec: Spec, path: str | Path, ema: bool = False,
         return _from_official(spec, path, ema), f"official checkpoint {path.name}"
 
 
-def other_spec(path: Path, stored: Spec, spec: Spec, own_spec_command: str | None, code: str = "E1013") -> UserError:
+def other_spec(path: Path, stored: Spec, spec: Spec, own_spec_command: str | None, code: str = E1013) -> UserError:
     """Weights of another architecture: say what differs, and how to use them with their own spec."""
     from ..lang.diffing import differences
 
@@ -88,7 +89,7 @@ def other_spec(path: Path, stored: Spec, spec: Spec, own_spec_command: str | Non
 def _ema_sibling(path: Path) -> Path:
     ema_file = path.with_name(path.name.removesuffix(".safetensors") + ".ema.safetensors")
     if not ema_file.is_file():
-        raise UserError(f"--ema: no EMA weights beside {path} (expected {ema_file})", code="E1012")
+        raise UserError(f"--ema: no EMA weights beside {path} (expected {ema_file})", code=E1012)
     return ema_file
 
 
@@ -101,7 +102,7 @@ def _from_training_state(spec: Spec, path: Path, ema: bool, own_spec_command: st
         raise other_spec(path, state_spec(state), spec, own_spec_command)
     weights = state["ema"] if ema else state["model"]
     if ema and not weights:
-        raise UserError(f"--ema: {path} was trained without an EMA", code="E1012")
+        raise UserError(f"--ema: {path} was trained without an EMA", code=E1012)
     check_state(spec, weights, str(path))
     return weights, f"spachc training state {path.name} (epoch {state['epoch']}, step {state['step_in_epoch']})"
 
@@ -114,9 +115,9 @@ def _from_official(spec: Spec, path: Path, ema: bool) -> dict[str, torch.Tensor]
     if key in checkpoint:
         checkpoint = checkpoint[key]
     elif ema:
-        raise UserError(f"--ema: {path} has no 'model_ema' entry", code="E1012")
+        raise UserError(f"--ema: {path} has no 'model_ema' entry", code=E1012)
     import torch
 
     if not isinstance(checkpoint, dict) or not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
-        raise UserError(f"{path}: expected a state_dict or {{'model': state_dict}}", code="E1014")
+        raise UserError(f"{path}: expected a state_dict or {{'model': state_dict}}", code=E1014)
     return from_upstream(spec, checkpoint)

@@ -28,6 +28,7 @@ from .kinds import model_file
 from .metadata import ALIASES as META_ALIASES, CHECKSUM as META_CHECKSUM, CHECKSUM_SCHEME, DTYPE as META_DTYPE
 from .metadata import SPEC as META_SPEC, SPEC_HASH as META_HASH, VERSION as META_VERSION
 from .weights_header import WeightsError, aliases, read_metadata, read_weights_header, metadata_spec  # noqa: F401
+from ..diagnostics.codes import E815, E816, E830
 
 
 def _dedupe(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -137,7 +138,7 @@ def check_header(spec: Spec, header: Header, alias_table: dict[str, str], origin
             problems.append(f"{name} has dtype {TORCH_DTYPE_NAMES[entry.dtype]}, the spec needs a {want.dtype} tensor")
     if problems:
         raise WeightsError(f"{origin}: weights do not match the spec '{spec.name}':\n  " + "\n  ".join(problems[:12]),
-                           code="E816")
+                           code=E816)
 
 
 def load_weights(path: str | Path) -> tuple[Spec, dict[str, torch.Tensor]]:
@@ -151,7 +152,7 @@ def load_weights(path: str | Path) -> tuple[Spec, dict[str, torch.Tensor]]:
     check_header(spec, header, alias_table, str(path))
     problem = integrity.verify(path, header)
     if problem is not None:
-        raise WeightsError(f"{path}: {problem}", code="E830" if problem.startswith("unknown") else "E815")
+        raise WeightsError(f"{path}: {problem}", code=E830 if problem.startswith("unknown") else E815)
     try:
         with safe_open(str(path), framework="pt") as f:
             state = {k: f.get_tensor(k) for k in f.keys()}
@@ -183,7 +184,7 @@ def check_state(spec: Spec, state: dict[str, torch.Tensor], origin: str) -> None
             problems.append(f"{name} has dtype {got.dtype}, the spec needs a {want.dtype} tensor")
     if problems:
         raise WeightsError(f"{origin}: weights do not match the spec '{spec.name}':\n  " + "\n  ".join(problems[:12]),
-                           code="E816")
+                           code=E816)
 
 
 def load_weights_of(spec: Spec, path: str | Path) -> tuple[Spec, dict[str, torch.Tensor] | None]:

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from ..diagnostics import SpecError, UserError
+from ..diagnostics.codes import E812, E813, E814, E824, E825, E829
 from ..lang.frontend import parse
 from ..lang.ir import Spec
 from .kinds import model_file
@@ -20,15 +21,15 @@ MAX_SPEC_CHARS = 1 << 20  # a spec text beyond 1 MiB is no spec spachc wrote
 class WeightsError(UserError):
     """A weights file that cannot be used, named with the reason."""
 
-    code = "E812"
+    code = E812
 
 
-def spec_from_text(text: object, recorded_hash: object, origin: str, error=WeightsError, code: str = "E814") -> Spec:
+def spec_from_text(text: object, recorded_hash: object, origin: str, error=WeightsError, code: str = E814) -> Spec:
     """THE check of a spec stored with weights (a weights file's metadata, a model folder's
     config.json): a string, valid, and hashing to the recorded hash when one is recorded."""
     if not isinstance(text, str) or len(text) > MAX_SPEC_CHARS:
         raise error(f"{origin}: the spec must be a string of at most {MAX_SPEC_CHARS:,} characters, got "
-                    f"{type(text).__name__}" + (f" of {len(text):,}" if isinstance(text, str) else ""), code="E829")
+                    f"{type(text).__name__}" + (f" of {len(text):,}" if isinstance(text, str) else ""), code=E829)
     try:
         spec = parse(text, source=origin)
     except SpecError as exc:
@@ -70,7 +71,7 @@ def weights_header(path: str | Path) -> tuple[Spec, dict[str, str]]:
 
 def metadata_spec(metadata: dict[str, str], path) -> Spec:
     if SPEC not in metadata:
-        raise WeightsError(f"{path}: carries no spachc spec (was it written by spachc?)", code="E813")
+        raise WeightsError(f"{path}: carries no spachc spec (was it written by spachc?)", code=E813)
     return spec_from_text(metadata[SPEC], metadata.get(SPEC_HASH), f"{path}[{SPEC}]")
 
 
@@ -83,8 +84,8 @@ def aliases(metadata: dict[str, str], path) -> dict[str, str]:
     except json.JSONDecodeError:
         table = None
     except RecursionError:
-        raise WeightsError(f"{path}: {ALIASES} is nested too deeply", code="E825") from None
+        raise WeightsError(f"{path}: {ALIASES} is nested too deeply", code=E825) from None
     if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
         raise WeightsError(f"{path}: {ALIASES} must be a JSON object mapping tensor names to stored names",
-                           code="E824")
+                           code=E824)
     return table

@@ -11,6 +11,7 @@ first_conv, pool_size, fixed_input_size) always comes from the module itself.
 from __future__ import annotations
 
 from ..diagnostics import UserError
+from ..diagnostics.codes import E1230, E1231
 from ..lang.frontend import parse
 from ..lang.ir import Spec
 from ..lang.kinds import KINDS
@@ -24,7 +25,7 @@ CLASSIFIER = "head"  # the classifier's module name, as timm's `pretrained_cfg["
 class ContractError(UserError):
     """A bad argument to a timm-contract method (`reset_classifier`, `build(num_classes=...)`)."""
 
-    code = "E1230"
+    code = E1230
 
 
 def check_num_classes(num_classes) -> int:
@@ -38,7 +39,7 @@ def check_num_classes(num_classes) -> int:
 
 def check_global_pool(global_pool: str | None) -> str | None:
     if global_pool is not None and global_pool not in GLOBAL_POOLS:
-        raise ContractError(f"global_pool={global_pool!r} is not supported", code="E1231",
+        raise ContractError(f"global_pool={global_pool!r} is not supported", code=E1231,
                             hint="'avg' pools the tokens (the default); '' keeps them as B×C×H×W maps")
     return global_pool
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from ..diagnostics import UserError
+from ..diagnostics.codes import E801, E802, E803, E804, E805
 from ..lang.ir import Spec
 from .build import skeleton
 
@@ -33,27 +34,27 @@ def load_official_checkpoint(path: Path) -> dict:
 
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"{path}: no such file", code="E801")
+        raise UserError(f"{path}: no such file", code=E801)
     with path.open("rb") as f:
         magic = f.read(4)
     if not (magic.startswith(b"PK\x03\x04") or magic[:1] == b"\x80"):  # torch's zip format, or a legacy pickle
-        raise UserError(f"{path}: not a PyTorch checkpoint (neither a torch zip archive nor a pickle)", code="E803")
+        raise UserError(f"{path}: not a PyTorch checkpoint (neither a torch zip archive nor a pickle)", code=E803)
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise UserError(f"{path}: refused to load: it needs more than plain tensors ({exc})".split("\n")[0],
-                        code="E802", hint="only weights_only checkpoints are accepted") from None
+                        code=E802, hint="only weights_only checkpoints are accepted") from None
     except (RuntimeError, EOFError, OSError) as exc:
-        raise UserError(f"{path}: not a readable PyTorch checkpoint ({exc})".split("\n")[0], code="E803") from None
+        raise UserError(f"{path}: not a readable PyTorch checkpoint ({exc})".split("\n")[0], code=E803) from None
     if not isinstance(data, dict):
-        raise UserError(f"{path}: holds a {type(data).__name__}, not a state_dict", code="E804")
+        raise UserError(f"{path}: holds a {type(data).__name__}, not a state_dict", code=E804)
     return data
 
 
 class UpstreamMismatch(UserError):
     """The checkpoint's keys or shapes do not fit the spec."""
 
-    code = "E805"
+    code = E805
 
 
 def upstream_key(spec: Spec, key: str) -> str:

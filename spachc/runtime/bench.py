@@ -25,6 +25,7 @@ from ..lang.ir import Spec
 from ..lang.limits import DEFAULT_MAX_PARAMS
 from ..lang.summary import summary
 from ..diagnostics import UserError
+from ..diagnostics.codes import E961, E962
 from .device import autocast, fused_adamw, resolve_device  # noqa: F401  (device and autocast shared with train, eval)
 
 AMP_DTYPES = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -34,7 +35,7 @@ TRAIN_FLOP_FACTOR = 3  # forward + backward (≈ 2 forwards)
 class BenchError(UserError):
     """A benchmark that cannot run as asked (a mode or amp it does not know, a bad count)."""
 
-    code = "E962"
+    code = E962
 
 
 @dataclass
@@ -247,7 +248,7 @@ def benchmark(spec: Spec, *, state: dict | None = None, batch_size: int = 8, mod
     if amp not in AMP_DTYPES:
         raise BenchError(f"unknown --amp '{amp}': use off, bf16 or fp16")
     if batch_size < 1 or steps < 1 or warmup < 0:
-        raise BenchError("--batch-size and --steps must be at least 1, --warmup at least 0", code="E961")
+        raise BenchError("--batch-size and --steps must be at least 1, --warmup at least 0", code=E961)
     dev = resolve_device(device)
     try:
         precision = resolve_precision("fp32" if dtype == "auto" and amp != "off" else dtype, dev)

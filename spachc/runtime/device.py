@@ -13,6 +13,7 @@ import signal
 import torch
 
 from ..diagnostics import UserError
+from ..diagnostics.codes import E1008
 from .stopping import STOP_SIGNALS
 
 AMP_MODES = ("auto", "bf16", "fp16", "off")
@@ -21,7 +22,7 @@ AMP_MODES = ("auto", "bf16", "fp16", "off")
 class DeviceError(UserError):
     """A device that is unknown or not present on this machine."""
 
-    code = "E1008"
+    code = E1008
 
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:

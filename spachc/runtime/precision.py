@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..diagnostics import UserError
+from ..diagnostics.codes import E1016
 
 PRECISIONS = ("fp32", "bf16", "auto")
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
@@ -24,7 +25,7 @@ PRECISION_HELP = ("fp32, bf16 (weights stored in bf16, fp32 logits) or auto (bf1
 class PrecisionError(UserError):
     """A precision that is not one of PRECISIONS."""
 
-    code = "E1016"
+    code = E1016
 
 
 @lru_cache(maxsize=1)

@@ -13,6 +13,7 @@ import functools
 import signal
 
 from ..diagnostics import UserError
+from ..diagnostics.codes import E1040
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -20,7 +21,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 class StopRequested(UserError):
     """A stop signal arrived; every file the command finished writing is complete (writes are atomic)."""
 
-    code, severity = "E1040", "stopped"
+    code, severity = E1040, "stopped"
 
     def __init__(self, signum: int, what: str):
         super().__init__(f"{signal.Signals(signum).name}: {what} stopped before its end; every file it finished "

@@ -31,12 +31,13 @@ import statistics
 from dataclasses import dataclass
 
 from ..diagnostics import UserError
+from ..diagnostics.codes import E1322
 from .runner import RESULT_FILE, Settings, Unit, finished, run_dir
 from .study import Study
 
 
 class HalvingError(UserError):
-    code = "E1322"
+    code = E1322
 
 
 def parse_budgets(text: str) -> tuple[int, ...]:

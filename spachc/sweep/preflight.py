@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..diagnostics import DiagnosticError, SpecError, UserError
+from ..diagnostics.codes import E1008, E1321
 from .study import Sample, Study, StudyError, write_atomically
 
 FAILED_FILE = "failed.json"
-UNCODED = "E1321"  # a run that raised an error without a diagnostic code (declared in lang/codes.py)
+UNCODED = E1321  # a run that raised an error without a diagnostic code (declared in lang/codes.py)
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def check_sample(study: Study, sample: Sample, settings, dataset) -> Failure | N
         recipe = Recipe.model_validate(settings.recipe)
         if recipe.batch_size > len(dataset.train):
             raise UserError(f"--batch-size {recipe.batch_size} is larger than the {len(dataset.train)} training "
-                            "images; lower it", code="E1008")
+                            "images; lower it", code=E1008)
     except StudyError:
         raise  # the study's own files disagree (a spec edited after sampling, E1305): fix the study, not a sample
     except (DiagnosticError, ValueError) as exc:

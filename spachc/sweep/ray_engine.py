@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .study import StudyError
+from ..diagnostics.codes import E1323
 
 LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": Ray takes 127.0.0.1 as the node address
 MAX_RETRIES = 3  # attempts after a worker or node failure
@@ -74,7 +75,7 @@ def check_shared_storage(ray, root: Path) -> None:
     blind = [n.get("NodeManagerAddress", n["NodeID"]) for n, ok in zip(nodes, seen) if not ok]
     if blind:
         raise StudyError(f"{root}: the study folder is not visible at {probe.parent.resolve()} on Ray node(s) "
-                         f"{', '.join(blind)}", code="E1323",
+                         f"{', '.join(blind)}", code=E1323,
                          hint="put the study on storage every node mounts at the same path (NFS, Lustre, CephFS), "
                               "not a node's local disk or /tmp")
 

@@ -22,6 +22,7 @@ from ..lang.choices import acting_choices
 from .preflight import read_failure, sample_spec
 from .runner import RESULT_FILE, SESSIONS_FILE, THROUGHPUT_FILE, Unit, run_dir, saved_settings, units
 from .study import Study, StudyError, check_run_folder, read_result, read_throughput, session_seconds, write_atomically
+from ..diagnostics.codes import E1306
 
 FAMILY_ORDER = ("conv", "trans", "mlp")
 
@@ -105,7 +106,7 @@ def collect(study: Study) -> list[Row]:
     settings = saved_settings(study.root)
     if settings is None:
         raise StudyError(f"{study.root}: nothing trained yet (no settings.json); run `spachc sweep run {study.root}`",
-                         code="E1306")
+                         code=E1306)
     all_units = units(study, settings.seeds)
     if settings.budgets:  # successive halving: each sample's results at the highest rung it reached
         from .halving import rungs

@@ -24,6 +24,7 @@ from .claims import try_claim
 from .preflight import FAILED_FILE, failure_of, preflight, sample_spec, write_failure
 from .study import (SETTINGS_FIELDS, SETTINGS_FILE, Sample, Study, StudyError, append_line, check_run_folder,
                     checked_fields, create_exclusively, read_json, read_result, shard_of, write_atomically)
+from ..diagnostics.codes import E1304
 
 RESULT_FILE = "result.json"
 THROUGHPUT_FILE, SESSIONS_FILE = "throughput.json", "sessions.jsonl"
@@ -71,7 +72,7 @@ def fix_settings(root: Path, wanted: Settings) -> Settings:
         diffs += [f"--{k.replace('_', '-')} {saved.recipe.get(k)!r} (now {wanted.recipe.get(k)!r})"
                   for k in sorted(set(saved.recipe) | set(wanted.recipe)) if saved.recipe.get(k) != wanted.recipe.get(k)]
         raise StudyError(f"{root}: the study is trained with other settings ({SETTINGS_FILE}): " + "; ".join(diffs),
-                         code="E1304", hint="every sample of a study gets the same data and recipe; run without "
+                         code=E1304, hint="every sample of a study gets the same data and recipe; run without "
                          "data and recipe flags to use the study's own, or sample a new study")
     return saved
 

@@ -27,6 +27,7 @@ import json
 from pathlib import Path
 
 from ..diagnostics import UserError
+from ..diagnostics.codes import E1326
 from .study import STUDY_FILE, sample_id, write_atomically
 
 JOURNAL_FILE, LOCK_FILE = "search.journal", "search.lock"
@@ -34,7 +35,7 @@ OBJECTIVES = {"top1": "maximize", "params": "minimize", "macs": "minimize", "img
 
 
 class SearchError(UserError):
-    code = "E1326"
+    code = E1326
 
 
 def parse_objectives(text: str) -> tuple[str, ...]:

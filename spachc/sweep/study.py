@@ -23,6 +23,7 @@ from ..files.atomic import temporary_beside
 from ..files.atomic import write_atomically as _write_atomically
 from ..files.jsonfile import read_format_file
 from ..diagnostics import UserError
+from ..diagnostics.codes import E1301, E1302, E1303, E1305, E1310, E1311, E1312
 
 STUDY_FILE = "study.json"
 SETTINGS_FILE = "settings.json"
@@ -33,7 +34,7 @@ STUDY_VERSION = 1
 class StudyError(UserError):
     """A study folder that cannot be used as asked; `code` is its diagnostic code."""
 
-    code = "E1301"
+    code = E1301
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class Study:
 
 def unwritable(path: Path, exc: OSError) -> StudyError:
     """E1312: a study file or folder the OS refuses to write (read-only runs/, a full disk)."""
-    return StudyError(f"{path}: cannot write it ({exc.strerror or exc})", code="E1312",
+    return StudyError(f"{path}: cannot write it ({exc.strerror or exc})", code=E1312,
                       hint="make the study folder (and its runs/) writable, or copy the study somewhere writable")
 
 
@@ -124,16 +125,16 @@ def read_json(path: Path, *, missing_ok: bool = False):
     try:
         if path.stat().st_size > MAX_JSON_BYTES:
             raise StudyError(f"{path}: {path.stat().st_size:,} bytes; a study file is at most {MAX_JSON_BYTES:,}",
-                             code="E1311")
+                             code=E1311)
         return json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, NotADirectoryError):
         if missing_ok:
             return None
-        raise StudyError(f"{path}: no such file", code="E1311") from None
+        raise StudyError(f"{path}: no such file", code=E1311) from None
     except RecursionError:
-        raise StudyError(f"{path}: nested too deeply to be a study file", code="E1311") from None
+        raise StudyError(f"{path}: nested too deeply to be a study file", code=E1311) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise StudyError(f"{path}: cannot read it as JSON ({exc})", code="E1311") from None
+        raise StudyError(f"{path}: cannot read it as JSON ({exc})", code=E1311) from None
 
 
 def _is_int(value) -> bool:
@@ -147,7 +148,7 @@ def _is_number(value) -> bool:
 def _wrong(path: Path, field_name: str, wanted: str, value) -> StudyError:
     shown = json.dumps(value)
     shown = shown if len(shown) <= 60 else shown[:60] + "..."
-    return StudyError(f"{path}: \"{field_name}\" must be {wanted}, not {shown}", code="E1311",
+    return StudyError(f"{path}: \"{field_name}\" must be {wanted}, not {shown}", code=E1311,
                       hint="this file is written by spachc; restore it, or delete it to have it written again")
 
 
@@ -158,7 +159,7 @@ def checked_fields(path: Path, data, fields: dict) -> dict:
     "strs?", "budgets?" (lists of strings, of ints >= 1), "eta?" (an int >= 2); a kind ending in
     "?" may be left out. Unlisted fields pass."""
     if not isinstance(data, dict):
-        raise StudyError(f"{path}: must be a JSON object, not {type(data).__name__}", code="E1311")
+        raise StudyError(f"{path}: must be a JSON object, not {type(data).__name__}", code=E1311)
     kinds = {
         "int": ("a whole number >= 0", lambda v: _is_int(v) and v >= 0),
         "number": ("a finite number", _is_number),
@@ -178,7 +179,7 @@ def checked_fields(path: Path, data, fields: dict) -> dict:
         if name not in data:
             if kind == "limit" or kind.endswith("?"):  # may be left out
                 continue
-            raise StudyError(f"{path}: no \"{name}\"", code="E1311",
+            raise StudyError(f"{path}: no \"{name}\"", code=E1311,
                              hint="this file is written by spachc; restore it, or delete it to have it written again")
         wanted, ok = kinds[kind]
         if not ok(data[name]):
@@ -216,7 +217,7 @@ def session_seconds(path: Path) -> float:
     except (FileNotFoundError, NotADirectoryError):
         return 0.0
     except (OSError, UnicodeDecodeError) as exc:
-        raise StudyError(f"{path}: cannot read it ({exc})", code="E1311") from None
+        raise StudyError(f"{path}: cannot read it ({exc})", code=E1311) from None
     lines = text.split("\n")
     total = 0.0
     for number, line in enumerate(lines, 1):
@@ -227,7 +228,7 @@ def session_seconds(path: Path) -> float:
         except (ValueError, RecursionError):
             if number == len(lines):  # the last line, with no newline after it: torn by a crash
                 continue
-            raise StudyError(f"{path}: line {number} is not JSON", code="E1311") from None
+            raise StudyError(f"{path}: line {number} is not JSON", code=E1311) from None
         total += checked_fields(path, record, {"seconds": "number"})["seconds"]
     return total
 
@@ -247,15 +248,15 @@ def _checked_sample(path: Path, root: Path, raw) -> Sample:
     sid, file = raw["id"], raw["file"]
     if not SAMPLE_ID.fullmatch(sid):
         raise StudyError(f"{path}: sample id {json.dumps(sid)[:80]} is not allowed (letters, digits, '_' and '-', "
-                         "at most 64): a run folder is named after it and must stay inside the study", code="E1310")
+                         "at most 64): a run folder is named after it and must stay inside the study", code=E1310)
     relative = PurePosixPath(file)
     inside = (root / file).resolve(strict=False).is_relative_to(root.resolve())
     if relative.is_absolute() or ".." in relative.parts or "\\" in file or not file.endswith(".spach") or not inside:
         raise StudyError(f"{path}: sample {sid}'s spec file {json.dumps(file)[:80]} is not a .spach file inside the "
-                         "study", code="E1310")
+                         "study", code=E1310)
     unknown = set(raw) - set(SAMPLE_FIELDS) - {"name"}
     if unknown:
-        raise StudyError(f"{path}: sample {sid} has unknown fields: {', '.join(sorted(unknown))}", code="E1311")
+        raise StudyError(f"{path}: sample {sid} has unknown fields: {', '.join(sorted(unknown))}", code=E1311)
     return Sample(**raw)
 
 
@@ -268,7 +269,7 @@ def sample_spec(study: "Study", sample: Sample):
     spec = load(path)
     if spec.hash != sample.hash:
         raise StudyError(f"{path}: the spec's hash {spec.hash[:12]} is not the study's {sample.hash[:12]}; "
-                         "the file was edited after sampling", code="E1305",
+                         "the file was edited after sampling", code=E1305,
                          hint="restore the file (study.json holds the space and the choices), or sample a new study")
     return spec
 
@@ -284,7 +285,7 @@ def check_run_folder(run: Path, sample: Sample, expected: str | None = None) -> 
     if info is not None:
         if not isinstance(info, dict) or not isinstance(info.get("spec_hash", ""), str):
             raise StudyError(f"{run / 'run.json'}: not a run record (an object with a string spec_hash)",
-                             code="E1311")
+                             code=E1311)
         if "spec_hash" in info:
             recorded.append(("run.json", info["spec_hash"]))
     for name in ("last.safetensors", "best.safetensors"):
@@ -298,7 +299,7 @@ def check_run_folder(run: Path, sample: Sample, expected: str | None = None) -> 
             where = f" (a link to {run.resolve()})" if run.is_symlink() else ""
             raise StudyError(f"{run}{where}: its {name} was trained on spec {spec_hash[:12]}, not sample "
                              f"{sample.id}'s {expected[:12]}: the run folder belongs to another spec",
-                             code="E1305", hint=f"move it away; `spachc sweep run` trains {sample.id} again")
+                             code=E1305, hint=f"move it away; `spachc sweep run` trains {sample.id} again")
 
 
 # --- making and reading studies --------------------------------------------------------------
@@ -324,7 +325,7 @@ def write_study(root: Path, samples: list[dict], *, space_name: str | None = Non
         if existing.read_text(encoding="utf-8") == text:
             return study
         raise StudyError(f"{root}: already holds a different study ({STUDY_FILE}); choose another -o folder",
-                         code="E1302")
+                         code=E1302)
     for sample, s in zip(built, samples):
         write_atomically(root / sample.file, s["text"])
     write_atomically(existing, text)
@@ -342,14 +343,14 @@ def load_study(root: Path) -> Study:
                                 missing=f"{path}: no such file; make a study with `spachc sweep sample SPACE -n N -o "
                                 f"{root}`")
     except RecursionError:
-        raise StudyError(f"{path}: nested too deeply to be a study file", code="E1311") from None
+        raise StudyError(f"{path}: nested too deeply to be a study file", code=E1311) from None
     if not isinstance(data.get("samples"), list):
-        raise StudyError(f"{path}: malformed samples list (\"samples\" must be a list)", code="E1311")
+        raise StudyError(f"{path}: malformed samples list (\"samples\" must be a list)", code=E1311)
     samples = tuple(_checked_sample(path, root, s) for s in data["samples"])
     ids = [s.id for s in samples]
     if len(set(ids)) != len(ids):
         twice = next(i for i in ids if ids.count(i) > 1)
-        raise StudyError(f"{path}: sample id {twice} is listed twice", code="E1311")
+        raise StudyError(f"{path}: sample id {twice} is listed twice", code=E1311)
     known = {"format", "version", "space", "space_text", "seed", "sampler", "samples"}
     return Study(root, samples, data.get("space"), data.get("space_text"), data.get("seed"),
                  data.get("sampler", "listed"), {k: v for k, v in data.items() if k not in known})
@@ -364,9 +365,9 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     try:
         k, n = (int(part) for part in text.split("/"))
     except ValueError:
-        raise StudyError(f"--shard {text!r}: write K/N with whole numbers, e.g. --shard 2/4", code="E1303") from None
+        raise StudyError(f"--shard {text!r}: write K/N with whole numbers, e.g. --shard 2/4", code=E1303) from None
     if not 1 <= k <= n:
-        raise StudyError(f"--shard {text}: need 1 <= K <= N", code="E1303")
+        raise StudyError(f"--shard {text}: need 1 <= K <= N", code=E1303)
     return k, n
 
 

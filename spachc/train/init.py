@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 
 from ..diagnostics import Note, SpecError, UserError
+from ..diagnostics.codes import E1020, E1021, E1022
 from ..lang.frontend import parse
 from ..lang.ir import Spec
 from ..lang.kinds import KINDS
@@ -43,7 +44,7 @@ MODEL_KINDS = "a spachc .safetensors, a model folder, a training run folder, a s
 class InitError(UserError):
     """--init MODEL that is not a model spachc reads."""
 
-    code = "E1020"
+    code = E1020
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ def _check_grid(source: Spec, spec: Spec, partial: bool, retry: str) -> None:
             raise UserError(
                 f"--init: stage {i + 1} of '{source.name}' has {', '.join(tied)} blocks, whose token-mixing weights "
                 f"are sized for its {old.grid[0]}x{old.grid[1]} token grid; at input "
-                f"{'x'.join(map(str, spec.input))} the grid is {new.grid[0]}x{new.grid[1]}", code="E1021",
+                f"{'x'.join(map(str, spec.input))} the grid is {new.grid[0]}x{new.grid[1]}", code=E1021,
                 hint=f"train at the model's input size: {retry} --set {size} (or add --init-partial to start "
                      "those weights afresh)")
 
@@ -223,7 +224,7 @@ def _check_architecture(source: InitSource, spec: Spec, retry: str) -> None:
                if not line.startswith("drop_path")]
     if changes:
         raise UserError(f"--init {source.path}: the model's architecture ('{source.spec.name}') differs from "
-                        f"'{spec.name}' beyond the head; what differs (yours -> the model's):", code="E1022",
+                        f"'{spec.name}' beyond the head; what differs (yours -> the model's):", code=E1022,
                         notes=[Note(line) for line in changes[:8]],
                         hint=f"train its own spec, or load what matches by name and shape: {retry} --init-partial")
 

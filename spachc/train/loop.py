@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from ..diagnostics import UserError
+from ..diagnostics.codes import E1003, E1004, E1006, E1007, E1008
 from ..lang.ir import Spec
 from ..lang.printer import to_text
 from ..lang.summary import summary
@@ -53,15 +54,15 @@ class TrainingError(UserError):
 
 
 class NonFiniteLoss(TrainingError):
-    code, exit_code = "E1004", 3
+    code, exit_code = E1004, 3
 
 
 class RanksDiverged(TrainingError):
-    code, exit_code = "E1007", 5
+    code, exit_code = E1007, 5
 
 
 class Interrupted(TrainingError):
-    code, severity = "E1006", "stopped"
+    code, severity = E1006, "stopped"
 
     def __init__(self, message: str, signum: int):
         super().__init__(message)
@@ -71,13 +72,13 @@ class Interrupted(TrainingError):
 class ResumeRefused(UserError):
     """--resume (or its absence) does not fit the run folder."""
 
-    code = "E1003"
+    code = E1003
 
 
 class SetupError(UserError):
     """Options that cannot work together (batch size against the data), found before training."""
 
-    code = "E1008"
+    code = E1008
 
 
 @dataclass

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..diagnostics import Diagnostic, UserError, warning_at
+from ..diagnostics.codes import E1002, W1001
 
 AmpMode = Literal["auto", "bf16", "fp16", "off"]
 
@@ -105,7 +106,7 @@ RECIPES = {"spach": SPACH, "quick": QUICK, "finetune": FINETUNE}
 class RecipeError(UserError):
     """A recipe value that is out of range, named with the flag that set it."""
 
-    code = "E1002"
+    code = E1002
 
 
 def flag(field: str) -> str:
@@ -134,14 +135,14 @@ def fit_to_run(recipe: Recipe, name: str, given: set[str]) -> tuple[Recipe, Diag
     said = (f"warm-up {recipe.warmup_epochs:g} + cool-down {recipe.cooldown_epochs:g} epochs take the whole "
             f"{recipe.epochs}-epoch run")
     if given & {"warmup_epochs", "cooldown_epochs"}:
-        return recipe, warning_at("W1001", said + ", so the learning rate never holds its peak", None,
+        return recipe, warning_at(W1001, said + ", so the learning rate never holds its peak", None,
                                   hint="lower --warmup-epochs / --cooldown-epochs, or raise --epochs")
     base = RECIPES[name]
     scale = recipe.epochs / base.epochs
     fitted = recipe.model_copy(update={"warmup_epochs": round(base.warmup_epochs * scale, 3),
                                        "cooldown_epochs": round(base.cooldown_epochs * scale, 3)})
     return fitted, warning_at(
-        "W1001", f"{said}: scaled to {fitted.warmup_epochs:g} + {fitted.cooldown_epochs:g} (the {name} recipe's "
+        W1001, f"{said}: scaled to {fitted.warmup_epochs:g} + {fitted.cooldown_epochs:g} (the {name} recipe's "
         f"proportions of {base.epochs} epochs)", None, hint="set --warmup-epochs / --cooldown-epochs to choose")
 
 

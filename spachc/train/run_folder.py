@@ -30,6 +30,7 @@ from ..model_io import metadata as meta
 from ..files.atomic import write_atomically
 from ..model_io.folder import RUN_STATE
 from ..diagnostics import UserError
+from ..diagnostics.codes import E1003, E1005, E1041, E1042
 from ..lang.frontend import parse
 from ..lang.ir import Spec
 from ..model_io.tensors import save_weights
@@ -44,13 +45,13 @@ STATE_VERSION = 1
 class CheckpointReadError(UserError):
     """A checkpoint that cannot be resumed from, named with the reason."""
 
-    code = "E1003"
+    code = E1003
 
 
 class CheckpointWriteFailed(UserError):
     """A checkpoint could not be written (disk full, read-only folder, file size limit)."""
 
-    code, exit_code = "E1005", 4
+    code, exit_code = E1005, 4
 
 
 def is_state_file(path: Path) -> bool:
@@ -70,13 +71,13 @@ def _is_state(state) -> bool:
 class CheckpointDamaged(UserError):
     """state.pt whose contents do not match the checksum it was written with."""
 
-    code = "E1041"
+    code = E1041
 
 
 class CheckpointMalformed(UserError):
     """state.pt with a missing, wrongly typed or out-of-range entry (crafted or from a bug)."""
 
-    code = "E1042"
+    code = E1042
 
 
 def read_state(path: Path, spec: Spec | None = None) -> dict:

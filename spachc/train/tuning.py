@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from ..diagnostics import UserError
+from ..diagnostics.codes import E1023, E1024
 from ..lang.ir import Spec
 from ..nn.groups import frozen_names, layer_ids, group_matcher, part_names
 
@@ -19,7 +20,7 @@ from ..nn.groups import frozen_names, layer_ids, group_matcher, part_names
 class FinetuneFlagError(UserError):
     """A --freeze or --layer-decay value the network cannot take."""
 
-    code = "E1024"
+    code = E1024
 
 
 def check_layer_decay(value: object) -> None:
@@ -31,7 +32,7 @@ def check_layer_decay(value: object) -> None:
     except (TypeError, ValueError):
         rate = float("nan")
     if not 0 < rate <= 1:
-        raise FinetuneFlagError(f"--layer-decay {value}: expected a number in (0, 1]", code="E1023",
+        raise FinetuneFlagError(f"--layer-decay {value}: expected a number in (0, 1]", code=E1023,
                                 hint="e.g. --layer-decay 0.75 (BEiT-style: the head at the full lr, each layer "
                                      "below it at 0.75x the one above), or 1 for none")
 
