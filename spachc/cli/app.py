@@ -56,6 +56,7 @@ COMMAND_MODULES = (
     "schema_cmd",
     "bench_cmd",
     "sweep_cmd",
+    "explain_cmd",
 )
 
 

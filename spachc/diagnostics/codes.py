@@ -75,29 +75,6 @@ E166 = _code("E166", "space", "an alternative that never gives a valid network")
 E167 = _code("E167", "space", "`where` bounds no valid network meets")
 E169 = _code("E169", "space", "`fmt` of a design space (left as written)")
 
-W160 = _code("W160", "warning", "a `choose` that is never used")
-
-E1301 = _code("E1301", "study", "not a study folder")
-E1302 = _code("E1302", "study", "a different study already in `-o`")
-E1303 = _code("E1303", "study", "bad `--shard`")
-E1304 = _code("E1304", "study", "settings differ from the study's")
-E1305 = _code("E1305", "study",
-               "a sample's spec edited after sampling, or a run folder trained on another spec")
-E1306 = _code("E1306", "study", "report before any run")
-E1307 = _code("E1307", "study", "too few distinct architectures for `-n`")
-E1310 = _code("E1310", "study",
-               "a sample id or spec path in study.json that is not allowed (it would leave the study)")
-E1311 = _code("E1311", "study", "a study file unreadable, not valid JSON, wrongly typed or nested too deeply")
-E1312 = _code("E1312", "study", "the study folder or its runs/ cannot be written")
-E1320 = _code("E1320", "study", "`--stratify` names no choice of the space")
-E1321 = _code("E1321", "study", "a run of a study failed with an uncoded error (recorded, the study goes on)")
-E1322 = _code("E1322", "study", "bad `--budgets` or `--halving` (successive halving)")
-E1323 = _code("E1323", "study", "`--ray`: the study folder is not visible on every Ray node")
-E1324 = _code("E1324", "study", "`--ray` without Ray installed (extra spachc[ray])")
-E1325 = _code("E1325", "study", "a Ray task failed after its retries")
-E1326 = _code("E1326", "study", "bad `--objectives`, or a search folder used otherwise")
-E1327 = _code("E1327", "study", "`sweep search` without Optuna installed (extra spachc[search])")
-
 E201 = _code("E201", "duplicate", "a statement given twice (both places named)")
 E202 = _code("E202", "duplicate", "an option given twice in one place")
 E203 = _code("E203", "duplicate", "`hidden` without the conv4 stem")
@@ -217,30 +194,52 @@ E1213 = _code("E1213", "folders", "`save` into a folder holding other files")
 E1221 = _code("E1221", "predict", "an image that cannot be decoded")
 E1222 = _code("E1222", "predict", "a bad model argument or `--top-k`")
 
+E1230 = _code("E1230", "timm contract", "a bad `num_classes` (`reset_classifier`, `build`)")
+E1231 = _code("E1231", "timm contract", "an unsupported `global_pool` (`reset_classifier`, `build`)")
+
 E1250 = _code("E1250", "images",
                "an image refused from its header before decoding: too many pixels, extreme aspect ratio")
 E1251 = _code("E1251", "images", "non-finite model outputs (NaN or Inf probabilities)")
 
-E1230 = _code("E1230", "timm contract", "a bad `num_classes` (`reset_classifier`, `build`)")
-E1231 = _code("E1231", "timm contract", "an unsupported `global_pool` (`reset_classifier`, `build`)")
+E1301 = _code("E1301", "study", "not a study folder")
+E1302 = _code("E1302", "study", "a different study already in `-o`")
+E1303 = _code("E1303", "study", "bad `--shard`")
+E1304 = _code("E1304", "study", "settings differ from the study's")
+E1305 = _code("E1305", "study",
+               "a sample's spec edited after sampling, or a run folder trained on another spec")
+E1306 = _code("E1306", "study", "report before any run")
+E1307 = _code("E1307", "study", "too few distinct architectures for `-n`")
+E1310 = _code("E1310", "study",
+               "a sample id or spec path in study.json that is not allowed (it would leave the study)")
+E1311 = _code("E1311", "study", "a study file unreadable, not valid JSON, wrongly typed or nested too deeply")
+E1312 = _code("E1312", "study", "the study folder or its runs/ cannot be written")
+E1320 = _code("E1320", "study", "`--stratify` names no choice of the space")
+E1321 = _code("E1321", "study", "a run of a study failed with an uncoded error (recorded, the study goes on)")
+E1322 = _code("E1322", "study", "bad `--budgets` or `--halving` (successive halving)")
+E1323 = _code("E1323", "study", "`--ray`: the study folder is not visible on every Ray node")
+E1324 = _code("E1324", "study", "`--ray` without Ray installed (extra spachc[ray])")
+E1325 = _code("E1325", "study", "a Ray task failed after its retries")
+E1326 = _code("E1326", "study", "bad `--objectives`, or a search folder used otherwise")
+E1327 = _code("E1327", "study", "`sweep search` without Optuna installed (extra spachc[search])")
+
+E1400 = _code("E1400", "explain", "`spachc explain` of a code that was never registered")
 
 W101 = _code("W101", "warning", "head_dim not a multiple of 8")
 W102 = _code("W102", "warning", "head_dim above 256")
 W103 = _code("W103", "warning", "an option with no effect in its stage")
 W104 = _code("W104", "warning", "`shift` with dim < 12 (moves nothing)")
+W160 = _code("W160", "warning", "a `choose` that is never used")
 W1001 = _code("W1001", "warning", "warm-up and cool-down take more epochs than the run")
 W1020 = _code("W1020", "warning", "fine-tuning settings (`--freeze`, `--recipe finetune`) without `--init`")
 W1250 = _code("W1250", "warning", "a spec input far larger than the data's images (upsampled)")
-
-E1400 = _code("E1400", "explain", "`spachc explain` of a code that was never registered")
 
 
 # Codes that once meant something and are never given a new meaning.
 RETIRED: dict[str, Retired] = {r.code: r for r in (
     Retired("E108", "no `input`", "`input` has a default (224)", None),
     Retired("E109", "no `stem`", "`stem` has a default (conv1, patch 4 with a `down`, else 16)", None),
-    Retired("E903", "`export --weights` of another spec", "one weights dispatch for eval and export", E1013),
-    Retired("E1015", "eval's device problems", "one device check for train, eval and bench", E1008),
+    Retired("E903", "`export --weights` of another spec", "eval and export share one weights dispatch", E1013),
+    Retired("E1015", "eval's device problems", "train, eval and bench share one device check", E1008),
 )}
 
 
