@@ -33,7 +33,7 @@ def only_error(text: str):
     (BASE + "stage conv x2 dim", "E105", 3, 18, "unexpected end of file"),
     (BASE + "stage conv x1 dim 8\nclasses 3\nstage trans x1", "E106", 5, 1, "exactly one pipeline"),
     (BASE, "E107", 2, 13, "no pipeline"),
-    # E108 (no `input`) and E109 (no `stem`) are retired: both have defaults now (issue 10)
+    # E108 (no `input`) and E109 (no `stem`) are retired: both have defaults now
     ("", "E002", 1, 1, "empty"),
     # duplicates and misplaced options
     ("classes 3\n" + BASE + "classes 4\nstage conv x1 dim 8", "E201", 4, 1, "`classes` is given twice"),
@@ -61,7 +61,7 @@ def only_error(text: str):
     (BASE + "stage trans x1 dim 8 heads 3", "E404", 3, 22, "heads 3 does not divide dim 8"),
     ("defaults heads 3\n" + BASE + "stage trans x1 dim 8 heads 2 -> down -> stage trans x1", "E404", 1, 10,
      "heads 3 does not divide dim 16"),
-    # E405 (no `heads`) only reaches IR read from JSON now: text gets max(1, dim // 32) (issue 10)
+    # E405 (no `heads`) only reaches IR read from JSON now: text gets max(1, dim // 32)
     (BASE + "stage trans x1 dim 64\n-> down -> stage trans x1 dim 65", "E404", 4, 12,
      "heads 2 does not divide dim 65"),
     (BASE + "stage conv x1", "E406", 3, 1, "first stage needs a `dim`"),

@@ -11,9 +11,10 @@ and column, and a rendered form in the style of rustc/ruff:
 
 One module per job: `codes` (the registry: every code, declared once as a constant),
 `model` (Source, Span, Note, Diagnostic), `render` (text and JSON), `errors` (the
-exceptions that carry diagnostics), `suggest` (did-you-mean), `table` (docs/codes.md)
-and `explanations` (an example and a fix per code, for `spachc explain`). This
-package re-exports what callers import, so `from ..diagnostics import UserError` works.
+exceptions that carry diagnostics), `suggest` (did-you-mean), `table` (docs/codes.md),
+`explanations` (an example and a fix per code) and `lookup` (what `spachc explain`
+reports). This package re-exports what callers import, so
+`from ..diagnostics import UserError` works.
 """
 
 from __future__ import annotations
