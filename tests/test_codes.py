@@ -109,6 +109,18 @@ def test_every_code_in_the_source_is_registered_and_every_registered_code_is_use
     assert unread == [], "imported from the registry but never used"
 
 
+def test_every_code_a_module_reads_it_imports_from_the_registry():
+    """A constant whose import a merge dropped is a NameError only when that line runs."""
+    missing = []
+    for rel, tree in modules():
+        imported = {a.asname or a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                    and (node.module or "").split(".")[-1] == "codes" for a in node.names}
+        missing += [f"{rel}:{node.lineno}: {node.id}" for node in ast.walk(tree)
+                    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and CODE.match(node.id)
+                    and node.id not in imported]
+    assert missing == []
+
+
 def test_no_catch_all_by_module_name():
     """Failures travel as coded diagnostics; nothing guesses from an exception's module."""
     offenders = [str(p.relative_to(REPO)) for p in (REPO / "spachc").rglob("*.py")
