@@ -122,3 +122,40 @@ def test_spec_error_is_a_value_error_with_structured_diagnostics():
         spachc.parse("input 32")
     d = info.value.diagnostics[0]
     assert {"code", "message", "line", "column"} <= set(d.to_dict())
+
+
+def test_the_diagnostics_package_is_the_bottom_layer():
+    """Every other package reports through it, so it imports nothing else of spachc
+    (an import cycle waiting to happen) and no third-party library."""
+    import ast
+    import sys
+    from pathlib import Path
+
+    package = Path(spachc.__file__).parent / "diagnostics"
+    outside = []
+    for path in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [f"{'.' * node.level}{node.module or ''}"]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            outside += [f"{path.name}: {name}" for name in names
+                        if (name.startswith("..") or name.split(".")[0] == "spachc"
+                            or not (name.startswith(".") or name.split(".")[0] in sys.stdlib_module_names))]
+    assert len(list(package.glob("*.py"))) >= 8
+    assert outside == []
+
+
+def test_rendering_is_the_same_through_the_model_and_the_emitters():
+    from spachc.diagnostics import Note, Source, Span, error_at, render_dict, render_text
+
+    source = Source("x.spach", "stage conv x1 dim 8\n")
+    d = error_at("E302", "a count", Span.at_offset(source, 15, 18), hint="write 1", notes=(Note("here"),))
+    assert d.render() == render_text(d) and d.to_dict() == render_dict(d)
+    assert render_text(d).splitlines() == [
+        "x.spach:1:16: error[E302]: a count", "  |", "1 | stage conv x1 dim 8", "  |                ^^^",
+        "  = note: here", "  = hint: write 1"]
+    assert render_dict(d)["end_column"] == 19 and render_dict(d)["notes"] == [
+        {"message": "here", "line": None, "column": None}]
