@@ -4,7 +4,7 @@ Runs the demo's training (benchmarks/digits_small.spach on the built-in digits, 
 alone and beside CPU-bound processes (pure-Python busy loops, one per `--busy`), under:
 
 - `spachc`: the CLI as shipped, which sets OMP_WAIT_POLICY=PASSIVE and the thread count
-  before torch loads (spachc/threads.py);
+  before torch loads (spachc/runtime/threads.py);
 - `torch-first`: the same command with torch imported before the CLI, so OpenMP starts with
   its own defaults (threads spin-wait at barriers): what a user got before the fix;
 - `active`: the CLI with OMP_WAIT_POLICY=ACTIVE set by the user (spinning forever).

@@ -34,15 +34,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from spachc.threads import configure
+from spachc.runtime.threads import configure
 
-configure()  # OMP_WAIT_POLICY=PASSIVE and the thread count, before torch loads (spachc/threads.py)
+configure()  # OMP_WAIT_POLICY=PASSIVE and the thread count, before torch loads (spachc/runtime/threads.py)
 
 import torch  # noqa: E402
 
 import spachc  # noqa: E402
 from spachc.lang.frontend import parse  # noqa: E402
-from spachc.train.data import Dataset, Split, limited, open_dataset  # noqa: E402
+from spachc.datasets.data import Dataset, Split, limited, open_dataset  # noqa: E402
 from spachc.train.init import plan_init, read_model_source  # noqa: E402
 from spachc.train.loop import RunOptions, Trainer  # noqa: E402
 from spachc.train.recipe import FINETUNE, QUICK  # noqa: E402

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/fuzz_robust.py --minutes 5 [--seed 1]
 
 Images: PNG, JPEG, GIF, BMP and 16-bit PNG sources, mutated (bit flips, truncations, byte runs,
-header sizes rewritten with a valid CRC), through spachc.preprocess.read_image and, when that
+header sizes rewritten with a valid CRC), through spachc.datasets.preprocess.read_image and, when that
 decodes, prepare() at 16x16: a decoded image or a coded error (ImageReadError) are the only
 allowed outcomes.
 state.pt: a real checkpoint of a tiny run, mutated (bit flips, truncations, byte runs) and
@@ -59,7 +59,7 @@ def image_sources(folder: Path) -> list[bytes]:
 
 def image_case(path: Path) -> str:
     from spachc.model_io.metadata import Preprocessing
-    from spachc.preprocess import ImageReadError, prepare, read_image
+    from spachc.datasets.preprocess import ImageReadError, prepare, read_image
 
     try:
         image = read_image(path)
@@ -114,7 +114,7 @@ class Restorer:
     """A trainer built once for the run; each case goes through its resume checks and restore."""
 
     def __init__(self, data: Path, run: Path):
-        from spachc.train.data import open_dataset
+        from spachc.datasets.data import open_dataset
         from spachc.train.loop import RunOptions, Trainer
         from spachc.train.recipe import Recipe
         from spachc.train.run_folder import read_state, state_spec
@@ -130,7 +130,7 @@ class Restorer:
 
 
 def state_case(path: Path, restorer: Restorer) -> str:
-    from spachc.lang.diagnostics import UserError
+    from spachc.diagnostics import UserError
     from spachc.train.run_folder import read_state
 
     try:

@@ -23,7 +23,7 @@ PREDICT_ABSENT = 3  # the exit status gpu_check.sh gives digits_predict where th
 
 def write_pngs(folder: Path, per_class: int = 2) -> None:
     """The first `per_class` validation digits of each class, named LABEL_INDEX.png (8x8 grey)."""
-    from spachc.train.data import digits
+    from spachc.datasets.data import digits
 
     val = digits().val
     folder.mkdir(parents=True, exist_ok=True)

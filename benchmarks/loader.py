@@ -36,10 +36,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
-from spachc.train.data import EpochSampler, TransformedSplit, image_folder, read_image  # noqa: E402
+from spachc.datasets.data import EpochSampler, TransformedSplit, image_folder, read_image  # noqa: E402
 from spachc.train.mix import Mixer  # noqa: E402
 from spachc.train.recipe import RECIPES  # noqa: E402
-from spachc.train.transforms import IMAGENET, RandAugment, TrainTransform, crop_box, decode_for_crop  # noqa: E402
+from spachc.datasets.transforms import IMAGENET, RandAugment, TrainTransform, crop_box, decode_for_crop  # noqa: E402
 
 
 def generate(root: Path, count: int, classes: int = 10, seed: int = 0) -> None:

@@ -11,7 +11,7 @@ import argparse
 
 import torch
 
-from spachc.bench import AMP_DTYPES, device_name, matmul_rate, resolve_device
+from spachc.runtime.bench import AMP_DTYPES, device_name, matmul_rate, resolve_device
 
 
 def main() -> None:

@@ -44,8 +44,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import spachc  # noqa: E402
 from compare import randomise  # noqa: E402
 from reference_spach import reference_from_spachc  # noqa: E402
-from spachc.bench import device_name  # noqa: E402
-from spachc.precision import cpu_flags  # noqa: E402
+from spachc.runtime.bench import device_name  # noqa: E402
+from spachc.runtime.precision import cpu_flags  # noqa: E402
 
 MATMUL = 2048
 FLAGS_SHOWN = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8", "amx_tile")

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 import spachc
-from spachc.bench import _compiled, _infer_step, _train_step, resolve_device, synchronize
+from spachc.runtime.bench import _compiled, _infer_step, _train_step, resolve_device, synchronize
 
 # First match wins; names are CUDA kernel names (or aten op names on CPU).
 CATEGORIES = [

@@ -6,7 +6,7 @@
 
 Both implementations carry the same random weights (every weight matters) and are first
 checked to compute the same function in fp32 (eval mode, TF32 off) on the device. Then each
-is timed with `spachc.bench.run_mode`, exactly as `spachc bench` times spachc: synthetic data
+is timed with `spachc.runtime.bench.run_mode`, exactly as `spachc bench` times spachc: synthetic data
 on the device, warm-up steps, a synchronisation after every step, the median step. Inference
 at --infer-batch, a training step (forward, backward, AdamW) at --train-batch, once per
 --amps entry (bf16 autocast, and fp32 as the paper measured). The reference runs eager as
@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import spachc  # noqa: E402
 from compare import randomise, rel_err  # noqa: E402
 from reference_spach import reference_from_spachc  # noqa: E402
-from spachc.bench import AMP_DTYPES, device_name, matmul_rate, resolve_device, run_mode  # noqa: E402
+from spachc.runtime.bench import AMP_DTYPES, device_name, matmul_rate, resolve_device, run_mode  # noqa: E402
 
 # fp32 on one device in a different operation order: the numerics rule (1e-5) on CPU; GPU
 # kernels (cuDNN, cuBLAS, SDPA) sum in other orders, so the check there allows 1e-4.

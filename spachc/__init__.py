@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ._version import __version__  # noqa: E402
 
-from .lang.diagnostics import Diagnostic, SpecError  # noqa: E402
+from .diagnostics import Diagnostic, SpecError  # noqa: E402
 from .lang.frontend import check, load, parse  # noqa: E402
 from .lang.ir import Spec, spec_hash  # noqa: E402
 from .lang.printer import to_text  # noqa: E402

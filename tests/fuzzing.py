@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 
-from spachc.lang.diagnostics import Diagnostic, SpecError
+from spachc.diagnostics import Diagnostic, SpecError
 from spachc.lang.limits import check_params
 from spachc.lang.parser import decode, parse_document
 from spachc.lang.printer import format_document

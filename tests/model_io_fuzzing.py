@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 import spachc
-from spachc.lang.diagnostics import DiagnosticError
+from spachc.diagnostics import DiagnosticError
 from spachc.model_io import metadata as meta
 from spachc.model_io.tensors import save_weights
 

@@ -1,6 +1,6 @@
 """The four later mixers written out from their equations (docs/LANGUAGE.md), plainly.
 
-Independent of spachc.nn.token_mixers: images in B×C×H×W with explicit loops over
+Independent of spachc.nn.mixers: images in B×C×H×W with explicit loops over
 neighbours and kernel offsets, the original ShiftViT scatter into zeros, einsum for every
 matrix product, BatchNorm from its formula. Parameter names and shapes follow spachc's
 state_dict (under the reference's `spatial_func.`), so weights load with strict=True.

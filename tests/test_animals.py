@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from spachc.data.convert_animals import ArrayOnlyUnpickler, load_array
-from spachc.train.data import ANIMALS_FILE, animals, balanced_prefix, limited, open_dataset
+from spachc.datasets.data import ANIMALS_FILE, animals, balanced_prefix, limited, open_dataset
 
 
 def test_animals_is_ten_balanced_classes_of_28x28_grey_images_split_four_to_one():

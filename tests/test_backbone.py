@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import spachc
-from spachc.lang.diagnostics import SpecError
+from spachc.diagnostics import SpecError
 from spachc.nn.layers import tokens_to_grid
 
 # Four stages, every non-grid-tied kind, small widths so 224² and 256×320 are cheap.
@@ -169,7 +169,7 @@ def test_grid_tied_and_indivisible_sizes_are_refused_with_codes():
 def digit_canvases(count: int, size: tuple[int, int], seed: int):
     """Canvases with one 16×16 digit (the 8×8 scan, upscaled) at a random place; target per
     pixel: 0 for background, 1 + the digit's class where its stroke is."""
-    from spachc.train.data import digits
+    from spachc.datasets.data import digits
 
     data = digits()
     rng = np.random.default_rng(seed)

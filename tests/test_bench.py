@@ -107,7 +107,7 @@ def test_bench_cuda_without_cuda_is_a_clear_error(tiny):
 
 
 def test_matmul_rate_is_measured_from_a_real_product():
-    from spachc.bench import matmul_rate
+    from spachc.runtime.bench import matmul_rate
 
     gflops, size = matmul_rate(torch.device("cpu"), size=256, reps=3)
     assert size == 256 and 0 < gflops < 1e5

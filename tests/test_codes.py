@@ -1,4 +1,4 @@
-"""One registry of diagnostic codes (spachc/lang/codes.py), checked against README's table
+"""One registry of diagnostic codes (spachc/diagnostics/codes.py), checked against README's table
 and against every code the source reports: no code undocumented, reused or unregistered."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from spachc.lang.codes import CODES, RETIRED, duplicates
+from spachc.diagnostics.codes import CODES, RETIRED, duplicates
 
 REPO = Path(__file__).resolve().parents[1]
 CODE = re.compile(r"\b([EW])(\d{3,4})\b")

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from test_train_support import write_image_folder
 
-from spachc.train.data import (
+from spachc.datasets.data import (
     DataError, EpochSampler, digits, stratified_split_indices, image_folder, open_dataset, read_image,
     worker_error_message,
 )
@@ -19,7 +19,7 @@ from spachc.train.mix import Mixer, soft_target_cross_entropy
 from spachc.train.plot import curves_png
 from spachc.train.recipe import QUICK, SPACH, RecipeError, resolve_recipe
 from spachc.train.schedule import lr_at
-from spachc.train.transforms import (
+from spachc.datasets.transforms import (
     IMAGENET, EvalTransform, RandAugment, TrainTransform, random_resized_crop, resize_center_crop,
 )
 
@@ -86,7 +86,7 @@ def test_a_corrupt_training_image_is_skipped_and_named(tmp_path):
 
 def test_worker_error_message_unwraps_the_worker_traceback():
     wrapped = DataError("Caught DataError in DataLoader worker process 0.\nOriginal Traceback (most recent call "
-                        "last):\n  File \"x.py\", line 1\nspachc.train.data.DataError: /d/a.png: cannot decode image")
+                        "last):\n  File \"x.py\", line 1\nspachc.datasets.data.DataError: /d/a.png: cannot decode image")
     assert worker_error_message(wrapped) == "/d/a.png: cannot decode image"
     assert worker_error_message(DataError("plain")) == "plain"
 
@@ -198,7 +198,7 @@ def test_curves_png_draws_every_series():
 
 @pytest.mark.parametrize("mode", ["L", "RGB"])
 def test_every_randaugment_op_keeps_mode_and_size(mode):
-    from spachc.train.transforms import RAND_OPS_INCREASING, _op
+    from spachc.datasets.transforms import RAND_OPS_INCREASING, _op
 
     image = Image.fromarray(np.random.default_rng(1).integers(40, 120, (32, 24, 3), dtype=np.uint8)).convert(mode)
     unchanged = set()

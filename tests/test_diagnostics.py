@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import spachc
-from spachc.lang.diagnostics import SpecError
+from spachc.diagnostics import SpecError
 
 BASE = "input 32\nstem patch 4\n"
 

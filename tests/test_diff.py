@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import spachc
-from spachc.diffing import GitReadError, block_delta, diff_specs, load_side, split_revision
+from spachc.lang.diffing import GitReadError, block_delta, diff_specs, load_side, split_revision
 from tests.conftest import REPO, run_cli
 
 HYBRID_S = (REPO / "specs" / "hybrid_s.spach").read_text()

@@ -88,7 +88,7 @@ def test_digits_to_animals_says_what_it_kept_and_reset_and_learns(animals_run):
 
 def test_fine_tuned_run_folder_predicts_animals_and_evaluates_with_their_preprocessing(animals_run, work):
     out, _ = animals_run
-    from spachc.train.data import ANIMALS_FILE, ANIMALS_NORM
+    from spachc.datasets.data import ANIMALS_FILE, ANIMALS_NORM
 
     archive = np.load(ANIMALS_FILE)
     image = work / "animal.png"

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 import spachc
-from spachc.graph import GraphError, picture, to_dot, to_mermaid, to_svg
+from spachc.lang.graph import GraphError, picture, to_dot, to_mermaid, to_svg
 from tests.conftest import REPO, run_cli
 
 SHARED = """\

@@ -20,7 +20,7 @@ from test_train_support import REPO, SMALL_RUN, env, spachc_cmd, train, write_im
 from image_fuzzing import mutate
 
 from spachc.model_io import metadata as meta
-from spachc.preprocess import ImageReadError, ImageRefused, read_image, to_mode
+from spachc.datasets.preprocess import ImageReadError, ImageRefused, read_image, to_mode
 
 SPEC = "model hostile\ninput 16 channels 1\nclasses 3\nstem conv1 patch 4\n\nstage conv x1 dim 8\n"
 

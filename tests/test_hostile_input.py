@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import spachc
-from spachc.lang.diagnostics import SpecError
+from spachc.diagnostics import SpecError
 from tests.conftest import run_cli
 
 

@@ -45,7 +45,7 @@ def test_int8_file_is_quantized_per_channel_and_agrees_with_fp32(exported, train
     int8_weights = {k: v for k, v in initializers.items() if v.dtype == np.int8 and v.ndim >= 2}
     # Every conv and linear weight is stored in int8 but the first (stem) and the last (classifier),
     # and the token MLP's, which its batched GEMM takes as a (broadcast) activation.
-    from spachc.nn.layers import TokenMLP
+    from spachc.nn.mixers.mlp import TokenMLP
 
     skipped = {"stem.proj", "head"} | {f"{name}.{child}" for name, m in model.named_modules()
                                        if isinstance(m, TokenMLP) for child in ("fc1", "fc2")}
@@ -106,7 +106,7 @@ def test_int8_below_the_minimum_agreement_is_not_written(trained_digits, tmp_pat
     assert "onnx.checker (full check): ok" in proc.stdout  # the fp32 graph's figures are still shown
     assert not target.exists() and not list(tmp_path.glob(".untrained.onnx.*"))
     # The library (which the command only prints) fails the same way, with what it measured.
-    from spachc.lang.diagnostics import UserError
+    from spachc.diagnostics import UserError
 
     with pytest.raises(UserError) as info:
         spachc.export(weights, onnx=target, int8=True, calibrate="digits")

@@ -148,7 +148,7 @@ def test_build_and_check_take_the_spec_as_text():
 
 
 def test_check_fmt_diff_and_the_front_end_never_import_torch(tmp_path):
-    probe = ("import sys, spachc, spachc.lang.options, spachc.lang.kinds, spachc.diffing, spachc.cli.check_cmd, "
+    probe = ("import sys, spachc, spachc.lang.options, spachc.lang.kinds, spachc.lang.diffing, spachc.cli.check_cmd, "
              "spachc.cli.fmt_cmd, spachc.cli.diff_cmd\n"
              "spachc.summary(spachc.parse('stage smlp x1, sepconv x1, pool x1, shift x1 dim 24'))\n"
              "print('torch' in sys.modules)")
@@ -174,7 +174,7 @@ def test_every_kind_has_a_module_and_every_option_a_grammar_rule():
 
 def test_the_set_keys_and_the_diff_fields_come_from_the_table():
     from spachc.cli.common import SET_OPTION_HELP
-    from spachc.diffing import STAGE_FIELDS
+    from spachc.lang.diffing import STAGE_FIELDS
     from spachc.lang.options import STAGE_OPTIONS, STATEMENTS
     from spachc.lang.overrides import KEYS
 

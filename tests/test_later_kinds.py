@@ -10,7 +10,7 @@ from reference_spach import reference_from_spachc
 from torch.utils.flop_counter import FlopCounterMode
 
 import spachc
-from spachc.diffing import diff_specs
+from spachc.lang.diffing import diff_specs
 from spachc.lang.frontend import fmt_text
 
 HEADER = "input {input}\nclasses 7\nstem patch 4\ndrop_path {drop}\n"
@@ -82,7 +82,8 @@ def test_train_mode_outputs_and_gradients_match_the_equations(case):
 
 
 def test_the_mixers_do_what_their_names_say():
-    from spachc.nn.token_mixers import Pool, Shift
+    from spachc.nn.mixers.pool import Pool
+    from spachc.nn.mixers.shift import Shift
 
     x = torch.arange(2 * 6 * 24, dtype=torch.float32).reshape(1, 12, 24)  # a 2x6 grid, 24 channels
     grid = (2, 6)
@@ -159,7 +160,7 @@ def test_fmt_to_text_and_diff_know_the_later_kinds():
 
 
 def test_graph_draws_and_upstream_refuses_the_later_kinds():
-    from spachc.graph import to_mermaid
+    from spachc.lang.graph import to_mermaid
     from spachc.nn.upstream import UpstreamMismatch
 
     spec = make_spec("smlp_sepconv_nonsquare")

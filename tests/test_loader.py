@@ -10,9 +10,9 @@ import pytest
 import torch
 from PIL import Image
 
-from spachc.train.data import DataError, open_image, read_image
+from spachc.datasets.data import DataError, open_image, read_image
 from spachc.train.loop import input_bound_note
-from spachc.train.transforms import IMAGENET, TrainTransform, crop_box, decode_for_crop
+from spachc.datasets.transforms import IMAGENET, TrainTransform, crop_box, decode_for_crop
 
 
 def photo(path, size=(800, 600), seed=0):

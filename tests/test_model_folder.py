@@ -81,7 +81,7 @@ def trained(tmp_path_factory):
 @pytest.fixture(scope="module")
 def val_pngs(trained):
     """The digits validation images as real PNG files, named by index."""
-    from spachc.train.data import digits
+    from spachc.datasets.data import digits
 
     folder = trained / "png"
     folder.mkdir()
@@ -118,7 +118,7 @@ def test_folder_holds_spec_weights_and_timm_style_preprocessing(trained):
 
 
 def test_predict_on_pngs_gives_the_classes_of_eval_in_torch_and_onnxruntime(trained, val_pngs, tmp_path):
-    from spachc.train.data import digits
+    from spachc.datasets.data import digits
     from spachc.train.evaluate import eval_transform
 
     paths, labels = val_pngs
@@ -239,7 +239,7 @@ def test_metadata_preprocessing_and_folder_modules_never_import_torch():
     import subprocess
     import sys
 
-    code = ("import sys, spachc.model_io.metadata, spachc.preprocess, spachc.model_io.folder, spachc.lang.sizes; "
+    code = ("import sys, spachc.model_io.metadata, spachc.datasets.preprocess, spachc.model_io.folder, spachc.lang.sizes; "
             "sys.exit('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
 
@@ -276,10 +276,10 @@ def test_zero_head_verification_is_not_vacuous(tmp_path):
     ('{"format": "{format}", "{version_key}": 999}', "{version_key} 999 is not"),
 ])
 def test_model_folder_and_study_files_fail_the_same_coded_way(tmp_path, content, says):
-    """One reader (spachc/jsonfile.py) for config.json and study.json: each broken file gets its
+    """One reader (spachc/files/jsonfile.py) for config.json and study.json: each broken file gets its
     own code and a message naming the file and what is wrong."""
     from spachc.model_io.folder import CONFIG, FORMAT, read_config
-    from spachc.lang.diagnostics import UserError
+    from spachc.diagnostics import UserError
     from spachc.sweep.study import STUDY_FILE, STUDY_FORMAT, load_study
 
     cases = [(read_config, CONFIG, FORMAT, "format_version", "spachc model config", "E1211"),

@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save_file
 from test_export_support import logits, random_model, spec_of
 
 import spachc
-from spachc.lang.diagnostics import DiagnosticError
+from spachc.diagnostics import DiagnosticError
 from spachc.model_io import integrity, kinds
 from spachc.model_io import metadata as meta
 from spachc.model_io.tensors import read_metadata, save_weights, tensors_digest

@@ -11,7 +11,7 @@ import torch
 
 from conftest import run_cli
 from spachc.nn.precision import LowPrecisionNet, for_inference
-from spachc.precision import PrecisionError, resolve_precision
+from spachc.runtime.precision import PrecisionError, resolve_precision
 from trained_digits import trained_digits  # noqa: F401  (a fixture)
 
 TOP1_AGREEMENT = 0.995  # bf16 must pick the fp32 class for at least 99.5% of validation images

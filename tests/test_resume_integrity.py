@@ -12,7 +12,7 @@ import pytest
 import torch
 from test_train_support import SMALL_RUN, train, write_image_folder, write_spec
 
-from spachc.lang.diagnostics import UserError
+from spachc.diagnostics import UserError
 from spachc.train.run_folder import (CHECKSUM_KEY, CheckpointDamaged, CheckpointMalformed, read_state,
                                      state_checksum)
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 import spachc
-from spachc.lang.diagnostics import SpecError, UserError
+from spachc.diagnostics import SpecError, UserError
 from tests.conftest import REPO, run_cli
 
 # A spec the built-in digits fit (1 channel, 10 classes), small enough for a run of seconds.

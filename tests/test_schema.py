@@ -13,7 +13,7 @@ import pytest
 
 import spachc
 from spachc.lang.resources import zoo_names
-from spachc.schema import build_json_schema, ir_schema
+from spachc.lang.schema import build_json_schema, ir_schema
 from tests.conftest import REPO, run_cli
 
 

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from spachc.lang import space
-from spachc.lang.diagnostics import SpecError
+from spachc.diagnostics import SpecError
 from spachc.lang.frontend import check_with_census, document, load, parse
 from spachc.lang.summary import summary
 from tests.conftest import run_cli

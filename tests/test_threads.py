@@ -1,4 +1,4 @@
-"""The CLI's thread and wait policy (spachc/threads.py), set before torch loads."""
+"""The CLI's thread and wait policy (spachc/runtime/threads.py), set before torch loads."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from spachc.threads import available_cpus, configure
+from spachc.runtime.threads import available_cpus, configure
 
 from conftest import REPO
 

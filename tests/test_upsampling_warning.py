@@ -6,7 +6,7 @@ from __future__ import annotations
 from test_train_support import SMALL_RUN, train, write_image_folder, write_spec
 
 from spachc.lang.frontend import parse
-from spachc.train.data import animals, open_dataset, upsampling_warning
+from spachc.datasets.data import animals, open_dataset, upsampling_warning
 
 SPEC = "model big\ninput {size} channels 1\nclasses {classes}\nstem conv1 patch 4\n\nstage conv x1 dim 8\n" \
        "-> down -> stage conv x1\n"

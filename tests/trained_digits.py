@@ -22,7 +22,7 @@ stage conv x1 dim 32 -> down -> stage mlp x1, trans x1
 
 def split_tensors(spec, split: str):
     """(images, labels) of the digits `split` ('train' or 'val') through the eval transform."""
-    from spachc.train.data import EvalShard, open_dataset
+    from spachc.datasets.data import EvalShard, open_dataset
     from spachc.train.evaluate import eval_transform, eval_transform_config
 
     dataset = open_dataset("digits")

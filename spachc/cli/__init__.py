@@ -1,9 +1,9 @@
 """The `spachc` command line. Each command lives in its own module; app.py wires them.
 
 The thread and wait policy is set here, on import, before any command loads torch
-(spachc/threads.py says why).
+(spachc/runtime/threads.py says why).
 """
 
-from ..threads import configure as _configure_threads
+from ..runtime.threads import configure as _configure_threads
 
 _configure_threads()

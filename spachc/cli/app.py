@@ -6,7 +6,7 @@ import importlib
 
 import typer
 
-from .. import __version__
+from .._version import __version__
 
 app = typer.Typer(
     name="spachc",
@@ -32,7 +32,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
                                            "(OMP_WAIT_POLICY=PASSIVE) unless OMP_WAIT_POLICY is set.")) -> None:
     """spachc: text in, a validated IR, a PyTorch model out."""
     if threads is not None:
-        from ..threads import configure
+        from ..runtime.threads import configure
 
         configure(threads)
 

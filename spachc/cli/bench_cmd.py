@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from ..lang.limits import enforce
-from ..precision import PRECISION_HELP, PRECISIONS
+from ..runtime.precision import PRECISION_HELP, PRECISIONS
 from .common import (SET_OPTION_HELP, UserError, human, max_activation_option, max_params_option, out,
                      reports_errors)
 from ..model_io.arguments import load_spec_or_weights
@@ -65,7 +65,7 @@ def bench_command(
     if threads is not None and threads < 1:
         raise UserError("--threads must be at least 1", code="E961")
 
-    from ..bench import benchmark
+    from ..runtime.bench import benchmark
 
     resolved, state = load_spec_or_weights(spec, set_)
     enforce(resolved, max_params, max_activation_gb)

@@ -9,7 +9,7 @@ from typing import Callable
 import typer
 from rich.console import Console
 
-from ..lang.diagnostics import Diagnostic, DiagnosticError, SpecError, UserError, render_text  # noqa: F401
+from ..diagnostics import Diagnostic, DiagnosticError, SpecError, UserError, render_text  # noqa: F401
 from ..lang.options import set_help
 
 out = Console(highlight=False, soft_wrap=True)

@@ -16,8 +16,8 @@ from pathlib import Path
 import typer
 from rich.text import Text
 
-from ..lang.diagnostics import SpecError
-from ..diffing import Change, PartDiff, SpecDiff, diff_specs, load_side
+from ..diagnostics import SpecError
+from ..lang.diffing import Change, PartDiff, SpecDiff, diff_specs, load_side
 from ..lang.frontend import load
 from ..lang.printer import format_number
 from ..lang.summary import summary

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import typer
 
-from ..precision import PRECISION_HELP, PRECISIONS
-from ..stopping import stops_on_signals
+from ..runtime.precision import PRECISION_HELP, PRECISIONS
+from ..runtime.stopping import stops_on_signals
 from .common import SET_OPTION_HELP, UserError, err, out, reports_errors
 from ..model_io.arguments import is_weights_file
 
@@ -36,11 +36,11 @@ def eval_command(
     if dtype not in PRECISIONS:
         raise UserError(f"--dtype '{dtype}' is not one of: {', '.join(PRECISIONS)}", code="E1016")
     from ..model_io.create import build_loaded
-    from ..train.data import DataError, check_fit, open_dataset, worker_error_message
+    from ..datasets.data import DataError, check_fit, open_dataset, worker_error_message
     from ..train.distributed import World
     from ..train.evaluate import eval_transform_config, evaluate, saved_eval_config, val_loader
     from ..model_io.folder import model_file
-    from ..runtime import resolve_device
+    from ..runtime.device import resolve_device
     from ..model_io.sources import load_weights_for
     from ..train.run_folder import saved_eval_crop
     from ..model_io.arguments import load_spec_or_weights

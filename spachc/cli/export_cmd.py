@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from ..lang.diagnostics import DiagnosticError
+from ..diagnostics import DiagnosticError
 from .common import (SET_OPTION_HELP, UserError, max_activation_option, max_params_option, out,
                      reports_errors)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from ..atomic import write_atomically
-from ..lang.diagnostics import SpecError
+from ..files.atomic import write_atomically
+from ..diagnostics import SpecError
 from ..lang.frontend import fmt_text, read_source
 from .common import print_diagnostics
 

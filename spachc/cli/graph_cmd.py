@@ -8,8 +8,8 @@ from pathlib import Path
 
 import typer
 
-from ..atomic import write_atomically
-from ..graph import render
+from ..files.atomic import write_atomically
+from ..lang.graph import render
 from .common import SET_OPTION_HELP, UserError, err, reports_errors
 
 SUFFIX_FORMATS = {".mmd": "mermaid", ".mermaid": "mermaid", ".md": "markdown", ".dot": "dot", ".gv": "dot", ".svg": "svg"}

@@ -1,5 +1,5 @@
 """`spachc predict MODEL IMAGE... [--top-k 5] [--json] [--onnx]`: classify image files with the
-model's own recorded preprocessing (spachc.preprocess.prepare, the function `eval` uses), in
+model's own recorded preprocessing (spachc.datasets.preprocess.prepare, the function `eval` uses), in
 PyTorch or, with --onnx, in onnxruntime, so both paths see the same input arrays."""
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def predict_command(
     A file that cannot be read is reported with its code; the others are still classified, and
     the exit status is then 1."""
     from ..model_io.folder import model_info
-    from ..preprocess import display_name
+    from ..datasets.preprocess import display_name
 
     if top_k < 1:
         raise UserError(f"--top-k {top_k}: must be at least 1", code="E1222")
@@ -151,7 +151,7 @@ def predict_command(
 
 def image_files(arguments: list[Path]) -> list[Path]:
     """The files named, with each folder replaced by the image files directly inside it."""
-    from ..preprocess import IMAGE_SUFFIXES
+    from ..datasets.preprocess import IMAGE_SUFFIXES
 
     files: list[Path] = []
     for argument in arguments:
@@ -169,7 +169,7 @@ def image_files(arguments: list[Path]) -> list[Path]:
 def classify(files: list[Path], pre, run) -> tuple[list[Path], np.ndarray, list[dict]]:
     """Probabilities of the files that can be read, CHUNK at a time (memory stays bounded for a
     folder of any size), and a coded record of each that cannot."""
-    from ..preprocess import ImageReadError, PreprocessingError, display_name, prepare, read_image
+    from ..datasets.preprocess import ImageReadError, PreprocessingError, display_name, prepare, read_image
 
     good: list[Path] = []
     parts: list[np.ndarray] = []

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from ..schema import schema
+from ..lang.schema import schema
 from .common import err, reports_errors
 from .graph_cmd import write_output
 

@@ -117,7 +117,7 @@ def train_command(
 ) -> None:
     """Train a spec with the SPACH recipe (or quick) on image folders or the built-in digits."""
     from ..lang.frontend import load, states
-    from ..train.data import DataError, open_dataset, upsampling_warning, worker_error_message
+    from ..datasets.data import DataError, open_dataset, upsampling_warning, worker_error_message
     from ..train.loop import RunOptions, Trainer
     from ..train.recipe import fit_to_run, resolve_recipe
     from ..train.run_folder import RunFolder
@@ -171,7 +171,7 @@ def train_command(
 
 
 def _no_init_warning(frozen: str | None):
-    from ..lang.diagnostics import warning_at
+    from ..diagnostics import warning_at
 
     what = f"--freeze {frozen} keeps randomly initialised parts fixed" if frozen else (
         "the finetune recipe (layer decay) is made for trained weights")

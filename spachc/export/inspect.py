@@ -9,7 +9,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from ..lang.diagnostics import SpecError, UserError
+from ..diagnostics import SpecError, UserError
 from ..lang.frontend import parse
 from ..model_io.header import SafetensorsFileError, read_header
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..lang.diagnostics import UserError
+from ..diagnostics import UserError
 
 CALIBRATION_IMAGES = 256
 HELD_OUT_IMAGES = 1000
@@ -110,7 +110,7 @@ class Int8Report:
 def calibration_notes(spec, data: str) -> tuple[str, ...]:
     """What is odd about calibrating on `data` that is not wrong enough to refuse: images far
     smaller than the model's input (W1250's rule), which calibrate the ranges of upsampled blur."""
-    from ..train.data import open_dataset, upsampling_warning
+    from ..datasets.data import open_dataset, upsampling_warning
 
     warning = upsampling_warning(spec, open_dataset(data))
     return () if warning is None else (f"{warning.message} ({warning.hint})",)
@@ -121,7 +121,7 @@ def split_images(spec, data: str, split: str, limit: int, labels: tuple[str, ...
     """Up to `limit` images of `data`'s split as the network's input (N×C×H×W float32), taken
     evenly across the split (its classes are stored in order), through the eval transform, and
     their labels. `labels`: the class names the model records; data with others is refused."""
-    from ..train.data import DataError, EvalShard, check_fit, open_dataset
+    from ..datasets.data import DataError, EvalShard, check_fit, open_dataset
     from ..train.evaluate import eval_transform, eval_transform_config
 
     try:

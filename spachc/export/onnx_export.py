@@ -18,9 +18,9 @@ from pathlib import Path
 
 import torch
 
-from .. import __version__
+from .._version import __version__
 from ..model_io import metadata as meta
-from ..lang.diagnostics import UserError
+from ..diagnostics import UserError
 from ..lang.ir import Spec
 from ..lang.kinds import KINDS
 from ..lang.printer import to_text

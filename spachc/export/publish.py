@@ -23,8 +23,8 @@ from typing import Sequence
 
 import torch
 
-from ..atomic import publishing, temporary_beside
-from ..lang.diagnostics import DiagnosticError, UserError
+from ..files.atomic import publishing, temporary_beside
+from ..diagnostics import DiagnosticError, UserError
 from ..lang.ir import Spec
 from ..lang.limits import DEFAULT_MAX_ACTIVATION_GB, DEFAULT_MAX_PARAMS
 from ..lang.sizes import any_size

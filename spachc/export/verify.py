@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..lang.diagnostics import UserError
+from ..diagnostics import UserError
 from ..lang.frontend import parse
 from ..lang.ir import Spec
 from ..lang.printer import to_text

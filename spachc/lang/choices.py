@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
-from .diagnostics import Diagnostic, Note, Span, SpecError, did_you_mean, error_at, warning_at
+from ..diagnostics import Diagnostic, Note, Span, SpecError, did_you_mean, error_at, warning_at
 from .kinds import KINDS
 from .options import STAGE_OPTIONS
 from .syntax import Bound, Choice, Document, NamedChoice, Option, Stage, Statement, Value

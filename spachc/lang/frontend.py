@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .diagnostics import Diagnostic, Source, Span, SpecError, did_you_mean, error_at
+from ..diagnostics import Diagnostic, Source, Span, SpecError, did_you_mean, error_at
 from .ir import Spec
 from .overrides import apply_overrides, blame_overrides
 from .parser import MAX_SPEC_BYTES, decode, parse_document

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .counts import total_cost
-from .diagnostics import SpecError, error_at
+from ..diagnostics import SpecError, error_at
 from .ir import Spec
 from .kinds import KINDS
 

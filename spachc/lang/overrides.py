@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .diagnostics import Diagnostic, Note, Source, Span, SpecError, did_you_mean, error_at
+from ..diagnostics import Diagnostic, Note, Source, Span, SpecError, did_you_mean, error_at
 from .options import SET_KEYS as KEYS
 from .parser import parse_override
 from .syntax import Document, Option, Statement

@@ -14,7 +14,7 @@ from functools import cache
 import lark
 from lark import Token, Transformer, v_args
 
-from .diagnostics import Diagnostic, Source, Span, SpecError, did_you_mean, error_at
+from ..diagnostics import Diagnostic, Source, Span, SpecError, did_you_mean, error_at
 from .kinds import KINDS, describe_kinds
 from .options import OPTION_ORDER, STATEMENT_ORDER
 from .resources import grammar_text
@@ -101,7 +101,7 @@ def parse_document(source: Source) -> Document:
                    alternatives=parts["alternatives"][0] if parts["alternatives"] else (),
                    alternatives_span=parts["alternatives"][1] if parts["alternatives"] else None)
     if parts["extra_alternatives"]:
-        from .diagnostics import Note
+        from ..diagnostics import Note
 
         first, second = parts["alternatives"][1], parts["extra_alternatives"][0]
         raise SpecError([error_at("E106", "a spec has exactly one pipeline, but a second choice of pipelines "

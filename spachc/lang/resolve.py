@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from .diagnostics import Diagnostic, Note, Span, SpecError, error_at, warning_at
+from ..diagnostics import Diagnostic, Note, Span, SpecError, error_at, warning_at
 from .ir import Group, Spec, Stage, Stem, drop_path_rates, expand_blocks, halve, stem_grid
 from .kinds import KINDS
 from .options import (DEFAULT_CHANNELS, DEFAULT_CLASSES, DEFAULT_CONV4_HIDDEN, DEFAULT_INPUT, STAGE_OPTIONS,

@@ -10,7 +10,7 @@ say why.
 
 from __future__ import annotations
 
-from .diagnostics import Diagnostic, SpecError, error_at
+from ..diagnostics import Diagnostic, SpecError, error_at
 from .ir import Spec
 from .kinds import KINDS
 

@@ -33,7 +33,7 @@ from typing import Iterator
 
 from .choices import (PIPELINE_LABEL, Dimension, acting_choices, dimensions, instantiate, is_space,  # noqa: F401
                       unused_named)  # (is_space: API)
-from .diagnostics import Diagnostic, Span, SpecError, error_at
+from ..diagnostics import Diagnostic, Span, SpecError, error_at
 from .syntax import Bound, Choice, Document
 
 ENUMERATE_LIMIT = 4096

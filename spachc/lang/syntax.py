@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .diagnostics import Source, Span
+from ..diagnostics import Source, Span
 
 
 @dataclass(frozen=True)

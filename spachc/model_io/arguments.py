@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..lang.frontend import EXPR_SOURCE, load, parse  # noqa: F401
 from ..lang.ir import Spec
-from ..lang.diagnostics import UserError
+from ..diagnostics import UserError
 from .sources import is_weights_file, spec_and_weights as load_spec_or_weights  # noqa: F401
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from ..lang.diagnostics import UserError
+from ..diagnostics import UserError
 from ..lang.ir import Spec
 from . import kinds
 from .metadata import ModelInfo, Preprocessing, checked_labels, default_preprocessing

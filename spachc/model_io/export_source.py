@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from ..lang.diagnostics import UserError
+from ..diagnostics import UserError
 from ..lang.ir import Spec
 from ..lang.limits import DEFAULT_MAX_ACTIVATION_GB, DEFAULT_MAX_PARAMS, enforce
 from .metadata import ModelInfo

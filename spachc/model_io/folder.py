@@ -15,8 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .._version import __version__
-from ..jsonfile import read_format_file
-from ..lang.diagnostics import UserError
+from ..files.jsonfile import read_format_file
+from ..diagnostics import UserError
 from ..lang.ir import Spec
 from ..lang.printer import to_text
 from . import metadata as meta

@@ -12,7 +12,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..lang.diagnostics import UserError
+from ..diagnostics import UserError
 
 MAX_HEADER_BYTES = 100 * 2**20
 MAX_TENSORS = 100_000  # far above any spec's state_dict; a header naming more is not one of ours

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..lang.diagnostics import UserError
+from ..diagnostics import UserError
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"

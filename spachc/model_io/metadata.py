@@ -17,7 +17,7 @@ import json
 import math
 from dataclasses import dataclass, replace
 
-from ..lang.diagnostics import UserError
+from ..diagnostics import UserError
 
 # --- the keys ---------------------------------------------------------------------------------
 
@@ -50,7 +50,7 @@ MAX_RESIZE_SIDE = 16384  # ... and so is a crop_pct that resizes images beyond t
 MAX_CHANNELS = 64
 MAX_LABELS = 100_000
 MAX_LABEL_CHARS = 1000
-# The one resize rule spachc implements (spachc.preprocess.resize_center_crop), named in the record
+# The one resize rule spachc implements (spachc.datasets.preprocess.resize_center_crop), named in the record
 # so that a reader knows which it is: timm's transforms floor the size, spachc rounds it.
 RESIZE_MODES = {"shorter_side_round": "resize the shorter side to round(max(H, W) / crop_pct), keeping the "
                                       "aspect ratio, with the `interpolation` filter; then take the centred "

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..lang.diagnostics import Note, UserError
+from ..diagnostics import Note, UserError
 from ..lang.ir import Spec
 
 if TYPE_CHECKING:  # torch is imported by the functions that need it: the CLI loads this module at start
@@ -75,7 +75,7 @@ def load_weights_for(spec: Spec, path: str | Path, ema: bool = False,
 
 def other_spec(path: Path, stored: Spec, spec: Spec, own_spec_command: str | None, code: str = "E1013") -> UserError:
     """Weights of another architecture: say what differs, and how to use them with their own spec."""
-    from ..diffing import differences
+    from ..lang.diffing import differences
 
     notes = [Note(f"{line}") for line in differences(spec, stored)[:8]] or [
         Note("the architectures are the same; only the spec's name or a written-out default differs")]

@@ -18,8 +18,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as safetensors_bytes
 
-from .. import __version__
-from ..atomic import write_atomically  # noqa: F401  (re-exported: the one atomic writer)
+from .._version import __version__
+from ..files.atomic import write_atomically  # noqa: F401  (re-exported: the one atomic writer)
 from ..lang.ir import Spec
 from ..lang.printer import to_text
 from . import integrity

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..lang.diagnostics import SpecError, UserError
+from ..diagnostics import SpecError, UserError
 from ..lang.frontend import parse
 from ..lang.ir import Spec
 from .kinds import model_file

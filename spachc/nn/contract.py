@@ -10,7 +10,7 @@ first_conv, pool_size, fixed_input_size) always comes from the module itself.
 
 from __future__ import annotations
 
-from ..lang.diagnostics import UserError
+from ..diagnostics import UserError
 from ..lang.frontend import parse
 from ..lang.ir import Spec
 from ..lang.kinds import KINDS

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .fused import fusable, linear, linear_add, linear_gelu
+from .fused import fusable, linear_add, linear_gelu
 
 LN_EPS = 1e-6
 
@@ -70,45 +70,6 @@ class ChannelMLP(nn.Module):
     def add_to(self, residual: torch.Tensor, x: torch.Tensor, fused: bool) -> torch.Tensor:
         """residual + self(x), with GELU and the add inside the GEMMs where `fused`."""
         return linear_add(linear_gelu(x, self.fc1, fused), self.fc2, residual, fused)
-
-
-class Attention(nn.Module):
-    """Multi-head self-attention over all tokens, fused through SDPA."""
-
-    def __init__(self, dim: int, heads: int, qkv_bias: bool):
-        super().__init__()
-        self.heads = heads
-        self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
-        b, n, c = x.shape
-        fused = fusable(x)
-        # Output features are laid out (three, heads, head_dim), as in the reference.
-        qkv = linear(x, self.qkv, fused).view(b, n, 3, self.heads, c // self.heads)
-        # Unbound along its own axis, not after a permute: SDPA's CPU backward gives each of
-        # dq, dk, dv token-major (B×N×heads×d), so unbind's backward stacks them straight into
-        # the qkv layout (one copy) instead of stacking heads-major and then copying again.
-        q, k, v = (t.transpose(1, 2) for t in qkv.unbind(2))
-        out = F.scaled_dot_product_attention(q, k, v)
-        return linear(out.transpose(1, 2).reshape(b, n, c), self.proj, fused)
-
-
-class TokenMLP(nn.Module):
-    """Mixes the N tokens of each channel with an MLP, contracting the token axis of B×N×C
-    in place of transposing it: one batched GEMM `W @ x_b` per layer, with the bias added
-    by the GEMM itself (baddbmm), so no transposed copy and no separate bias pass."""
-
-    def __init__(self, tokens: int, hidden: int):
-        super().__init__()
-        self.fc1 = nn.Linear(tokens, hidden)
-        self.fc2 = nn.Linear(hidden, tokens)
-
-    def forward(self, x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
-        b = x.shape[0]
-        h = torch.baddbmm(self.fc1.bias[:, None], self.fc1.weight.expand(b, -1, -1), x)
-        h = torch.ops.aten.gelu_(h) if fusable(x) else F.gelu(h)  # in place only where no autograd graph is kept
-        return torch.baddbmm(self.fc2.bias[:, None], self.fc2.weight.expand(b, -1, -1), h)
 
 
 class PositionalConv(nn.Module):

@@ -6,7 +6,7 @@ on CPU, LayerNorm, GroupNorm, the softmax inside scaled_dot_product_attention an
 compute in fp32 internally and round only their outputs; GEMMs and convolutions accumulate
 in fp32 (oneDNN on AMX / AVX-512 bf16). The head (its LayerNorm, the token mean and the
 classifier) runs in fp32, so the logits are not rounded to bf16's 8-bit mantissa.
-Which precision `auto` picks: spachc/precision.py.
+Which precision `auto` picks: spachc/runtime/precision.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..precision import resolve_precision
+from ..runtime.precision import resolve_precision
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 

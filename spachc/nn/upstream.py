@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from ..lang.diagnostics import UserError
+from ..diagnostics import UserError
 from ..lang.ir import Spec
 from .build import skeleton
 

@@ -30,7 +30,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from ..lang.diagnostics import UserError
+from ..diagnostics import UserError
 from .runner import RESULT_FILE, Settings, Unit, finished, run_dir
 from .study import Study
 

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..lang.diagnostics import DiagnosticError, SpecError, UserError
+from ..diagnostics import DiagnosticError, SpecError, UserError
 from .study import Sample, Study, StudyError, write_atomically
 
 FAILED_FILE = "failed.json"
@@ -75,7 +75,7 @@ def sample_spec(study: Study, sample: Sample, overrides: tuple[str, ...] = ()):
 def check_sample(study: Study, sample: Sample, settings, dataset) -> Failure | None:
     """None when the sample can train with the study's settings on `dataset`, else why not."""
     from ..lang.limits import DEFAULT_MAX_PARAMS, enforce
-    from ..train.data import check_fit
+    from ..datasets.data import check_fit
     from ..train.recipe import Recipe
 
     try:

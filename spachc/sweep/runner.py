@@ -155,7 +155,7 @@ class SweepOptions:
 
 def measure_throughput(spec, device: str) -> dict:
     """Inference images/s of the architecture (spachc bench's timing rules, batch 32)."""
-    from ..bench import benchmark
+    from ..runtime.bench import benchmark
 
     report = benchmark(spec, batch_size=32, mode="infer", device=device, steps=5, warmup=2)
     result = report.results[0]
@@ -166,7 +166,7 @@ def measure_throughput(spec, device: str) -> dict:
 def run_study(study: Study, settings: Settings, options: SweepOptions) -> dict:
     """Train this worker's share of the study (rung after rung, with successive halving);
     returns counts of what happened."""
-    from ..train.data import limited, open_dataset
+    from ..datasets.data import limited, open_dataset
     from ..train.distributed import shutdown, world_from_env
 
     dataset = limited(open_dataset(settings.data), settings.limit_train, settings.limit_val)

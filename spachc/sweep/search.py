@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..lang.diagnostics import UserError
+from ..diagnostics import UserError
 from .study import STUDY_FILE, sample_id, write_atomically
 
 JOURNAL_FILE, LOCK_FILE = "search.journal", "search.lock"

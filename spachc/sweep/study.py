@@ -19,10 +19,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..atomic import temporary_beside
-from ..atomic import write_atomically as _write_atomically
-from ..jsonfile import read_format_file
-from ..lang.diagnostics import UserError
+from ..files.atomic import temporary_beside
+from ..files.atomic import write_atomically as _write_atomically
+from ..files.jsonfile import read_format_file
+from ..diagnostics import UserError
 
 STUDY_FILE = "study.json"
 SETTINGS_FILE = "settings.json"
@@ -72,7 +72,7 @@ def unwritable(path: Path, exc: OSError) -> StudyError:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Readers see the old file or the new one, never a part (spachc.atomic: temp file + rename)."""
+    """Readers see the old file or the new one, never a part (spachc.files.atomic: temp file + rename)."""
     try:
         _write_atomically(path, text.encode("utf-8"))
     except OSError as exc:

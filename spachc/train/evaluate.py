@@ -11,11 +11,11 @@ import torch.nn.functional as F
 
 from ..lang.ir import Spec
 from ..model_io.metadata import ModelInfo, Preprocessing, read_model_info
-from ..runtime import autocast, worker_init
-from ..stopping import batch_boundaries, stop_point
-from .data import Dataset, EvalShard, collate_readable
+from ..runtime.device import autocast, worker_init
+from ..runtime.stopping import batch_boundaries, stop_point
+from ..datasets.data import Dataset, EvalShard, collate_readable
 from .distributed import World, sum_across
-from .transforms import EvalTransform, Normalization
+from ..datasets.transforms import EvalTransform, Normalization
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from ..lang.diagnostics import Note, SpecError, UserError
+from ..diagnostics import Note, SpecError, UserError
 from ..lang.frontend import parse
 from ..lang.ir import Spec
 from ..lang.kinds import KINDS
@@ -217,7 +217,7 @@ def _check_grid(source: Spec, spec: Spec, partial: bool, retry: str) -> None:
 
 def _check_architecture(source: InitSource, spec: Spec, retry: str) -> None:
     """Refuse a model that differs beyond the head (and the input size), in the diff engine's words."""
-    from ..diffing import differences
+    from ..lang.diffing import differences
 
     changes = [line for line in differences(spec, _at_size_and_classes(source.spec, spec))
                if not line.startswith("drop_path")]

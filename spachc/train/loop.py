@@ -2,7 +2,7 @@
 
 One process or many (torchrun), exact resume, and safe stops. Persistence is the run
 folder's job (run_folder.RunFolder, whose single source of truth is state.pt); device,
-autocast and DataLoader workers are spachc.runtime's.
+autocast and DataLoader workers are spachc.runtime.device's.
 
 Randomness: the data order comes from (seed, epoch), each sample's augmentation from
 (seed, epoch, position), Mixup/CutMix and stochastic depth from (seed, step, rank). None
@@ -24,14 +24,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..lang.diagnostics import UserError
+from ..diagnostics import UserError
 from ..lang.ir import Spec
 from ..lang.printer import to_text
 from ..lang.summary import summary
 from ..nn.build import build
 from ..nn.layers import DropPath
-from ..runtime import amp_dtype, autocast, fused_adamw, resolve_device, worker_init
-from .data import (Dataset, EpochSampler, TransformedSplit, check_fit, collate_readable, data_fingerprint,
+from ..runtime.device import amp_dtype, autocast, fused_adamw, resolve_device, worker_init
+from ..datasets.data import (Dataset, EpochSampler, TransformedSplit, check_fit, collate_readable, data_fingerprint,
                    data_location, fingerprint_difference)
 from .distributed import backend, gather_strings, init_world, shutdown, sum_across, world_from_env
 from .evaluate import eval_transform_config, evaluate, val_loader
@@ -41,7 +41,7 @@ from .recipe import Recipe, flag
 from .run_folder import (STATE_FORMAT, STATE_VERSION, CheckpointMalformed, CheckpointWriteFailed, RunFolder,
                          all_finite, check_state_spec)
 from .schedule import lr_at
-from .transforms import RandAugment, TrainTransform
+from ..datasets.transforms import RandAugment, TrainTransform
 from .tuning import freeze, param_groups
 
 __all__ = ["CheckpointWriteFailed", "Interrupted", "NonFiniteLoss", "RanksDiverged", "ResumeRefused", "RunOptions",

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..lang.diagnostics import Diagnostic, UserError, warning_at
+from ..diagnostics import Diagnostic, UserError, warning_at
 
 AmpMode = Literal["auto", "bf16", "fp16", "off"]
 
@@ -46,7 +46,7 @@ class Recipe(BaseModel):
     eval_crop: float = Field(0.875, gt=0, le=1, description="eval centre-crop fraction")
     drop_path: float | None = Field(None, ge=0, lt=1, description="stochastic depth (none: the spec's)")
     ema_decay: float | None = Field(0.99996, gt=0, lt=1, description="EMA decay (none: off)")
-    amp: AmpMode = Field("auto", description="auto (bf16 where it pays: spachc/precision.py), bf16, fp16, off")
+    amp: AmpMode = Field("auto", description="auto (bf16 where it pays: spachc/runtime/precision.py), bf16, fp16, off")
     seed: int = Field(0, ge=0, description="seed of all randomness")
     layer_decay: float = Field(1.0, gt=0, le=1, description="lr x R per layer below the head (1: off)")
     freeze: str | None = Field(None, description="frozen: stem,stageN,..|backbone")

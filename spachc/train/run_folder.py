@@ -27,9 +27,9 @@ from pathlib import Path
 import torch
 
 from ..model_io import metadata as meta
-from ..atomic import write_atomically
+from ..files.atomic import write_atomically
 from ..model_io.folder import RUN_STATE
-from ..lang.diagnostics import UserError
+from ..diagnostics import UserError
 from ..lang.frontend import parse
 from ..lang.ir import Spec
 from ..model_io.tensors import save_weights

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from ..lang.diagnostics import UserError
+from ..diagnostics import UserError
 from ..lang.ir import Spec
 from ..nn.groups import frozen_names, layer_ids, group_matcher, part_names
 

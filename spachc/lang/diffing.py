@@ -16,13 +16,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from .lang.diagnostics import UserError
-from .lang.frontend import parse
-from .lang.ir import Spec, Stage
-from .lang.options import OPTION_ORDER
-from .lang.parser import decode
-from .lang.resources import zoo_names
-from .lang.summary import Summary, summary
+from ..diagnostics import UserError
+from .frontend import parse
+from .ir import Spec, Stage
+from .options import OPTION_ORDER
+from .parser import decode
+from .resources import zoo_names
+from .summary import Summary, summary
 
 Status = Literal["same", "changed", "added", "removed"]
 STAGE_FIELDS = ("dim", "grid") + tuple(o for o in OPTION_ORDER if o != "dim")  # from the options table
@@ -122,7 +122,7 @@ def read_git_blob(rev: str, path: str, cwd: str | Path | None = None) -> bytes:
 
 def load_side(arg: str) -> Spec:
     """A spec file, a zoo name, a model folder, or `REV:path` from git, resolved to a Spec."""
-    from .model_io.folder import spec_of
+    from ..model_io.folder import spec_of
 
     revision = split_revision(arg)
     if revision is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from .lang.diagnostics import UserError
+from ..diagnostics import UserError
 
 PRECISIONS = ("fp32", "bf16", "auto")
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")

@@ -12,7 +12,7 @@ import signal
 
 import torch
 
-from .lang.diagnostics import UserError
+from ..diagnostics import UserError
 from .stopping import STOP_SIGNALS
 
 AMP_MODES = ("auto", "bf16", "fp16", "off")
@@ -39,7 +39,7 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
 
 
 def amp_dtype(mode: str, device: torch.device, macs_per_step: int = 0) -> torch.dtype | None:
-    """The autocast dtype of a mode: `auto` follows spachc/precision.py's rule (bf16 where it pays)."""
+    """The autocast dtype of a mode: `auto` follows spachc/runtime/precision.py's rule (bf16 where it pays)."""
     if mode == "auto":
         from .precision import training_autocast
 

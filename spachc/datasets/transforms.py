@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageEnhance, ImageOps
 
-from ..lang.diagnostics import UserError
+from ..diagnostics import UserError
 from ..model_io.metadata import Preprocessing
-from ..preprocess import prepare, resize_center_crop, to_mode  # noqa: F401  (resize_center_crop: re-exported)
+from .preprocess import prepare, resize_center_crop, to_mode  # noqa: F401  (resize_center_crop: re-exported)
 
 BICUBIC = Image.Resampling.BICUBIC
 BILINEAR = Image.Resampling.BILINEAR
@@ -277,7 +277,7 @@ class TrainTransform:
 
 @dataclass(frozen=True)
 class EvalTransform:
-    """Resize, centre crop and normalise: spachc.preprocess.prepare, the one function that
+    """Resize, centre crop and normalise: spachc.datasets.preprocess.prepare, the one function that
     `eval`, `predict` and `predict --onnx` share."""
 
     size: tuple[int, int]

@@ -1,5 +1,10 @@
 """The torch half of the kind registry: each kind's module factory, looked up by name.
 
+One module per kind beside this one (trans, mlp: the paper's; pool, shift, smlp, sepconv: the
+later four; the paper's conv block has no mixer, only the CPE every block has). Each mixer is the f of a SPACH block `y = x + γ·f(LN1(x)) + CPE(x)`,
+with the signature every mixer has: `forward(tokens B×N×C, grid (h, w)) -> B×N×C`. Their
+equations and sources are in docs/LANGUAGE.md.
+
 The torch-free half (counts, grid ties, options, diagnostics) is spachc/lang/kinds.py;
 tests check both halves list the same kinds. `REFERENCE_LAYOUT` lists the kinds whose
 weights the paper's reference checkpoints hold (spachc.nn.upstream maps those).
@@ -11,9 +16,13 @@ from typing import Callable
 
 from torch import nn
 
-from ..lang.ir import Stage
-from .layers import Attention, TokenMLP
-from .token_mixers import Pool, SepConv, SparseMLP, Shift
+from ...lang.ir import Stage
+from .mlp import TokenMLP
+from .pool import Pool
+from .sepconv import SepConv
+from .shift import Shift
+from .smlp import SparseMLP
+from .trans import Attention
 
 MIXERS: dict[str, Callable[[Stage], nn.Module]] = {
     "trans": lambda stage: Attention(stage.dim, stage.heads, bool(stage.qkv_bias)),

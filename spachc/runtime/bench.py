@@ -20,12 +20,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from . import __version__
-from .lang.ir import Spec
-from .lang.limits import DEFAULT_MAX_PARAMS
-from .lang.summary import summary
-from .lang.diagnostics import UserError
-from .runtime import autocast, fused_adamw, resolve_device  # noqa: F401  (device and autocast shared with train, eval)
+from .._version import __version__
+from ..lang.ir import Spec
+from ..lang.limits import DEFAULT_MAX_PARAMS
+from ..lang.summary import summary
+from ..diagnostics import UserError
+from .device import autocast, fused_adamw, resolve_device  # noqa: F401  (device and autocast shared with train, eval)
 
 AMP_DTYPES = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 TRAIN_FLOP_FACTOR = 3  # forward + backward (≈ 2 forwards)
@@ -190,7 +190,7 @@ def _infer_step(model, images, device, amp):
 
 
 def _train_step(model, images, labels, device, amp):
-    # The AdamW kernel `spachc train` uses on this device (spachc.runtime.fused_adamw).
+    # The AdamW kernel `spachc train` uses on this device (spachc.runtime.device.fused_adamw).
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05, fused=fused_adamw(device, model))
     scaler = torch.amp.GradScaler(device.type, enabled=(amp == "fp16" and device.type == "cuda"))
 
@@ -210,7 +210,7 @@ def run_mode(model, mode: str, images, labels, device, *, amp: str, compile: boo
     if mode == "infer" and precision != "fp32":
         import copy
 
-        from .nn.precision import for_inference
+        from ..nn.precision import for_inference
 
         model, _ = for_inference(copy.deepcopy(model), precision, device)
     runner = _compiled(model, device, mode) if compile else model
@@ -239,7 +239,7 @@ def benchmark(spec: Spec, *, state: dict | None = None, batch_size: int = 8, mod
     `dtype` (fp32|bf16|auto) is the inference precision: weights stored in that type
     (spachc/nn/precision.py). With autocast (`amp` not off) `auto` means fp32 weights, since
     autocast is then the precision asked for. Training steps always keep fp32 weights."""
-    from .model_io.create import build_loaded
+    from ..model_io.create import build_loaded
     from .precision import PrecisionError, resolve_precision
 
     if mode not in ("infer", "train", "both"):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pydantic.json_schema import models_json_schema
 
-from . import __version__
-from .lang.ir import IR_VERSION, Spec
-from .lang.summary import Summary
+from .._version import __version__
+from .ir import IR_VERSION, Spec
+from .summary import Summary
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 KINDS = ("ir", "build")

@@ -11,10 +11,10 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from .lang.diagnostics import UserError
-from .lang.ir import Spec, Stage
-from .lang.kinds import KINDS
-from .lang.summary import summary
+from ..diagnostics import UserError
+from .ir import Spec, Stage
+from .kinds import KINDS
+from .summary import summary
 
 FORMATS = ("mermaid", "markdown", "dot", "svg")
 KIND_COLOURS = {name: k.colour for name, k in KINDS.items()}  # from the kind registry

@@ -14,8 +14,8 @@ from typing import Callable, Iterator, NamedTuple, Sequence
 import numpy as np
 from PIL import Image
 
-from .. import preprocess
-from ..lang.diagnostics import UserError
+from . import preprocess
+from ..diagnostics import UserError
 from .transforms import IMAGENET, Normalization
 
 IMAGE_SUFFIXES = preprocess.IMAGE_SUFFIXES
@@ -86,7 +86,7 @@ def open_dataset(data: str) -> Dataset:
 # --- image folders ---------------------------------------------------------------------------
 
 def read_image(path: str) -> Image.Image:
-    """spachc.preprocess.read_image (size limits from the header, 16-bit scaled) as a DataError."""
+    """spachc.datasets.preprocess.read_image (size limits from the header, 16-bit scaled) as a DataError."""
     try:
         return preprocess.read_image(path)
     except preprocess.ImageReadError as exc:
@@ -95,7 +95,7 @@ def read_image(path: str) -> Image.Image:
 
 def open_image(path: str) -> Image.Image:
     """read_image for training: a JPEG is only opened (its header read and its declared size
-    checked against spachc.preprocess's limits), so the training transform can decode it at the
+    checked against spachc.datasets.preprocess's limits), so the training transform can decode it at the
     scale its random crop needs (transforms.decode_for_crop, which raises the same DataError for
     a body that cannot be decoded); others decode now."""
     try:
@@ -406,7 +406,7 @@ def typical_size(dataset: Dataset) -> tuple[int, int] | None:
 def upsampling_warning(spec, dataset: Dataset):
     """W1250 when the spec's input is far larger than the data's images: every image is upsampled
     (work for no information: 28x28 images at 224 train at a tenth of the speed)."""
-    from ..lang.diagnostics import warning_at
+    from ..diagnostics import warning_at
     from ..lang.sizes import total_stride
 
     size = typical_size(dataset)

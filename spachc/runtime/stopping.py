@@ -12,7 +12,7 @@ import contextlib
 import functools
 import signal
 
-from .lang.diagnostics import UserError
+from ..diagnostics import UserError
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 

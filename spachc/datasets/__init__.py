@@ -1,0 +1,1 @@
+"""Data sets: built-in and folder data, image decoding, transforms and preprocessing."""

@@ -1,0 +1,1 @@
+"""Running models: precision and device, threads, stopping on signals, benchmarking."""
