@@ -189,8 +189,9 @@ EXPLANATIONS: dict[str, Explanation] = {
         "(e.g. `stage1.kind`)."),
     "E1321": _command(
         "spachc sweep run study/",
-        "Read the failed run's message in the study's failed.json and report it as a bug if it looks like "
-        "one; the study went on with the other runs, and the next `sweep run` tries the failed run again."),
+        "Read the record in that run's folder (runs/<id>_seed<k>/failed.json) and report it as a bug with the "
+        "message. The study went on without it; a failed run counts as finished, so delete its failed.json "
+        "to have the next `spachc sweep run` train it again."),
     "E1322": _command(
         "spachc sweep run study/ --budgets 6,2",
         "Give rising whole epoch counts, `--budgets 2,6,18`, or `--halving 3 --min-epochs 2 --max-epochs 18` "
@@ -486,7 +487,7 @@ EXPLANATIONS: dict[str, Explanation] = {
         "checkpoint is intact."),
     "E1006": _command(
         "spachc train benchmarks/digits_small.spach --out runs/d  # then Ctrl-C",
-        "Nothing is lost: continue with `spachc train --resume --out runs/d`."),
+        "Nothing is lost (a checkpoint was saved at the step it stopped): continue with `spachc train --resume --out runs/d`."),
     "E1007": _command(
         "torchrun --nproc-per-node 2 -m spachc train hybrid_s --data imagenet/",
         "Report it as a bug with the message: data-parallel ranks must end each epoch with equal weights. "
@@ -497,8 +498,8 @@ EXPLANATIONS: dict[str, Explanation] = {
         "training images (or `--limit-train`)."),
     "E1040": _command(
         "spachc eval runs/digits_small  # then Ctrl-C",
-        "Nothing to fix: every file the command finished is complete. Run the command again; a sweep "
-        "skips finished runs."),
+        "Nothing to fix: every file the command finished writing is complete. Run the same command again "
+        "to start over; a sweep skips the runs it finished."),
     "E1041": _command(
         "spachc train --resume --out runs/damaged_run",
         "Restore state.pt from a backup, or move the run folder aside and train again; the weights of its "
@@ -630,6 +631,6 @@ EXPLANATIONS: dict[str, Explanation] = {
         "recipe's layer decay, only helps a trained model."),
     "W1250": _command(
         "spachc train benchmarks/digits_small.spach --set input=224",
-        "Set the spec's input near the images' size (the message suggests one, e.g. `--set input=16`), "
-        "or use data with larger images; upsampling costs time and adds nothing."),
+        "Train at the data's size with the `--set input=N` the hint gives (the images' side rounded up to the "
+        "spec's total stride), or use data with larger images; upsampling costs time and adds nothing."),
 }
