@@ -250,7 +250,7 @@ EXPLANATIONS: dict[str, Explanation] = {
     "E309": _command(
         "python -c \"import spachc; spachc.Spec.from_json(open('edited_ir.json').read())\"",
         "Do not edit derived fields (grid, channel_hidden, token_hidden, blocks) of IR JSON by hand: edit the "
-        ".spach text and regenerate the JSON with `spachc build SPEC --json`."),
+        ".spach text and take the IR from `spachc build SPEC --json` (its `spec`)."),
     "E311": _spec(
         "stage conv x60000 dim 8 -> down -> stage conv x60000\n",
         "Use fewer blocks: a network has at most 100,000."),
@@ -274,7 +274,7 @@ EXPLANATIONS: dict[str, Explanation] = {
     "E405": _command(
         "python -c \"import spachc; spachc.Spec.from_json(open('no_heads_ir.json').read())\"",
         "Give the trans stage a `heads` value in the IR JSON, or write the spec as .spach text, where "
-        "`heads` defaults to max(1, first dim // 32), and regenerate the JSON with `spachc build SPEC --json`."),
+        "`heads` defaults to max(1, first dim // 32), and take the IR from `spachc build SPEC --json`."),
     "E406": _spec(
         "stage conv x2\n",
         "Give the first stage a width, e.g. `stage conv x2 dim 64`; later stages double it unless they "
@@ -298,8 +298,8 @@ EXPLANATIONS: dict[str, Explanation] = {
         "written KEY=VALUE, e.g. `--set input=32`; block counts are changed in the spec text, not by --set."),
     "E602": _command(
         "spachc export runs/digits_small --set input=64 --onnx digits.onnx",
-        "Leave out `--set`: trained weights keep their spec. To change the architecture, write the spec "
-        "out (`spachc build runs/digits_small --json` or `spachc inspect`), edit it and train it."),
+        "Leave out `--set`: trained weights keep their spec. To change the architecture, copy the spec text "
+        "`spachc inspect runs/digits_small/best.safetensors` prints into a .spach file, edit it and train that."),
     # --- limits --------------------------------------------------------------------------------
     "E701": _command(
         "spachc build -e 'stage trans x100 dim 8192'",
@@ -341,8 +341,9 @@ EXPLANATIONS: dict[str, Explanation] = {
         "Copy or download the file again: it is truncated or its header is corrupted."),
     "E813": _command(
         "spachc eval timm_model.safetensors",
-        "Give the spec it was trained with and pass the file as weights, e.g. `spachc eval hybrid_s "
-        "--weights timm_model.safetensors`; only files written by spachc carry their spec."),
+        "Use a .safetensors written by spachc (train, save, export, import-upstream): only those carry their "
+        "spec. Weights of the paper's code go in as the official .pth, `--weights hybrid_s.pth`, or converted "
+        "with `spachc import-upstream SPEC CKPT -o W.safetensors`."),
     "E814": _command(
         "spachc eval edited.safetensors",
         "Restore the file from its training run (`runs/NAME/best.safetensors`): its embedded spec is "
@@ -479,12 +480,12 @@ EXPLANATIONS: dict[str, Explanation] = {
         "spec, data and recipe), or train into a new `--out` folder."),
     "E1004": _command(
         "spachc train benchmarks/digits_small.spach --lr 10",
-        "Lower `--lr` (or add `--clip-grad 1`), and check the data; resume from the last good checkpoint "
-        "with `spachc train --resume --out DIR --lr ...` or start a new run."),
+        "Lower `--lr` (or add `--clip-grad 1`) and train into a new `--out` folder, and check the data for "
+        "broken images or labels; a resume keeps the run's recipe, so it would diverge again."),
     "E1005": _command(
         "spachc train benchmarks/digits_small.spach --out /mnt/full_disk/run",
-        "Free disk space or choose a writable `--out`, then `spachc train --resume --out DIR`: the previous "
-        "checkpoint is intact."),
+        "Free disk space (or make the `--out` folder writable), then continue with "
+        "`spachc train --resume --out DIR`: the previous checkpoint is intact."),
     "E1006": _command(
         "spachc train benchmarks/digits_small.spach --out runs/d  # then Ctrl-C",
         "Nothing is lost (a checkpoint was saved at the step it stopped): continue with `spachc train --resume --out runs/d`."),
@@ -495,7 +496,7 @@ EXPLANATIONS: dict[str, Explanation] = {
     "E1008": _command(
         "spachc train benchmarks/digits_small.spach --device cuda",
         "Use `--device cpu` or `auto` on a machine without a GPU, and a `--batch-size` no larger than the "
-        "training images (or `--limit-train`)."),
+        "number of training images."),
     "E1040": _command(
         "spachc eval runs/digits_small  # then Ctrl-C",
         "Nothing to fix: every file the command finished writing is complete. Run the same command again "
