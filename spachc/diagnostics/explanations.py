@@ -163,7 +163,7 @@ EXPLANATIONS: dict[str, Explanation] = {
     "E1305": _command(
         "spachc sweep run study/",
         "Restore the sample's spec file (study.json holds the space and the choices) or sample a new "
-        "study; a run folder trained on another spec is moved away and `sweep run` trains the sample again."),
+        "study; move a run folder trained on another spec away, and `sweep run` trains the sample again."),
     "E1306": _command(
         "spachc sweep report study/",
         "Train first: `spachc sweep run study/` (a few runs are enough for a report)."),
