@@ -488,7 +488,8 @@ EXPLANATIONS: dict[str, Explanation] = {
         "`spachc train --resume --out DIR`: the previous checkpoint is intact."),
     "E1006": _command(
         "spachc train benchmarks/digits_small.spach --out runs/d  # then Ctrl-C",
-        "Nothing is lost (a checkpoint was saved at the step it stopped): continue with `spachc train --resume --out runs/d`."),
+        "Nothing is lost (a checkpoint was saved at the step it stopped): continue with "
+        "`spachc train --resume --out runs/d`."),
     "E1007": _command(
         "torchrun --nproc-per-node 2 -m spachc train hybrid_s --data imagenet/",
         "Report it as a bug with the message: data-parallel ranks must end each epoch with equal weights. "
@@ -537,8 +538,8 @@ EXPLANATIONS: dict[str, Explanation] = {
         "official .pth with `--init-spec ZOO_NAME` when it has no head."),
     "E1021": _command(
         "spachc train mlp_small.spach --set input=64 --init runs/mlp_small",
-        "Train at the model's input size (here `--set input=32`, or leave `--set` out), or add `--init-partial` to start the "
-        "grid-tied token-mixing weights afresh."),
+        "Train at the model's input size (here `--set input=32`, or leave `--set` out), or add "
+        "`--init-partial` to start the grid-tied token-mixing weights afresh."),
     "E1022": _command(
         "spachc train benchmarks/digits_small.spach --set dim=48 --init runs/digits_small",
         "Train the model's own spec (only the head may differ), or load what matches by name and shape "
@@ -559,7 +560,7 @@ EXPLANATIONS: dict[str, Explanation] = {
         "Resize the images to the spec's input size, or use kinds that are not tied to the grid (conv, "
         "trans, pool, shift, sepconv) to run at other sizes."),
     "E1202": _command(
-        "python -c \"import spachc, torch; spachc.build('hybrid_xs', features_only=True)(torch.zeros(1, 3, 100, 100))\"",
+        "python -c \"import spachc, torch; spachc.build('hybrid_xs', features_only=True)(torch.zeros(1, 3, 96, 100))\"",
         "Crop or resize to height and width that are multiples of the total stride (patch x 2^(stages-1); "
         "the hint gives a size)."),
     "E1203": _command(
