@@ -163,7 +163,7 @@ EXPLANATIONS: dict[str, Explanation] = {
     "E1305": _command(
         "spachc sweep run study/",
         "Restore the sample's spec file (study.json holds the space and the choices) or sample a new "
-        "study; a run folder trained on another spec is moved away and `sweep run` trains the sample again."),
+        "study; move a run folder trained on another spec away, and `sweep run` trains the sample again."),
     "E1306": _command(
         "spachc sweep report study/",
         "Train first: `spachc sweep run study/` (a few runs are enough for a report)."),
@@ -189,8 +189,9 @@ EXPLANATIONS: dict[str, Explanation] = {
         "(e.g. `stage1.kind`)."),
     "E1321": _command(
         "spachc sweep run study/",
-        "Read the failed run's message in the study's failed.json and report it as a bug if it looks like "
-        "one; the study went on with the other runs, and the next `sweep run` tries the failed run again."),
+        "Read the record in that run's folder (runs/<id>_seed<k>/failed.json) and report it as a bug with the "
+        "message. The study went on without it; a failed run counts as finished, so delete its failed.json "
+        "to have the next `spachc sweep run` train it again."),
     "E1322": _command(
         "spachc sweep run study/ --budgets 6,2",
         "Give rising whole epoch counts, `--budgets 2,6,18`, or `--halving 3 --min-epochs 2 --max-epochs 18` "
@@ -207,11 +208,11 @@ EXPLANATIONS: dict[str, Explanation] = {
         "Run the same command again: finished runs are skipped and interrupted ones resume. If the same "
         "task fails again, run that sample without `--ray` to see its own error."),
     "E1326": _command(
-        "spachc sweep search battle --objectives top1,flops -o search/",
+        "spachc sweep search battle -n 8 --objectives top1,flops -o search/",
         "Name distinct objectives among top1, params, macs and img/s; a search folder keeps the objectives "
         "of its first search, so use a new `-o` folder for others."),
     "E1327": _command(
-        "spachc sweep search battle -o search/",
+        "spachc sweep search battle -n 8 -o search/",
         "Install the extra: `pip install 'spachc[search]'`, or sample a study instead with `spachc sweep sample`."),
     # --- duplicates ----------------------------------------------------------------------------
     "E201": _spec(
@@ -249,7 +250,7 @@ EXPLANATIONS: dict[str, Explanation] = {
     "E309": _command(
         "python -c \"import spachc; spachc.Spec.from_json(open('edited_ir.json').read())\"",
         "Do not edit derived fields (grid, channel_hidden, token_hidden, blocks) of IR JSON by hand: edit the "
-        ".spach text and regenerate the JSON with `spachc build SPEC --json`."),
+        ".spach text and take the IR from `spachc build SPEC --json` (its `spec`)."),
     "E311": _spec(
         "stage conv x60000 dim 8 -> down -> stage conv x60000\n",
         "Use fewer blocks: a network has at most 100,000."),
@@ -273,7 +274,7 @@ EXPLANATIONS: dict[str, Explanation] = {
     "E405": _command(
         "python -c \"import spachc; spachc.Spec.from_json(open('no_heads_ir.json').read())\"",
         "Give the trans stage a `heads` value in the IR JSON, or write the spec as .spach text, where "
-        "`heads` defaults to max(1, first dim // 32), and regenerate the JSON with `spachc build SPEC --json`."),
+        "`heads` defaults to max(1, first dim // 32), and take the IR from `spachc build SPEC --json`."),
     "E406": _spec(
         "stage conv x2\n",
         "Give the first stage a width, e.g. `stage conv x2 dim 64`; later stages double it unless they "
@@ -297,8 +298,8 @@ EXPLANATIONS: dict[str, Explanation] = {
         "written KEY=VALUE, e.g. `--set input=32`; block counts are changed in the spec text, not by --set."),
     "E602": _command(
         "spachc export runs/digits_small --set input=64 --onnx digits.onnx",
-        "Leave out `--set`: trained weights keep their spec. To change the architecture, write the spec "
-        "out (`spachc build runs/digits_small --json` or `spachc inspect`), edit it and train it."),
+        "Leave out `--set`: trained weights keep their spec. To change the architecture, copy the spec text "
+        "`spachc inspect runs/digits_small/best.safetensors` prints into a .spach file, edit it and train that."),
     # --- limits --------------------------------------------------------------------------------
     "E701": _command(
         "spachc build -e 'stage trans x100 dim 8192'",
@@ -310,24 +311,24 @@ EXPLANATIONS: dict[str, Explanation] = {
         "cause), or raise the limit with `--max-activation-gb GiB` if you mean it."),
     # --- official checkpoints ------------------------------------------------------------------
     "E801": _command(
-        "spachc import-upstream hybrid_s hybrid_s.pth",
+        "spachc import-upstream hybrid_s hybrid_s.pth -o hybrid_s.safetensors",
         "Check the path of the downloaded checkpoint; the second argument is the .pth file of the paper's "
         "code."),
     "E802": _command(
-        "spachc import-upstream hybrid_s pickled_model.pth",
+        "spachc import-upstream hybrid_s pickled_model.pth -o hybrid_s.safetensors",
         "Use a checkpoint of plain tensors ({'model': state_dict}); spachc refuses checkpoints that need "
         "arbitrary code unpickled. Re-save it from Python with `torch.save({'model': model.state_dict()}, "
         "path)`."),
     "E803": _command(
-        "spachc import-upstream hybrid_s hybrid_s.pth.html",
+        "spachc import-upstream hybrid_s hybrid_s.pth.html -o hybrid_s.safetensors",
         "Download the checkpoint again: this file is no torch archive or pickle (often an HTML error page "
         "or a truncated download)."),
     "E804": _command(
-        "spachc import-upstream hybrid_s tensor_list.pth",
+        "spachc import-upstream hybrid_s tensor_list.pth -o hybrid_s.safetensors",
         "Give a checkpoint that holds a dict of tensors (a state_dict, or {'model': state_dict}) as the "
         "paper's training code writes it."),
     "E805": _command(
-        "spachc import-upstream hybrid_xs hybrid_s.pth",
+        "spachc import-upstream hybrid_xs hybrid_s.pth -o hybrid_xs.safetensors",
         "Give the spec the checkpoint was trained with (here hybrid_s); the message lists the keys or "
         "shapes that do not fit."),
     # --- weights files -------------------------------------------------------------------------
@@ -340,8 +341,9 @@ EXPLANATIONS: dict[str, Explanation] = {
         "Copy or download the file again: it is truncated or its header is corrupted."),
     "E813": _command(
         "spachc eval timm_model.safetensors",
-        "Give the spec it was trained with and pass the file as weights, e.g. `spachc eval hybrid_s "
-        "--weights timm_model.safetensors`; only files written by spachc carry their spec."),
+        "Use a .safetensors written by spachc (train, save, export, import-upstream): only those carry their "
+        "spec. Weights of the paper's code go in as the official .pth, `--weights hybrid_s.pth`, or converted "
+        "with `spachc import-upstream SPEC CKPT -o W.safetensors`."),
     "E814": _command(
         "spachc eval edited.safetensors",
         "Restore the file from its training run (`runs/NAME/best.safetensors`): its embedded spec is "
@@ -356,27 +358,29 @@ EXPLANATIONS: dict[str, Explanation] = {
         "or evaluate the file with its own spec: `spachc eval FILE.safetensors`."),
     # --- model sources -------------------------------------------------------------------------
     "E820": _command(
-        "spachc build photos/",
-        "Pass a zoo name, a .spach file, a spachc .safetensors, a model folder (config.json) or a "
-        "training run folder; write a model folder with `spachc save SRC DIR`."),
+        "python -c \"import spachc; spachc.create_model('photos/')\"",
+        "Pass a zoo name, a .spach file, a Spec, a spachc .safetensors, a model folder (config.json) or a "
+        "training run folder; an official .pth goes as `pretrained=` beside its spec. Write a model folder "
+        "with `spachc save SRC DIR`."),
     "E821": _command(
         "python -c \"import spachc; spachc.create_model('hybrid_xs', pretrained='runs/hybrid_s/best.safetensors')\"",
         "Give `pretrained` weights of the same architecture (the message says what differs), or load the "
         "weights file by itself: `spachc.create_model('runs/hybrid_s/best.safetensors')`."),
     "E822": _command(
-        "python -c \"import spachc; spachc.create_model('runs/x', pretrained='other.safetensors')\"",
-        "Pass `pretrained` only with a spec source (a zoo name, .spach or Spec); a source with weights "
-        "already has them. To save, give a model with a classifier head."),
+        "python -c \"import spachc; spachc.create_model('hybrid_xs', pretrained=True)\"",
+        "Give the weights as a path, `pretrained='runs/x/best.safetensors'`, when the source is a spec; "
+        "`pretrained=True` only fits sources that carry weights. `save` needs a whole classifier, not a "
+        "model built with features_only=True or num_classes=0."),
     "E823": _command(
         "spachc inspect hand_edited.safetensors",
         "Write the file again with spachc (`spachc save` or `spachc export --safetensors`): every tensor "
         "entry needs dtype, shape and data_offsets, and every __metadata__ value must be a string."),
     "E824": _command(
-        "spachc inspect hand_edited.safetensors",
+        "spachc eval hand_edited.safetensors",
         "Write the file again with spachc; its alias table must be a JSON object mapping tensor names "
         "to stored names."),
     "E825": _command(
-        "spachc inspect crafted.safetensors",
+        "spachc eval crafted.safetensors",
         "Use a file written by spachc: this header, metadata or config.json is nested too deeply or holds "
         "too many entries to be one."),
     "E826": _command(
@@ -391,8 +395,9 @@ EXPLANATIONS: dict[str, Explanation] = {
         "Save the model again from its training run (`spachc save RUN DIR`): its recorded preprocessing is "
         "for another input size or channel count than its spec."),
     "E829": _command(
-        "spachc eval crafted.safetensors",
-        "Use a file written by spachc: the stored spec must be .spach text of at most the stated length."),
+        "spachc predict my_model/ cat.png",
+        "Write the model folder again with `spachc save SRC my_model/`: the spec stored in its config.json must "
+        "be .spach text of at most the stated length."),
     "E830": _command(
         "spachc eval newer_format.safetensors",
         "Write the file again with this version of spachc, or upgrade spachc to the version that wrote it: "
@@ -475,15 +480,16 @@ EXPLANATIONS: dict[str, Explanation] = {
         "spec, data and recipe), or train into a new `--out` folder."),
     "E1004": _command(
         "spachc train benchmarks/digits_small.spach --lr 10",
-        "Lower `--lr` (or add `--clip-grad 1`), and check the data; resume from the last good checkpoint "
-        "with `spachc train --resume --out DIR --lr ...` or start a new run."),
+        "Lower `--lr` (or add `--clip-grad 1`) and train into a new `--out` folder, and check the data for "
+        "broken images or labels; a resume keeps the run's recipe, so it would diverge again."),
     "E1005": _command(
         "spachc train benchmarks/digits_small.spach --out /mnt/full_disk/run",
-        "Free disk space or choose a writable `--out`, then `spachc train --resume --out DIR`: the previous "
-        "checkpoint is intact."),
+        "Free disk space (or make the `--out` folder writable), then continue with "
+        "`spachc train --resume --out DIR`: the previous checkpoint is intact."),
     "E1006": _command(
         "spachc train benchmarks/digits_small.spach --out runs/d  # then Ctrl-C",
-        "Nothing is lost: continue with `spachc train --resume --out runs/d`."),
+        "Nothing is lost (a checkpoint was saved at the step it stopped): continue with "
+        "`spachc train --resume --out runs/d`."),
     "E1007": _command(
         "torchrun --nproc-per-node 2 -m spachc train hybrid_s --data imagenet/",
         "Report it as a bug with the message: data-parallel ranks must end each epoch with equal weights. "
@@ -491,19 +497,20 @@ EXPLANATIONS: dict[str, Explanation] = {
     "E1008": _command(
         "spachc train benchmarks/digits_small.spach --device cuda",
         "Use `--device cpu` or `auto` on a machine without a GPU, and a `--batch-size` no larger than the "
-        "training images (or `--limit-train`)."),
+        "number of training images."),
     "E1040": _command(
         "spachc eval runs/digits_small  # then Ctrl-C",
-        "Nothing to fix: every file the command finished is complete. Run the command again; a sweep "
-        "skips finished runs."),
+        "Nothing to fix: every file the command finished writing is complete. Run the same command again "
+        "to start over; a sweep skips the runs it finished."),
     "E1041": _command(
         "spachc train --resume --out runs/damaged_run",
-        "The state.pt is damaged; the message names the last good weights (best.safetensors or "
-        "last.safetensors): start a new run from them with `spachc train SPEC --init runs/damaged_run/last.safetensors`."),
+        "Restore state.pt from a backup, or move the run folder aside and train again; the weights of its "
+        "last finished epoch are intact (the message names them: last.safetensors, best.safetensors), so a "
+        "new run can start from them with `--init runs/damaged_run/last.safetensors`."),
     "E1042": _command(
         "spachc train --resume --out runs/edited_run",
-        "Restore the run's state.pt, or start a new run from its weights with "
-        "`spachc train SPEC --init runs/edited_run`; state.pt is written by spachc, not edited by hand."),
+        "Restore state.pt as spachc wrote it (it is never edited by hand), or move the run folder aside and "
+        "train again, starting from its best weights with `--init` if you want them."),
     # --- evaluation ----------------------------------------------------------------------------
     "E1011": _command(
         "spachc eval hybrid_s",
@@ -514,37 +521,37 @@ EXPLANATIONS: dict[str, Explanation] = {
         "Drop `--ema`, or train with an EMA (`--ema-decay 0.9999`) so that <W>.ema.safetensors is written "
         "beside the weights."),
     "E1013": _command(
-        "spachc eval hybrid_xs --weights runs/hybrid_s/best.safetensors",
-        "Use the weights' own spec, which the file carries: `spachc eval runs/hybrid_s/best.safetensors`; "
+        "spachc eval hybrid_xs --weights runs/digits_small/best.safetensors",
+        "Use the weights' own spec, which the file carries: `spachc eval runs/digits_small/best.safetensors`; "
         "the message lists what differs."),
     "E1014": _command(
-        "spachc eval hybrid_s --weights whole_model.pth",
-        "Give a .pth holding a state_dict or {'model': state_dict} of tensors, not a pickled module or "
-        "optimizer state."),
+        "spachc eval hybrid_s --weights optimizer.pth",
+        "Give the checkpoint that holds the model's weights, a state_dict or {'model': state_dict} of "
+        "tensors, not an optimizer state or other training records."),
     "E1016": _command(
         "spachc eval runs/digits_small --dtype fp64",
         "Use `--dtype fp32`, `bf16` or `auto`."),
     # --- fine-tuning ---------------------------------------------------------------------------
     "E1020": _command(
-        "spachc train hybrid_s --data flowers/ --init photos/",
+        "spachc train benchmarks/digits_small.spach --init photos/",
         "Give `--init` a model: a run folder, a model folder, a spachc .safetensors, a state.pt, or an "
         "official .pth with `--init-spec ZOO_NAME` when it has no head."),
     "E1021": _command(
-        "spachc train mlp_xs --data flowers/ --set input=128 --init runs/mlp_xs",
-        "Train at the model's input size (`--set input=224`), or add `--init-partial` to start the "
-        "grid-tied token-mixing weights afresh."),
+        "spachc train mlp_small.spach --set input=64 --init runs/mlp_small",
+        "Train at the model's input size (here `--set input=32`, or leave `--set` out), or add "
+        "`--init-partial` to start the grid-tied token-mixing weights afresh."),
     "E1022": _command(
-        "spachc train hybrid_xs --data flowers/ --init runs/hybrid_s",
+        "spachc train benchmarks/digits_small.spach --set dim=48 --init runs/digits_small",
         "Train the model's own spec (only the head may differ), or load what matches by name and shape "
         "with `--init-partial`."),
     "E1023": _command(
-        "spachc train hybrid_s --data flowers/ --init runs/hybrid_s --layer-decay 1.5",
+        "spachc train benchmarks/digits_small.spach --init runs/digits_small --layer-decay 1.5",
         "Give a number in (0, 1], e.g. `--layer-decay 0.75`, or 1 for none."),
     "E1024": _command(
-        "spachc train hybrid_s --data flowers/ --init runs/hybrid_s --freeze stage9",
+        "spachc train benchmarks/digits_small.spach --init runs/digits_small --freeze stage9",
         "Name parts the network has: `stem`, `stage1` ... `stageN` (comma-separated) or `backbone`."),
     "E1025": _command(
-        "spachc train hybrid_s --data flowers/ --init-partial",
+        "spachc train benchmarks/digits_small.spach --init-partial",
         "Add `--init MODEL` (`--init-spec` and `--init-partial` qualify it); when resuming, leave `--init` "
         "out: the run folder has its weights."),
     # --- input sizes ---------------------------------------------------------------------------
@@ -553,7 +560,7 @@ EXPLANATIONS: dict[str, Explanation] = {
         "Resize the images to the spec's input size, or use kinds that are not tied to the grid (conv, "
         "trans, pool, shift, sepconv) to run at other sizes."),
     "E1202": _command(
-        "python -c \"import spachc, torch; spachc.build('hybrid_xs', features_only=True)(torch.zeros(1, 3, 100, 100))\"",
+        "python -c \"import spachc, torch; spachc.build('hybrid_xs', features_only=True)(torch.zeros(1, 3, 96, 100))\"",
         "Crop or resize to height and width that are multiples of the total stride (patch x 2^(stages-1); "
         "the hint gives a size)."),
     "E1203": _command(
@@ -571,8 +578,9 @@ EXPLANATIONS: dict[str, Explanation] = {
         "describes another spec than model.safetensors holds."),
     "E1212": _command(
         "spachc predict my_model/ cat.png",
-        "Save the model again with `spachc save SRC DIR --labels FILE --mean ... --std ...`; the recorded "
-        "labels or preprocessing cannot be read."),
+        "Correct the field the message names (interpolation is bicubic, bilinear or nearest; mean and std give "
+        "one value per channel, std positive; crop_pct in (0, 1]), or save the model again with "
+        "`spachc save SRC DIR --labels FILE --mean ... --std ...`."),
     "E1213": _command(
         "spachc save runs/digits_small ./",
         "Save into a new or empty folder (`spachc save runs/digits_small digits_model/`); a model folder "
@@ -586,7 +594,7 @@ EXPLANATIONS: dict[str, Explanation] = {
         "Resize the image to a sane size and aspect ratio first; spachc refuses decompression bombs and "
         "extreme aspect ratios before decoding."),
     "E1251": _command(
-        "spachc predict runs/diverged cat.png",
+        "spachc predict diverged_model/ cat.png",
         "The weights produce NaN or Inf: use an earlier checkpoint (best.safetensors) or retrain with a "
         "lower `--lr`; check with `spachc eval` on the validation data."),
     "E1222": _command(
@@ -620,11 +628,11 @@ EXPLANATIONS: dict[str, Explanation] = {
         "Set `--warmup-epochs` and `--cooldown-epochs` that fit the run (e.g. `--warmup-epochs 1 "
         "--cooldown-epochs 0`), use `--recipe quick`, or raise `--epochs`."),
     "W1020": _command(
-        "spachc train hybrid_s --data flowers/ --freeze backbone",
+        "spachc train benchmarks/digits_small.spach --freeze backbone",
         "Add `--init MODEL` to start from trained weights; freezing random weights, or the finetune "
         "recipe's layer decay, only helps a trained model."),
     "W1250": _command(
-        "spachc train hybrid_xs --data digits --set classes=10",
-        "Set the spec's input near the images' size (the message suggests one, e.g. `--set input=16`), "
-        "or use data with larger images; upsampling costs time and adds nothing."),
+        "spachc train benchmarks/digits_small.spach --set input=224",
+        "Train at the data's size with the `--set input=N` the hint gives (the images' side rounded up to the "
+        "spec's total stride), or use data with larger images; upsampling costs time and adds nothing."),
 }
