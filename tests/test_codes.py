@@ -73,8 +73,7 @@ def test_docs_table_documents_exactly_the_registry():
 
 def test_no_module_spells_a_code_as_a_string_literal():
     """`code="E1008"` would let a typo invent a code; the constant makes it an ImportError.
-    Tests keep the literal text, as the user sees it. (The codemod that rewrote the call sites:
-    /work/wt/tools/code_constants.py.)"""
+    Tests keep the literal text, as the user sees it."""
     spelt = [f"{rel}:{node.lineno}: {node.value!r}" for rel, tree in modules() if rel != EXPLANATIONS
              for node in ast.walk(tree)
              if isinstance(node, ast.Constant) and isinstance(node.value, str) and CODE.match(node.value)]
