@@ -214,6 +214,11 @@ EXPLANATIONS: dict[str, Explanation] = {
     "E1327": _command(
         "spachc sweep search battle -n 8 -o search/",
         "Install the extra: `pip install 'spachc[search]'`, or sample a study instead with `spachc sweep sample`."),
+    # --- explain -------------------------------------------------------------------------------
+    "E1400": _command(
+        "spachc explain E4O4",
+        "Check the code's spelling (here a letter O for a zero; the hint names the closest code, E404); "
+        "`spachc explain` with no code lists the families and their codes, and docs/codes.md has them all."),
     # --- duplicates ----------------------------------------------------------------------------
     "E201": _spec(
         "classes 10\nclasses 100\nstage conv x2 dim 64\n",
