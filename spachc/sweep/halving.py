@@ -31,8 +31,9 @@ import statistics
 from dataclasses import dataclass
 
 from ..diagnostics import UserError
-from .runner import RESULT_FILE, Settings, Unit, finished, run_dir
+from .settings import Settings
 from .study import Study
+from .units import RESULT_FILE, Unit, finished, run_dir
 
 
 class HalvingError(UserError):
