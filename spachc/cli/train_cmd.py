@@ -18,7 +18,7 @@ from .common import DEFAULT_WORKERS, SET_OPTION_HELP, max_activation_option, max
 RECIPE_PANEL = "Recipe (defaults: spach; quick)"
 RUNTIME_HELP = {
     "device": "Under torchrun: the local rank's GPU.",
-    "workers": "DataLoader processes decoding images.",
+    "workers": "DataLoader workers (decode images).",
 }
 
 
