@@ -39,9 +39,9 @@ def run(study: str | Path, *, data: str | None = None, recipe: str | None = None
     run`'s options: `seeds` is a list of ints (or the text "0,1"), `budgets` a list of epochs
     (or "2,6,18"), `shard` "K/N", `overrides` --set K=V, `throughput=False` is --no-throughput;
     every other keyword is a recipe field (epochs=1, ...). Data, recipe, seeds, limits and
-    overrides are fixed for the study by its first run."""
+    overrides are fixed for the study by its first run. `command` is recorded in each run folder
+    as the command that trained it (the CLI passes its arguments)."""
     import json
-    import sys
 
     from ..datasets.data import DataError, open_dataset, worker_error_message
     from ..runtime.stopping import stop_on_signals
@@ -82,7 +82,7 @@ def run(study: str | Path, *, data: str | None = None, recipe: str | None = None
         open_dataset(wanted.data)  # a wrong data fails before settings.json is written
         settings = fix_settings(loaded.root, wanted)
         options = SweepOptions(device=device, workers=workers, log_every=log_every, shard=k_n, max_runs=max_runs,
-                               throughput=throughput, command=list(sys.argv[1:] if command is None else command))
+                               throughput=throughput, command=list(command or []))
         with stop_on_signals("sweep run"):  # between runs; a run in training checkpoints first (E1006)
             if ray:
                 counts = _run_on_ray(loaded, settings, options, ray_address, cpus_per_run, gpus_per_run)
