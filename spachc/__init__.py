@@ -8,10 +8,15 @@
     model = spachc.from_pretrained("my_model/")          # a folder written by `spachc save`
     model = spachc.create_model("hybrid_xs", num_classes=7)  # any model source (spachc.model_io)
     spachc.save(model, "my_model/", labels=[...])        # a model folder predict and eval use
+    run = spachc.train("my.spach", data="digits", recipe="quick", epochs=1, out="runs/my")  # TrainReport
+    spachc.evaluate(run.run_dir / "best.safetensors", data="digits").top1                 # EvalReport
+    spachc.sweep.sample("battle", 2, out="studies/s"); spachc.sweep.run("studies/s", ...)  # docs/library.md
 
 The front end (parse, load, to_text, summary, check) never imports torch; `create_model`,
-`build`, `from_upstream`, `load_model` and `save` import it on first use. `build`,
-`from_pretrained` and `load_model` are thin aliases of `create_model`.
+`build`, `from_upstream`, `load_model`, `save`, `train`, `evaluate` and `sweep.run` import it on
+first use. `build`, `from_pretrained` and `load_model` are thin aliases of `create_model`.
+`train`, `evaluate` and the `sweep` functions do the work of the commands of those names and
+return a report (a dataclass) that the command prints.
 """
 
 from __future__ import annotations
@@ -26,11 +31,13 @@ from .lang.summary import Summary, summary  # noqa: E402
 import importlib as _importlib  # noqa: E402
 
 export = _importlib.import_module(f"{__name__}.export")  # a callable package: spachc.export(...) publishes verified files
+train = _importlib.import_module(f"{__name__}.train")  # a callable package: spachc.train(...) trains a spec
+sweep = _importlib.import_module(f"{__name__}.sweep")  # spachc.sweep.sample/new/run/report/search
 
 __all__ = [
-    "Diagnostic", "Spec", "SpecError", "Summary", "build", "check", "create_model", "from_pretrained", "from_upstream",
-    "load", "load_model", "parse", "save",
-    "spec_hash", "summary", "to_text", "__version__",
+    "Diagnostic", "Spec", "SpecError", "Summary", "build", "check", "create_model", "evaluate", "from_pretrained",
+    "from_upstream", "load", "load_model", "parse", "save",
+    "spec_hash", "summary", "sweep", "to_text", "train", "__version__",
 ]
 
 
@@ -78,3 +85,13 @@ def from_pretrained(path, **kwargs):
     from .model_io.create import from_pretrained as _from_pretrained
 
     return _from_pretrained(path, **kwargs)
+
+
+def evaluate(spec, **kwargs):
+    """Evaluate weights on a dataset's validation split -> an EvalReport (top1, top5, loss,
+    images_per_second, ...; `to_dict()` is `spachc eval --json`). `spec` is a weights file, model
+    or run folder, or a spec with `weights=`; the keyword arguments mirror `spachc eval`'s options
+    (see spachc.train.eval_run.evaluate)."""
+    from .train.eval_run import evaluate as _evaluate
+
+    return _evaluate(spec, **kwargs)

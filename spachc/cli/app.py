@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
-
 import typer
 
 from .._version import __version__
+from . import (bench_cmd, build_cmd, check_cmd, diff_cmd, eval_cmd, explain_cmd, export_cmd, fmt_cmd, graph_cmd,
+               inspect_cmd, predict_cmd, save_cmd, schema_cmd, sweep_cmd, train_cmd, upstream_cmd, zoo_cmd)
 
 app = typer.Typer(
     name="spachc",
@@ -39,33 +39,11 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 # One module per command, in the order `spachc --help` lists them. Each module has a
 # `register(app)`; commands that need torch import it inside the command, not here.
-COMMAND_MODULES = (
-    "check_cmd",
-    "fmt_cmd",
-    "build_cmd",
-    "zoo_cmd",
-    "upstream_cmd",
-    "export_cmd",
-    "inspect_cmd",
-    "train_cmd",
-    "eval_cmd",
-    "save_cmd",
-    "predict_cmd",
-    "diff_cmd",
-    "graph_cmd",
-    "schema_cmd",
-    "bench_cmd",
-    "sweep_cmd",
-    "explain_cmd",
-)
+COMMANDS = (check_cmd, fmt_cmd, build_cmd, zoo_cmd, upstream_cmd, export_cmd, inspect_cmd, train_cmd, eval_cmd,
+            save_cmd, predict_cmd, diff_cmd, graph_cmd, schema_cmd, bench_cmd, sweep_cmd, explain_cmd)
 
-
-def _register() -> None:
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"{__package__}.{name}").register(app)
-
-
-_register()
+for _module in COMMANDS:
+    _module.register(app)
 
 
 def command():

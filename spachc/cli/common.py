@@ -11,12 +11,12 @@ from rich.console import Console
 
 from ..diagnostics import Diagnostic, DiagnosticError, SpecError, UserError, render_text  # noqa: F401
 from ..lang.options import set_help
+from ..train.start import DEFAULT_WORKERS  # noqa: F401 - `train` and `sweep run` share this default
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 SET_OPTION_HELP = set_help()  # the keys come from the options table
-DEFAULT_WORKERS = 2  # DataLoader processes per run: `train` and `sweep run` share this default
 
 
 def max_params_option():

@@ -12,28 +12,11 @@ from typing import Optional
 
 import typer
 
-from .common import DEFAULT_WORKERS, SET_OPTION_HELP, UserError, err, out, reports_errors
+from .common import DEFAULT_WORKERS, SET_OPTION_HELP, err, out, reports_errors
 from .train_cmd import _with_recipe_flags, parse_recipe_flags
-from ..diagnostics.codes import E1002, E1307, E1320, E1324, E1325, E1327
 
 sweep_app = typer.Typer(name="sweep", help="Design-space studies: sample a space, train every sample, report.",
                         no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-
-
-def _study_error(exc) -> UserError:
-    return UserError(str(exc), code=exc.code, hint=exc.hint)
-
-
-def _locate_space(name: str) -> Path:
-    """A space file, or a bundled space by name (`battle`)."""
-    from ..lang.resources import space_names, spaces_dir
-
-    path = Path(name)
-    if path.is_file() or "/" in name or name.endswith(".spach"):
-        return path
-    if name in space_names():
-        return spaces_dir() / f"{name}.spach"
-    return path  # the front end reports the missing file (E006)
 
 
 def sample_command(
@@ -47,41 +30,12 @@ def sample_command(
                                  "choice (e.g. family): each value gets n // k samples, the first n % k one more."),
 ) -> None:
     """Draw N distinct architectures uniformly from a space (meeting its `where`) into a study."""
-    import time
+    from ..sweep.create import sample
 
-    from ..lang.frontend import load_space
-    from ..lang.printer import to_text
-    from ..lang.space import TooFew, choices_of, dimensions, sample
-    from ..sweep.stratify import UnknownChoice, stratified_sample
-    from ..sweep.study import StudyError, write_study
-
-    path = _locate_space(space)
-    doc = load_space(path)
-    started = time.perf_counter()
-    try:
-        outcomes, how = (stratified_sample(doc, n, seed, stratify, max_draws) if stratify
-                         else sample(doc, n, seed, max_draws))
-    except TooFew as exc:
-        raise UserError(str(exc), code=E1307) from None
-    except UnknownChoice as exc:
-        raise UserError(str(exc), code=E1320, hint="name a `choose NAME` of the space, or a label that "
-                        "`spachc check` prints for it") from None
-    dims = dimensions(doc)
-    base = outcomes[0].spec.name if outcomes else "sample"
-    samples = []
-    for i, o in enumerate(outcomes):
-        spec = o.spec.model_copy(update={"name": f"{base}_s{i:04d}"})
-        samples.append({"text": to_text(spec), "hash": spec.hash, "choices": choices_of(dims, o.picks),
-                        "params": o.params, "macs": o.macs, "name": spec.name})
-    extra = {**how, "dimensions": {d.label: list(d.texts) for d in dims}}
-    try:
-        write_study(out_dir, samples, space_name=path.stem, space_text=doc.source.text, seed=seed,
-                    sampler=how.pop("sampler"), extra={k: v for k, v in extra.items() if k != "sampler"})
-    except StudyError as exc:
-        raise _study_error(exc) from None
-    out.print(f"{out_dir}: {len(samples)} architecture(s) from {path} (seed {seed}, {how['draws']:,} draws of "
-              f"{how['combinations']:,} combinations, {time.perf_counter() - started:.1f}s); train them with "
-              + _run_hint(out_dir, outcomes[0].spec if outcomes else None))
+    report = sample(space, n, out=out_dir, seed=seed, max_draws=max_draws, stratify=stratify)
+    out.print(f"{out_dir}: {report.samples} architecture(s) from {report.space} (seed {seed}, {report.draws:,} draws "
+              f"of {report.combinations:,} combinations, {report.seconds:.1f}s); train them with "
+              + _run_hint(out_dir, report.first_spec))
 
 
 def _run_hint(out_dir: Path, spec) -> str:
@@ -101,23 +55,10 @@ def new_command(
                                    "before it is written into the study."),
 ) -> None:
     """A study of hand-picked specs (each a plain .spach file or zoo name)."""
-    from ..lang.frontend import load
-    from ..lang.printer import to_text
-    from ..lang.summary import summary
-    from ..sweep.study import StudyError, write_study
+    from ..sweep.create import new
 
-    samples, first = [], None
-    for name in specs:
-        spec = load(name, list(set_))
-        first = first or spec
-        s = summary(spec)
-        samples.append({"text": to_text(spec), "hash": spec.hash, "choices": {}, "params": s.params,
-                        "macs": s.macs, "name": spec.name})
-    try:
-        study = write_study(out_dir, samples, sampler="listed")
-    except StudyError as exc:
-        raise _study_error(exc) from None
-    out.print(f"{out_dir}: a study of {len(study.samples)} spec(s); train it with " + _run_hint(out_dir, first))
+    report = new(specs, out=out_dir, overrides=set_)
+    out.print(f"{out_dir}: a study of {report.samples} spec(s); train it with " + _run_hint(out_dir, report.first_spec))
 
 
 def run_command(
@@ -158,119 +99,34 @@ def run_command(
     **recipe_flags: Optional[str],
 ) -> None:
     """Train every sample of a study (skipping finished runs, resuming interrupted ones)."""
-    import json
-
-    from ..train import run_folder as ckpt
-    from ..runtime.stopping import stop_on_signals
-    from ..sweep.runner import Settings, SweepOptions, fix_settings, run_study, saved_settings
-    from ..sweep.halving import ladder, parse_budgets
-    from ..sweep.study import StudyError, load_study, parse_shard
-    from ..datasets.data import DataError, open_dataset, worker_error_message
-    from ..train.loop import ResumeRefused, SetupError, TrainingError
-    from ..train.recipe import RecipeError, recipe_from_json, resolve_recipe
+    from ..sweep.launch import run
+    from ..train.loop import TrainingError
 
     try:
-        study = load_study(study_dir)
-        k_n = parse_shard(shard)
-        saved = saved_settings(study.root)
-        flags = parse_recipe_flags(recipe_flags)
-        if saved is not None and recipe is None:
-            base = recipe_from_json(json.dumps(saved.recipe))
-            chosen = base.model_validate({**base.model_dump(), **flags})
-        else:
-            chosen = resolve_recipe(recipe or "spach", flags)
-        seed_list = (_parse_seeds(seeds) if seeds
-                     else saved.seeds if saved is not None and "seed" not in flags else (chosen.seed,))
-        recipe_json = {**json.loads(chosen.to_json()), "seed": seed_list[0]}  # each run's seed comes from seeds
-        if budgets is not None or halving is not None:
-            rungs = parse_budgets(budgets) if budgets is not None else ladder(halving, min_epochs, max_epochs)
-            eta = halving if halving is not None else 3
-            if eta < 2:
-                ladder(eta, 1, 2)  # the same E1322 as --halving alone
-            recipe_json["epochs"] = rungs[-1]  # each rung's runs take their own epochs (halving.py)
-        else:
-            rungs, eta = (saved.budgets, saved.eta) if saved is not None else ((), 3)
-        wanted = Settings(data=data or (saved.data if saved else "digits"), recipe=recipe_json, seeds=seed_list,
-                          limit_train=limit_train if limit_train is not None else (saved.limit_train if saved else None),
-                          limit_val=limit_val if limit_val is not None else (saved.limit_val if saved else None),
-                          overrides=tuple(set_) if set_ else (saved.overrides if saved else ()),
-                          budgets=rungs, eta=eta)
-        open_dataset(wanted.data)  # a wrong --data fails before settings.json is written
-        settings = fix_settings(study.root, wanted)
-        options = SweepOptions(device=device, workers=workers, log_every=log_every, shard=k_n, max_runs=max_runs,
-                               throughput=not no_throughput, command=sys.argv[1:])
-        with stop_on_signals("sweep run"):  # between runs; a run in training checkpoints first (E1006)
-            if ray:
-                counts = _run_on_ray(study, settings, options, ray_address, cpus_per_run, gpus_per_run)
-            else:
-                counts = run_study(study, settings, options)
-    except StudyError as exc:
-        raise _study_error(exc) from None
-    except TrainingError as exc:
+        report = run(study_dir, data=data, recipe=recipe, seeds=seeds, limit_train=limit_train, limit_val=limit_val,
+                     shard=shard, max_runs=max_runs, budgets=budgets, halving=halving, min_epochs=min_epochs,
+                     max_epochs=max_epochs, ray=ray, ray_address=ray_address, cpus_per_run=cpus_per_run,
+                     gpus_per_run=gpus_per_run, device=device, workers=workers, overrides=set_, log_every=log_every,
+                     throughput=not no_throughput, command=sys.argv[1:], **parse_recipe_flags(recipe_flags))
+    except TrainingError as exc:  # a stop (or a fault of the job): the sweep continues when run again
         stopped = str(exc).split("; continue with")[0]
         err.print(f"error[{exc.code}]: {exc}" if exc.exit_code not in (128 + 2, 128 + 15)
                   else f"stopped[{exc.code}]: {stopped}; run the same `spachc sweep run` again to continue", markup=False)
         raise typer.Exit(exc.exit_code) from None
-    except ValueError as exc:
-        if isinstance(exc, DataError):
-            raise UserError(worker_error_message(exc), code="E1001") from None
-        if isinstance(exc, RecipeError):
-            raise UserError(str(exc), code="E1002") from None
-        if isinstance(exc, (ResumeRefused, ckpt.CheckpointReadError)):
-            raise UserError(str(exc), code="E1003") from None
-        if isinstance(exc, SetupError):
-            raise UserError(str(exc), code="E1008") from None
-        raise
-    from ..train.distributed import world_from_env
-
-    if not world_from_env().is_main:  # under torchrun, rank 0 speaks for the job
+    if not report.is_main:  # under torchrun, rank 0 speaks for the job
         return
-    out.print(f"sweep: trained {counts['trained']} run(s), {counts['skipped_done']} already finished, "
-              f"{counts['held_elsewhere']} held by other workers, {counts['failed']} failed while training, "
-              f"{counts['refused']} refused before training (the report lists failures with their reasons)")
-
-
-def _run_on_ray(study, settings, options, address, cpus, gpus) -> dict:
-    """The Ray engine (spachc/sweep/ray_engine.py), its absence and its task failures as coded errors."""
-    import importlib.util
-
-    if importlib.util.find_spec("ray") is None:  # not imported here: ray_engine sets its environment first
-        raise UserError("--ray needs Ray, which is not installed", code=E1324,
-                        hint="pip install 'spachc[ray]'")
-    from ..sweep.ray_engine import RayOptions, run_on_ray
-
-    try:
-        return run_on_ray(study, settings, options, RayOptions(address, cpus, gpus))
-    except Exception as exc:
-        from ray.exceptions import RayError
-
-        if not isinstance(exc, RayError):
-            raise
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"a Ray task failed after its retries: {first}", code=E1325,
-                        hint="run the same command again: finished runs are skipped, interrupted ones resume") from None
-
-
-def _parse_seeds(text: str) -> tuple[int, ...]:
-    parts = [p.strip() for p in text.split(",")]
-    if not all(p.isdigit() for p in parts) or len(set(parts)) != len(parts):
-        raise UserError(f"--seeds {text!r}: write distinct whole numbers separated by commas, e.g. 0,1", code=E1002)
-    return tuple(int(p) for p in parts)
+    out.print(f"sweep: trained {report.trained} run(s), {report.skipped_done} already finished, "
+              f"{report.held_elsewhere} held by other workers, {report.failed} failed while training, "
+              f"{report.refused} refused before training (the report lists failures with their reasons)")
 
 
 def report_command(study_dir: Path = typer.Argument(..., help="The study folder.")) -> None:
     """results.csv, results.json, report.md and plots from a study's runs (runs in progress count as pending)."""
-    from ..sweep.report import write_report
-    from ..sweep.study import StudyError, load_study
+    from ..sweep.report import report_study
 
-    try:
-        written = write_report(load_study(study_dir))
-    except StudyError as exc:
-        raise _study_error(exc) from None
-    rows = written["rows"]
-    done = sum(r.best_top1 is not None for r in rows)
-    out.print(f"report of {len(rows)} sample(s) ({done} with results): {written['markdown']}, {written['csv']}, "
-              f"{written['json']}" + "".join(f", {p}" for p in written["plots"]))
+    report = report_study(study_dir)
+    out.print(f"report of {len(report.rows)} sample(s) ({report.done} with results): {report.markdown}, {report.csv}, "
+              f"{report.json}" + "".join(f", {p}" for p in report.plots))
 
 
 def search_command(
@@ -283,21 +139,11 @@ def search_command(
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the sampler."),
 ) -> None:
     """NSGA-II over the space's choices (Optuna): tell finished trials, ask new ones as samples of the study."""
-    import importlib.util
+    from ..sweep.search import search_study
 
-    from ..sweep.search import parse_objectives, search_step
-    from ..sweep.study import StudyError
-
-    wanted = parse_objectives(objectives)
-    if importlib.util.find_spec("optuna") is None:
-        raise UserError("sweep search needs Optuna, which is not installed", code=E1327,
-                        hint="pip install 'spachc[search]'")
-    try:
-        counts = search_step(_locate_space(space), out_dir, n, wanted, population, seed)
-    except StudyError as exc:
-        raise _study_error(exc) from None
-    out.print(f"{out_dir}: told {counts['told']} finished trial(s) ({counts['failed']} failed), asked "
-              f"{counts['asked']} new sample(s) ({counts['rejected']} rejected: invalid, outside `where` or "
+    report = search_study(space, n, out=out_dir, objectives=objectives, population=population, seed=seed)
+    out.print(f"{out_dir}: told {report.told} finished trial(s) ({report.failed} failed), asked "
+              f"{report.asked} new sample(s) ({report.rejected} rejected: invalid, outside `where` or "
               f"duplicates); train them with `spachc sweep run {out_dir}`, then search again")
 
 

@@ -7,22 +7,18 @@ Recipe model so that the CLI and the saved configuration cannot drift apart.
 from __future__ import annotations
 
 import inspect
-import shlex
 import sys
 from pathlib import Path
 from typing import Optional, get_args
 
 import typer
 
-from ..lang.limits import enforce
-from .common import (DEFAULT_WORKERS, SET_OPTION_HELP, UserError, max_activation_option, max_params_option, print_diagnostics,
-                     reports_errors)
-from ..diagnostics.codes import E008, E1003, E1025, W1020
+from .common import DEFAULT_WORKERS, SET_OPTION_HELP, max_activation_option, max_params_option, reports_errors
 
 RECIPE_PANEL = "Recipe (defaults: spach; quick)"
 RUNTIME_HELP = {
     "device": "Under torchrun: the local rank's GPU.",
-    "workers": "DataLoader processes decoding images.",
+    "workers": "DataLoader workers (decode images).",
 }
 
 
@@ -117,127 +113,20 @@ def train_command(
     **recipe_flags: Optional[str],
 ) -> None:
     """Train a spec with the SPACH recipe (or quick) on image folders or the built-in digits."""
-    from ..lang.frontend import load, states
-    from ..datasets.data import DataError, open_dataset, upsampling_warning, worker_error_message
-    from ..train.loop import RunOptions, Trainer
-    from ..train.recipe import fit_to_run, resolve_recipe
-    from ..train.run_folder import RunFolder
-    from ..train.tuning import check_layer_decay, freeze_parts
+    from ..train.start import train
 
-    flags = parse_recipe_flags(recipe_flags)
-    check_layer_decay(flags.get("layer_decay"))
-    state = _saved_state(spec, out, resume, set_)
-    resolved = _spec_to_train(spec, state, set_)
-    enforce(resolved, max_params, max_activation_gb)
-    run_dir = out or Path("runs") / resolved.name
-    if state is None and resume and RunFolder(run_dir).has_state():
-        state = RunFolder(run_dir).read_state()
-    if state is not None:  # the run's own recipe rules; flags given now must agree with it
-        chosen = _resumed_recipe(state, flags)
-        data = data or state.get("data_path") or state.get("data", "digits")
-    else:
-        chosen = resolve_recipe(recipe or "spach", flags)
-        chosen, warning = fit_to_run(chosen, recipe or "spach", {k for k, v in flags.items() if v is not None})
-        if warning is not None:
-            print_diagnostics([warning])
-        if init is None and (chosen.freeze is not None or recipe == "finetune"):
-            print_diagnostics([_no_init_warning(chosen.freeze)])
-    try:
-        dataset = open_dataset(data or "digits")
-        if spec is not None and resolved.classes != len(dataset.classes) and not states(spec, "classes", set_):
-            # `classes` left to its default (1000): the data decides, as --set classes=N would
-            resolved = load(spec, [*set_, f"classes={len(dataset.classes)}"])
-            enforce(resolved, max_params, max_activation_gb)
-            typer.echo(f"classes {len(dataset.classes)}: the spec leaves `classes` to its default, so the data's "
-                       "class count is used")
-        freeze_parts(chosen.freeze, resolved)
-        plan = _init_plan(init, init_spec, init_partial, resolved, dataset, state)
-        upsampled = upsampling_warning(resolved, dataset)
-        if upsampled is not None and state is None:
-            print_diagnostics([upsampled])
-        options = RunOptions(out=run_dir, device=device, workers=workers, compile=compile_,
-                             channels_last=channels_last, resume=resume, stop_after=stop_after,
-                             checkpoint_every=checkpoint_every, log_every=log_every, command=sys.argv[1:],
-                             init=plan)
-        result = Trainer(resolved, dataset, chosen, options, max_params).run()
-    except DataError as exc:
-        raise DataError(worker_error_message(exc)) from None
-    if result["epochs_done"] < result["epochs"]:
-        typer.echo(f"stopped after epoch {result['epochs_done']} of {result['epochs']} as asked; "
-                   f"continue with --resume --out {run_dir}")
-    last = result["last"]
+    report = train(spec, data=data, out=out, recipe=recipe, resume=resume, init=init, init_spec=init_spec,
+                   init_partial=init_partial, device=device, workers=workers, compile=compile_,
+                   channels_last=channels_last, stop_after=stop_after, checkpoint_every=checkpoint_every,
+                   log_every=log_every, overrides=set_, max_params=max_params, max_activation_gb=max_activation_gb,
+                   command=sys.argv[1:], **parse_recipe_flags(recipe_flags))
+    if report.stopped_early:
+        typer.echo(f"stopped after epoch {report.epochs_done} of {report.epochs} as asked; "
+                   f"continue with --resume --out {report.run_dir}")
+    last = report.last
     if last is not None:
-        typer.echo(f"done: val top-1 {last['val_top1']:.2f}% (best {result['best_top1']:.2f}%), "
-                   f"weights in {run_dir}/last.safetensors and {run_dir}/best.safetensors")
-
-
-def _no_init_warning(frozen: str | None):
-    from ..diagnostics import warning_at
-
-    what = f"--freeze {frozen} keeps randomly initialised parts fixed" if frozen else (
-        "the finetune recipe (layer decay) is made for trained weights")
-    return warning_at(W1020, f"fine-tuning without --init: {what}", None,
-                      hint="start from a model: --init RUN_FOLDER (or a .safetensors, model folder, .pth)")
-
-
-def _init_plan(init: str | None, init_spec: str | None, partial: bool, spec, dataset, state: dict | None):
-    """--init: read the model and match it to the spec (spachc/train/init.py), print what loads.
-    A resumed run restores its own weights; --init given again must name the same model."""
-    from ..lang.frontend import load
-    from ..train.init import plan_init, read_model_source
-
-    if init is None:
-        if init_spec is not None or partial:
-            raise UserError("--init-spec and --init-partial need --init MODEL", code=E1025,
-                            hint="e.g. spachc train SPEC --init RUN_FOLDER --init-partial")
-        return None
-    if state is not None:
-        recorded = (state.get("init") or {}).get("source")
-        if recorded != init:
-            raise UserError(f"--resume: the run started from {recorded or 'scratch'}, not --init {init}",
-                            code=E1025, hint="resume without --init: the run folder has its weights")
-        return None
-    source = read_model_source(init, load(init_spec) if init_spec is not None else None, spec)
-    retry = "spachc " + shlex.join(sys.argv[1:])
-    plan = plan_init(source, spec, dataset.classes, partial, retry)
-    for line in plan.lines():
-        typer.echo(line)
-    return plan
-
-
-def _saved_state(spec: str | None, out: Path | None, resume: bool, overrides: list[str]) -> dict | None:
-    """With --resume and no SPEC, the run folder's state.pt gives the spec, recipe and data."""
-    from ..train.run_folder import RunFolder
-
-    if spec is not None:
-        return None
-    if not resume or out is None:
-        raise UserError("give a SPEC to train, or --resume --out DIR to continue a run", code=E008,
-                        hint="e.g. spachc train hybrid_s --data DATA, or spachc train --resume --out runs/hybrid_s")
-    folder = RunFolder(out)
-    if not folder.has_state():
-        raise UserError(f"{out}: no checkpoint (state.pt) to resume from", code=E1003,
-                        hint="start the run with `spachc train SPEC --out DIR`")
-    return folder.read_state()
-
-
-def _spec_to_train(spec: str | None, state: dict | None, overrides: list[str]):
-    from ..lang.frontend import load, parse
-
-    if spec is not None:
-        return load(spec, overrides)
-    return parse(state["spec_text"], source="state.pt[spec]", overrides=overrides)
-
-
-def _resumed_recipe(state: dict, flags: dict):
-    """The saved recipe with the flags given now on top; the trainer refuses any that differ."""
-    from ..train.recipe import RecipeError, recipe_from_json
-
-    saved = recipe_from_json(state["recipe"])
-    try:
-        return saved.model_validate({**saved.model_dump(), **{k: v for k, v in flags.items() if v is not None}})
-    except ValueError as exc:
-        raise RecipeError(f"invalid training recipe: {exc}") from None
+        typer.echo(f"done: val top-1 {last['val_top1']:.2f}% (best {report.best_top1:.2f}%), "
+                   f"weights in {report.run_dir}/last.safetensors and {report.run_dir}/best.safetensors")
 
 
 def _with_recipe_flags(command):

@@ -32,8 +32,9 @@ from dataclasses import dataclass
 
 from ..diagnostics import UserError
 from ..diagnostics.codes import E1322
-from .runner import RESULT_FILE, Settings, Unit, finished, run_dir
+from .settings import Settings
 from .study import Study
+from .units import RESULT_FILE, Unit, finished, run_dir
 
 
 class HalvingError(UserError):

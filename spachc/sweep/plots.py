@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 from ..train.plot import new_figure, png_bytes
-from .report import readable_label
+from .analysis import pareto_front, readable_label
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")
@@ -58,7 +58,6 @@ def edf_png(grouped: dict) -> bytes | None:
 def pareto_png(rows: list) -> bytes:
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    from .report import pareto_front
 
     figure = new_figure(960, 380)
     families = sorted({r.family for r in rows})

@@ -92,7 +92,9 @@ def _train_task(root: str, unit_name: str, options, threads: int) -> dict:
     import torch
 
     from .claims import try_claim
-    from .runner import SweepProgress, finished, saved_settings, train_claimed, units
+    from .runner import SweepProgress, train_claimed
+    from .settings import saved_settings
+    from .units import finished, units
     from .study import load_study
     from ..datasets.data import limited, open_dataset
     from ..train.distributed import world_from_env
@@ -118,7 +120,7 @@ def _train_task(root: str, unit_name: str, options, threads: int) -> dict:
 
 
 def _unit_named(study, settings, name: str):
-    from .runner import Unit
+    from .units import Unit
 
     for sample in study.samples:
         for seed in settings.seeds:
@@ -133,7 +135,8 @@ def run_on_ray(study, settings, options, ray_options: RayOptions) -> dict:
     """Train this driver's share of the study (its --shard) as Ray tasks, rung after rung."""
     from ..datasets.data import limited, open_dataset
     from .preflight import preflight, write_failure
-    from .runner import _wait_for, finished, run_dir, unit_state, units
+    from .runner import _wait_for
+    from .units import finished, run_dir, unit_state, units
     from .study import shard_of
 
     dataset = limited(open_dataset(settings.data), settings.limit_train, settings.limit_val)

@@ -8,6 +8,9 @@
     choices.png                  for each choice (and family, stage count): top-1 per value
 
 Torch-free: it reads JSON files and spec text only.
+
+`spachc.sweep.report(STUDY)` is `report_study`: the module is callable (as spachc.export is), so
+the name is both the library function and the module of its parts.
 """
 
 from __future__ import annotations
@@ -16,12 +19,18 @@ import csv
 import io
 import json
 import statistics
+import sys
+import types
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..lang.choices import acting_choices
+from .analysis import (choice_labels, facets, group_stats, pareto_front, readable_label,  # noqa: F401 - report's names too
+                       seed_spread)
 from .preflight import read_failure, sample_spec
-from .runner import RESULT_FILE, SESSIONS_FILE, THROUGHPUT_FILE, Unit, run_dir, saved_settings, units
+from .settings import saved_settings
 from .study import Study, StudyError, check_run_folder, read_result, read_throughput, session_seconds, write_atomically
+from .units import RESULT_FILE, SESSIONS_FILE, THROUGHPUT_FILE, Unit, run_dir, units
 from ..diagnostics.codes import E1306
 
 FAMILY_ORDER = ("conv", "trans", "mlp")
@@ -32,22 +41,6 @@ def family_of(spec) -> str:
     kinds = {g.kind for stage in spec.stages for g in stage.groups}
     ordered = sorted(kinds, key=lambda k: (FAMILY_ORDER.index(k) if k in FAMILY_ORDER else len(FAMILY_ORDER), k))
     return "+".join(ordered)
-
-
-def readable_label(label: str) -> str:
-    """A choice's label for people: a `choose NAME` keeps its name; a derived label such as
-    'pipeline2.stage1.depth' reads 'stage 1 depth (pipeline 2)', 'stem.patch' 'stem patch'."""
-    parts = label.split(".")
-    pipeline = None
-    if len(parts) > 1 and parts[0].startswith("pipeline") and parts[0][len("pipeline"):].isdigit():
-        pipeline = parts.pop(0)[len("pipeline"):]
-    words = []
-    for part in parts:
-        for word in ("stage", "group"):
-            if part.startswith(word) and part[len(word):].isdigit():
-                part = f"{word} {part[len(word):]}"
-        words.append(part)
-    return " ".join(words) + (f" (pipeline {pipeline})" if pipeline else "")
 
 
 def stages_of(spec) -> str:
@@ -144,68 +137,6 @@ def collect(study: Study) -> list[Row]:
             train_seconds=round(seconds, 3), status=status, failures=failures,
             epochs=mine[0].epochs if mine else None))
     return rows
-
-
-# --- analysis ------------------------------------------------------------------------------------
-
-def pareto_front(rows: list[Row], cost: str) -> list[Row]:
-    """Rows no other row beats: none has both lower-or-equal `cost` and higher top-1."""
-    scored = sorted((r for r in rows if r.best_top1 is not None), key=lambda r: (getattr(r, cost), -r.best_top1))
-    front, best = [], float("-inf")
-    for r in scored:
-        if r.best_top1 > best:
-            front.append(r)
-            best = r.best_top1
-    return front
-
-
-def seed_spread(rows: list[Row]) -> dict | None:
-    """How much one architecture's best top-1 moves between seeds: the mean and the largest
-    range (max - min over seeds) over samples with at least two finished seeds."""
-    ranges = [max(r.best_top1_per_seed.values()) - min(r.best_top1_per_seed.values())
-              for r in rows if len(r.best_top1_per_seed) >= 2]
-    if not ranges:
-        return None
-    return {"samples": len(ranges), "mean_range": statistics.fmean(ranges), "max_range": max(ranges)}
-
-
-def facets(rows: list[Row]) -> dict[str, dict[str, list[Row]]]:
-    """Grouping keys: family, stage count, then every choice of the space; each maps values
-    to the rows that have it (networks a choice did not act on are left out of its groups;
-    only keys with at least two values are worth a plot)."""
-    keys = {"family": lambda r: r.family, "stages": lambda r: r.stages}
-    for label in choice_labels(rows):  # None: the choice did not act on that network
-        keys[label] = lambda r, label=label: r.choices.get(label)
-    grouped = {}
-    for key, of in keys.items():
-        groups: dict[str, list[Row]] = {}
-        for r in rows:
-            if of(r) is not None:
-                groups.setdefault(str(of(r)), []).append(r)
-        if len(groups) >= 2:
-            grouped[key] = dict(sorted(groups.items(), key=lambda kv: _value_order(kv[0])))
-    return grouped
-
-
-def choice_labels(rows: list[Row]) -> list[str]:
-    """The space's choices, but not one named like a column derived from the network itself
-    (a `choose family` is the family column already)."""
-    return sorted({k for r in rows for k in r.choices} - {"family", "stages"})
-
-
-def _value_order(text: str) -> tuple:
-    """Numbers in numeric order (8 before 16), then words alphabetically."""
-    try:
-        return (0, float(text), "")
-    except ValueError:
-        return (1, 0.0, text)
-
-
-def group_stats(members: list[Row]) -> dict:
-    accs = [r.best_top1 for r in members if r.best_top1 is not None]
-    return {"n": len(members), "done": len(accs), "best": max(accs) if accs else None,
-            "mean": statistics.fmean(accs) if accs else None, "median": statistics.median(accs) if accs else None,
-            "worst": min(accs) if accs else None}
 
 
 # --- files -------------------------------------------------------------------------------------
@@ -368,3 +299,38 @@ def write_report(study: Study) -> dict:
     written["markdown"] = study.root / "report.md"
     written["rows"] = rows
     return written
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """The report files written into a study folder, and the rows they were made from."""
+
+    rows: list  # Row, one per sample
+    markdown: Path  # report.md
+    csv: Path  # results.csv
+    json: Path  # results.json
+    plots: list  # the .png files drawn (none before any sample has a result)
+
+    @property
+    def done(self) -> int:
+        """Samples with results."""
+        return sum(r.best_top1 is not None for r in self.rows)
+
+
+def report_study(study: str | Path) -> SweepReport:
+    """results.csv, results.json, report.md and plots from the runs of the study folder `study`
+    (runs in progress count as pending); returns a SweepReport."""
+    from .study import load_study
+
+    written = write_report(load_study(Path(study)))
+    return SweepReport(rows=written["rows"], markdown=written["markdown"], csv=written["csv"], json=written["json"],
+                       plots=written["plots"])
+
+
+class _ReportModule(types.ModuleType):
+    def __call__(self, study: str | Path) -> SweepReport:
+        """spachc.sweep.report(study) -> SweepReport: see report_study."""
+        return report_study(study)
+
+
+sys.modules[__name__].__class__ = _ReportModule

@@ -21,98 +21,12 @@ from pathlib import Path
 from typing import Callable
 
 from .claims import try_claim
-from .preflight import FAILED_FILE, failure_of, preflight, sample_spec, write_failure
-from .study import (SETTINGS_FIELDS, SETTINGS_FILE, Sample, Study, StudyError, append_line, check_run_folder,
-                    checked_fields, create_exclusively, read_json, read_result, shard_of, write_atomically)
-from ..diagnostics.codes import E1304
-
-RESULT_FILE = "result.json"
-THROUGHPUT_FILE, SESSIONS_FILE = "throughput.json", "sessions.jsonl"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What every sample of a study is trained with: one data set, one recipe, and the seeds
-    (each sample is trained once per seed, to measure the seed-to-seed spread)."""
-
-    data: str
-    recipe: dict
-    seeds: tuple[int, ...] = (0,)
-    limit_train: int | None = None
-    limit_val: int | None = None
-    overrides: tuple[str, ...] = ()  # `--set K=V` applied to every sample's spec
-    budgets: tuple[int, ...] = ()  # successive halving (halving.py): epochs of each rung; () trains once
-    eta: int = 3  # ... keeping the best 1/eta of a rung for the next
-
-    def to_json(self) -> str:
-        halving = {"budgets": list(self.budgets), "eta": self.eta} if self.budgets else {}
-        return json.dumps({"data": self.data, "limit_train": self.limit_train, "limit_val": self.limit_val,
-                           "seeds": list(self.seeds), "set": list(self.overrides), **halving, "recipe": self.recipe},
-                          indent=2) + "\n"
-
-
-def saved_settings(root: Path) -> Settings | None:
-    path = root / SETTINGS_FILE
-    data = read_json(path, missing_ok=True)
-    if data is None:
-        return None
-    checked_fields(path, data, SETTINGS_FIELDS)
-    return Settings(data["data"], data["recipe"], tuple(data["seeds"]), data.get("limit_train"), data.get("limit_val"),
-                    tuple(data.get("set", ())), tuple(data.get("budgets", ())), data.get("eta", 3))
-
-
-def fix_settings(root: Path, wanted: Settings) -> Settings:
-    """The study's settings: `wanted` if this is the first run (written atomically, even when
-    shards start at once), otherwise the saved ones, which `wanted` must equal."""
-    create_exclusively(root / SETTINGS_FILE, wanted.to_json())
-    saved = saved_settings(root)
-    if saved != wanted:
-        diffs = [f"--{'set' if k == 'overrides' else k.replace('_', '-')}: study has {getattr(saved, k)!r}, now {getattr(wanted, k)!r}"
-                 for k in ("data", "seeds", "limit_train", "limit_val", "overrides", "budgets", "eta") if getattr(saved, k) != getattr(wanted, k)]
-        diffs += [f"--{k.replace('_', '-')} {saved.recipe.get(k)!r} (now {wanted.recipe.get(k)!r})"
-                  for k in sorted(set(saved.recipe) | set(wanted.recipe)) if saved.recipe.get(k) != wanted.recipe.get(k)]
-        raise StudyError(f"{root}: the study is trained with other settings ({SETTINGS_FILE}): " + "; ".join(diffs),
-                         code=E1304, hint="every sample of a study gets the same data and recipe; run without "
-                         "data and recipe flags to use the study's own, or sample a new study")
-    return saved
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One run of a study: a sample trained with one seed, in runs/<id>_seed<seed>/; in a
-    successive-halving study, a complete schedule of `epochs`, in runs/<id>_seed<seed>_e<epochs>/."""
-
-    sample: Sample
-    seed: int
-    epochs: int | None = None  # None: the recipe's
-
-    @property
-    def name(self) -> str:
-        return f"{self.sample.id}_seed{self.seed}" + (f"_e{self.epochs}" if self.epochs is not None else "")
-
-
-def units(study: Study, seeds: tuple[int, ...]) -> list[Unit]:
-    """Sample-major: s0000_seed0, s0000_seed1, s0001_seed0, ..."""
-    return [Unit(s, seed) for s in study.samples for seed in seeds]
-
-
-def run_dir(study: Study, unit: Unit) -> Path:
-    return study.root / "runs" / unit.name
-
-
-def unit_state(study: Study, unit: Unit) -> str:
-    """'done', 'failed', 'started' (a checkpoint exists) or 'new'."""
-    run = run_dir(study, unit)
-    result = read_result(run / RESULT_FILE)  # checked: a wrongly typed file is E1311
-    if result is not None and result["epochs_done"] >= result["epochs"]:
-        return "done"
-    if (run / FAILED_FILE).exists():
-        return "failed"
-    return "started" if (run / "state.pt").exists() else "new"
-
-
-def finished(study: Study, unit: Unit) -> bool:
-    return unit_state(study, unit) in ("done", "failed")
+from .halving import rung_units
+from .preflight import failure_of, preflight, sample_spec, write_failure
+from .settings import Settings, fix_settings, saved_settings  # noqa: F401 - the runner's names, kept here too
+from .study import Study, append_line, check_run_folder, shard_of, write_atomically
+from .units import (RESULT_FILE, SESSIONS_FILE, THROUGHPUT_FILE, Unit, finished, run_dir,  # noqa: F401
+                    unit_state, units)
 
 
 def _duration(seconds: float) -> str:
@@ -182,8 +96,6 @@ def run_study(study: Study, settings: Settings, options: SweepOptions) -> dict:
         if not settings.budgets:
             _train_units(study, units(study, settings.seeds), refused, dataset, settings, options, world, say, counts)
             return counts
-        from .halving import rung_units
-
         for rung, epochs in enumerate(settings.budgets):
             every = rung_units(study, settings, rung)
             say(f"rung {rung + 1} of {len(settings.budgets)}: {len(every) // len(settings.seeds)} sample(s) "

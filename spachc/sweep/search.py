@@ -19,15 +19,21 @@ Objectives: top1 (maximised: mean best validation top-1 over seeds), params and 
 (minimised: counted from the spec), img/s (maximised: throughput.json; run without
 --no-throughput). NSGA-II's first generation (--population trials) is random; later ones breed
 from the finished trials of the one before.
+
+`spachc.sweep.search(SPACE, N, out=STUDY)` is `search_study`: the module is callable (as
+spachc.export is), so the name is both the library function and the module of its parts.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+import types
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..diagnostics import UserError
-from ..diagnostics.codes import E1326
+from ..diagnostics.codes import E1326, E1327
 from .study import STUDY_FILE, sample_id, write_atomically
 
 JOURNAL_FILE, LOCK_FILE = "search.journal", "search.lock"
@@ -89,7 +95,7 @@ def search_step(space_path: Path, root: Path, n: int, objectives: tuple[str, ...
     from ..lang.space import choices_of, dimensions, evaluate
     from .claims import try_claim
     from .report import collect
-    from .runner import saved_settings
+    from .settings import saved_settings
     from .study import load_study, write_study
 
     doc = load_space(space_path)
@@ -161,3 +167,42 @@ def _append(root: Path, new: list[dict]) -> None:
         data["samples"].append({"id": sid, "file": f"specs/{sid}.spach", "hash": s["hash"], "choices": s["choices"],
                                 "params": int(s["params"]), "macs": int(s["macs"]), "name": s["name"]})
     write_atomically(path, json.dumps(data, indent=2) + "\n")
+
+
+@dataclass(frozen=True)
+class SearchReport:
+    """One search step: trials told (and of them failed), samples asked, asks rejected."""
+
+    out: Path
+    told: int
+    failed: int
+    asked: int
+    rejected: int  # invalid, outside `where`, or duplicates
+
+
+def search_study(space: str | Path, n: int, *, out: str | Path, objectives="top1,macs", population: int = 8,
+                 seed: int = 0) -> SearchReport:
+    """One NSGA-II step over the choices of `space` (a .spach design space or a bundled one):
+    tell the finished trials of the study folder `out` (created by the first step), then ask new
+    samples until it holds `n`; returns a SearchReport. `objectives`: among top1, params, macs,
+    img/s, as text ("top1,macs") or a list; fixed by the first step. Needs Optuna (spachc[search])."""
+    import importlib.util
+
+    from .create import locate_space
+
+    wanted = parse_objectives(objectives if isinstance(objectives, str) else ",".join(objectives))
+    if importlib.util.find_spec("optuna") is None:
+        raise UserError("sweep search needs Optuna, which is not installed", code=E1327,
+                        hint="pip install 'spachc[search]'")
+    out = Path(out)
+    counts = search_step(locate_space(space), out, n, wanted, population, seed)
+    return SearchReport(out=out, **counts)
+
+
+class _SearchModule(types.ModuleType):
+    def __call__(self, space: str | Path, n: int, **kwargs) -> SearchReport:
+        """spachc.sweep.search(space, n, out=...) -> SearchReport: see search_study."""
+        return search_study(space, n, **kwargs)
+
+
+sys.modules[__name__].__class__ = _SearchModule
