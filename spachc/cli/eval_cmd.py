@@ -11,9 +11,9 @@ from pathlib import Path
 
 import typer
 
-from ..runtime.precision import PRECISION_HELP, PRECISIONS
+from ..runtime.precision import INFERENCE
 from ..runtime.stopping import stops_on_signals
-from .common import SET_OPTION_HELP, UserError, err, out, reports_errors
+from .common import SET_OPTION_HELP, UserError, device_option, err, out, precision_option, reports_errors
 from ..model_io.arguments import is_weights_file
 
 
@@ -23,24 +23,22 @@ def eval_command(
                                  "checkpoint; default: SPEC itself when it is a weights file or a model folder."),
     data: str = typer.Option("digits", "--data", help="Image-folder tree (val/<class>/*) or a built-in dataset."),
     batch_size: int = typer.Option(128, "--batch-size", min=1),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: str = device_option(),
     ema: bool = typer.Option(False, "--ema", help="Use the EMA weights (<W>.ema.safetensors, or 'model_ema' of a .pth)."),
     workers: int = typer.Option(2, "--workers", min=0),
     crop: float = typer.Option(None, "--eval-crop", help="Resize to input/crop then centre-crop; default: the "
                                "value saved in the weights, else 0.875."),
     set_: list[str] = typer.Option([], "--set", help=SET_OPTION_HELP),
-    dtype: str = typer.Option("fp32", "--dtype", help="Precision to evaluate in: " + PRECISION_HELP),
+    dtype: str = precision_option("eval", "fp32", INFERENCE),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Evaluate weights on the validation split: top-1, top-5, loss, images/s."""
-    if dtype not in PRECISIONS:
-        raise UserError(f"--dtype '{dtype}' is not one of: {', '.join(PRECISIONS)}", code="E1016")
     from ..model_io.create import build_loaded
     from ..datasets.data import DataError, check_fit, open_dataset, worker_error_message
     from ..train.distributed import World
     from ..train.evaluate import eval_transform_config, evaluate, saved_eval_config, val_loader
     from ..model_io.folder import model_file
-    from ..runtime.device import resolve_device
+    from ..runtime.precision import resolve_device
     from ..model_io.sources import load_weights_for
     from ..train.run_folder import saved_eval_crop
     from ..model_io.arguments import load_spec_or_weights
