@@ -15,8 +15,8 @@ from typing import Optional, get_args
 import typer
 
 from ..lang.limits import enforce
-from .common import (DEFAULT_WORKERS, SET_OPTION_HELP, UserError, device_option, max_activation_option, max_params_option,
-                     print_diagnostics, reports_errors)
+from .common import (DEFAULT_WORKERS, SET_OPTION_HELP, UserError, device_option, max_activation_option,
+                     max_params_option, print_diagnostics, reports_errors)
 
 RECIPE_PANEL = "Recipe (defaults: spach; quick)"
 RUNTIME_HELP = {

@@ -141,7 +141,7 @@ _TABLE = (
     Code("E1012", "evaluation", "no EMA weights"),
     Code("E1013", "evaluation", "weights of another spec, with what differs (eval, export --weights)"),
     Code("E1014", "evaluation", "not a state_dict"),
-    Code("E1016", "precision", "a `--dtype` or `--amp` that is unknown or that the command cannot take (eval, bench, export)"),
+    Code("E1016", "precision", "a `--dtype` or `--amp` unknown, or one the command cannot take (eval, bench, export)"),
     Code("E1020", "fine-tuning", "`--init` names something that is not a model (or an official .pth without a head)"),
     Code("E1021", "fine-tuning", "`--init` of a grid-tied spec at another token count"),
     Code("E1022", "fine-tuning", "`--init` model whose architecture differs beyond the head (with what differs)"),

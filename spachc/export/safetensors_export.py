@@ -19,6 +19,7 @@ def export_safetensors(model: torch.nn.Module, spec: Spec, path: str | Path, dty
     preprocessing and labels (the defaults when none were recorded)."""
     path = Path(path)
     info = info or meta.ModelInfo(meta.default_preprocessing(spec.input, spec.channels))
-    data = weights_bytes(model, spec, torch_dtype(dtype), extra={meta.WEIGHTS: weights, **meta.model_info_entries(info)})
+    data = weights_bytes(model, spec, torch_dtype(dtype),
+                         extra={meta.WEIGHTS: weights, **meta.model_info_entries(info)})
     write_atomically(path, data)
     return path
