@@ -56,8 +56,8 @@ def device_option(panel: str | None = None):
     """`--device auto|cpu|cuda` (E1008 for another name, while parsing; an absent CUDA is found
     where the command resolves the device: precision.resolve_device)."""
     return typer.Option("auto", "--device", metavar="|".join(precision.DEVICES),
-                        help="auto: CUDA when present (under torchrun, the local rank's GPU).",
-                        callback=_checked(precision.check_device), rich_help_panel=panel)
+                        help="auto (default): CUDA when present; under torchrun, the rank's GPU.",
+                        show_default=False, callback=_checked(precision.check_device), rich_help_panel=panel)
 
 
 def threads_option():
