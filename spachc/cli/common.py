@@ -36,20 +36,18 @@ def max_activation_option():
                         help="Refuse a larger activation per image.")
 
 
-def precision_option(command: str, default: str, allowed: tuple[str, ...], panel: str | None = None):
+def precision_option(command: str, default: str, allowed: tuple[str, ...]):
     """`--dtype`: a precision of spachc/runtime/precision.py that `command` can take (`allowed`, in
     the module's order); an unknown name or one outside `allowed` is E1016, said while parsing."""
     return typer.Option(default, "--dtype", metavar="|".join(allowed), help="Precision: " + precision.describe(allowed),
-                        callback=_checked(lambda value: precision.choose(value, allowed, command=command)),
-                        rich_help_panel=panel)
+                        callback=_checked(lambda value: precision.choose(value, allowed, command=command)))
 
 
-def autocast_option(command: str, default: str, allowed: tuple[str, ...], panel: str | None = None):
+def autocast_option(command: str, default: str, allowed: tuple[str, ...]):
     """`--amp`: an autocast mode (precision.AUTOCAST_MODES) that `command` can take; errors as --dtype's."""
     return typer.Option(default, "--amp", metavar="|".join(allowed), help="Autocast: " + precision.describe(allowed),
                         callback=_checked(lambda value: precision.choose(value, allowed, command=command,
-                                                                         option="--amp")),
-                        rich_help_panel=panel)
+                                                                         option="--amp")))
 
 
 def device_option(panel: str | None = None):
