@@ -12,7 +12,7 @@ median of the repetitions and the ratio reference/spachc (> 1: spachc is faster)
 
 Drop path is set to 0 so that train mode computes one deterministic function in both (stochastic
 depth costs the same small elementwise mask in both implementations). The training step is each
-side's own: spachc's AdamW is the fused kernel `spachc train` uses (spachc.runtime.device.fused_adamw),
+side's own: spachc's AdamW is the fused kernel `spachc train` uses (spachc.train.optimizer.fused_adamw),
 the reference's torch's default, op by op on CPU (`--same-optimizer`: op by op for both). With
 `--compile`, the compiled step's compilation time and its break-even step count are printed.
 """
@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO / "tests"))
 import spachc  # noqa: E402
 from reference_spach import reference_from_spachc  # noqa: E402
 from spachc.runtime.bench import device_name, matmul_rate  # noqa: E402
-from spachc.runtime.device import fused_adamw  # noqa: E402
+from spachc.train.optimizer import fused_adamw  # noqa: E402
 
 MODELS = ("conv_ms_xxs", "mlp_ms_xxs", "trans_ms_xxs", "hybrid_s")
 TOLERANCE = 1e-5
@@ -122,7 +122,7 @@ def eval_step(model, images):
 
 def train_step(model, images, labels, fused: bool = False):
     """forward, cross-entropy, backward, AdamW. `fused`: AdamW's fused kernel, as `spachc train`
-    picks it (spachc.runtime.device.fused_adamw); the reference keeps torch's default (op by op on CPU),
+    picks it (spachc.train.optimizer.fused_adamw); the reference keeps torch's default (op by op on CPU),
     what the paper's timm-based code runs."""
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, weight_decay=0.05, fused=fused or None)

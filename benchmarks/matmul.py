@@ -11,7 +11,8 @@ import argparse
 
 import torch
 
-from spachc.runtime.bench import AMP_DTYPES, device_name, matmul_rate, resolve_device
+from spachc.runtime.bench import device_name, matmul_rate, resolve_device
+from spachc.runtime.precision import torch_dtype
 
 
 def main() -> None:
@@ -25,7 +26,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    dtype = AMP_DTYPES.get(args.dtype) or torch.float32
+    dtype = torch_dtype(args.dtype)
     print(f"{device_name(device)}, {torch.get_num_threads()} threads, {args.dtype}")
     for size in args.sizes:
         gflops, _ = matmul_rate(device, dtype, size=size, reps=args.reps)

@@ -1,6 +1,6 @@
 """AdamW's three CPU implementations on a real training step: op by op (`foreach=False`, what
 `spachc train` used before), multi-tensor (`foreach=True`), and the fused kernel
-(`fused=True`, what spachc.runtime.device.fused_adamw picks now). Same model, same batch, one
+(`fused=True`, what spachc.train.optimizer.fused_adamw picks now). Same model, same batch, one
 alternating run (order reversed each round), medians; the parameters of the three after three
 identical steps are compared, so the cost in numerics is printed beside the speed.
 

@@ -33,7 +33,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import spachc  # noqa: E402
 from compare import randomise, rel_err  # noqa: E402
 from reference_spach import reference_from_spachc  # noqa: E402
-from spachc.runtime.bench import AMP_DTYPES, device_name, matmul_rate, resolve_device, run_mode  # noqa: E402
+from spachc.runtime.bench import device_name, matmul_rate, resolve_device, run_mode  # noqa: E402
+from spachc.runtime.precision import amp_dtype  # noqa: E402
 
 # fp32 on one device in a different operation order: the numerics rule (1e-5) on CPU; GPU
 # kernels (cuDNN, cuBLAS, SDPA) sum in other orders, so the check there allows 1e-4.
@@ -67,7 +68,7 @@ def main() -> None:
     parser.add_argument("--device", default="cuda", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--infer-batch", type=int, default=256)
     parser.add_argument("--train-batch", type=int, default=128)
-    parser.add_argument("--amps", nargs="+", default=["bf16", "off"], choices=tuple(AMP_DTYPES))
+    parser.add_argument("--amps", nargs="+", default=["bf16", "off"], choices=("off", "bf16", "fp16"))
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--compile", action="store_true", help="also time torch.compile'd spachc, as spachc bench")
@@ -102,7 +103,7 @@ def main() -> None:
     if args.compile:
         impls["spachc_compiled"] = (model, True)
     for amp in args.amps:
-        matmul_gflops, matmul_size = matmul_rate(device, AMP_DTYPES[amp] or torch.float32)
+        matmul_gflops, matmul_size = matmul_rate(device, amp_dtype(amp, device) or torch.float32)
         for mode, batch in (("infer", args.infer_batch), ("train", args.train_batch)):
             gen = torch.Generator().manual_seed(args.seed)
             images = torch.randn(batch, spec.channels, *spec.input, generator=gen).to(device)

@@ -29,8 +29,10 @@ def test_auto_picks_bf16_exactly_where_the_cpu_has_bf16_hardware():
     hardware = bool(_flags() & {"amx_bf16", "avx512_bf16"})
     assert resolve_precision("auto", "cpu") == ("bf16" if hardware else "fp32")
     assert resolve_precision("fp32", "cpu") == "fp32" and resolve_precision("bf16", "cpu") == "bf16"
-    with pytest.raises(PrecisionError, match="unknown precision 'fp16'"):
+    with pytest.raises(PrecisionError, match="inference cannot run precision fp16 here: it takes fp32, bf16 or auto"):
         resolve_precision("fp16")
+    with pytest.raises(PrecisionError, match="precision 'fp8' is not one of: fp32, bf16, auto"):
+        resolve_precision("fp8")
 
 
 def test_bf16_stores_weights_in_bf16_and_agrees_with_fp32(trained_digits):  # noqa: F811
@@ -88,7 +90,8 @@ def test_eval_and_bench_report_the_precision_they_used(trained_digits, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["precision"] == "bf16"
     proc = run_cli("eval", str(weights), "--weights", str(weights), "--dtype", "fp16")
-    assert proc.returncode == 1 and "error[E1016]: --dtype 'fp16' is not one of: fp32, bf16, auto" in proc.stderr
+    assert proc.returncode == 1 and "error[E1016]: eval cannot run --dtype fp16 here: it takes fp32, bf16 or auto" \
+        in proc.stderr
 
 
 def test_amp_auto_rule_for_training():

@@ -84,7 +84,7 @@ def test_resume_is_exact(folder, spec, tmp_path, width):
     """4 epochs in one go == 2 epochs, stop, --resume for 2 more (and worker count does not matter).
     `wide` (over 1M parameters) trains with AdamW's fused kernel, `tiny` with the op-by-op one."""
     import spachc
-    from spachc.runtime.device import fused_adamw
+    from spachc.train.optimizer import fused_adamw
 
     if width == "wide":
         spec = write_spec(tmp_path, WIDE_SPEC, "wide.spach")

@@ -7,6 +7,7 @@ import typer
 from .._version import __version__
 from . import (bench_cmd, build_cmd, check_cmd, diff_cmd, eval_cmd, explain_cmd, export_cmd, fmt_cmd, graph_cmd,
                inspect_cmd, predict_cmd, save_cmd, schema_cmd, sweep_cmd, train_cmd, upstream_cmd, zoo_cmd)
+from .common import threads_option
 
 app = typer.Typer(
     name="spachc",
@@ -26,15 +27,8 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                        help="Print the version and exit."),
-          threads: int = typer.Option(None, "--threads", min=1, envvar="SPACHC_THREADS",
-                                      help="CPU threads for torch (default: the CPUs this process may use; "
-                                           "OMP_NUM_THREADS is honoured). OpenMP threads sleep at barriers "
-                                           "(OMP_WAIT_POLICY=PASSIVE) unless OMP_WAIT_POLICY is set.")) -> None:
+          threads: int = threads_option()) -> None:  # set as it is read (cli/common.py)
     """spachc: text in, a validated IR, a PyTorch model out."""
-    if threads is not None:
-        from ..runtime.threads import configure
-
-        configure(threads)
 
 
 # One module per command, in the order `spachc --help` lists them. Each module has a

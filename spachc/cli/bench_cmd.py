@@ -8,22 +8,12 @@ import typer
 from rich.table import Table
 
 from ..lang.limits import enforce
-from ..runtime.precision import PRECISION_HELP, PRECISIONS
-from .common import (SET_OPTION_HELP, UserError, human, max_activation_option, max_params_option, out,
-                     reports_errors)
+from ..runtime.precision import INFERENCE
+from .common import (SET_OPTION_HELP, autocast_option, device_option, human, max_activation_option,
+                     max_params_option, out, precision_option, reports_errors, threads_option)
 from ..model_io.arguments import load_spec_or_weights
-from ..diagnostics.codes import E961, E962
 
-MODES = ("infer", "train", "both")
-DEVICES = ("auto", "cpu", "cuda")
-AMPS = ("off", "bf16", "fp16")
-
-
-
-def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
-    if value not in allowed:
-        raise UserError(f"{option} '{value}' is not one of: {', '.join(allowed)}", code=E962)
-    return value
+AMPS = ("off", "bf16", "fp16")  # bench times the autocast it is told; `auto` is training's rule
 
 
 def render(report) -> Table:
@@ -44,29 +34,20 @@ def bench_command(
     set_: list[str] = typer.Option([], "--set", help=SET_OPTION_HELP),
     batch_size: int = typer.Option(8, "--batch-size", "-b", help="Images per step."),
     mode: str = typer.Option("infer", "--mode", help="infer, train (forward+backward+AdamW step) or both."),
-    device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
-    dtype: str = typer.Option("auto", "--dtype", help="Inference precision: " + PRECISION_HELP),
-    amp: str = typer.Option("off", "--amp", help="Autocast dtype: off (fp32), bf16 or fp16."),
+    device: str = device_option(),
+    dtype: str = precision_option("bench", "auto", INFERENCE),
+    amp: str = autocast_option("bench", "off", AMPS),
     compile_: bool = typer.Option(False, "--compile", help="torch.compile the model (CUDA inference: with CUDA graphs)."),
     channels_last: bool = typer.Option(False, "--channels-last", help="Images and conv weights in channels-last layout."),
     steps: int = typer.Option(10, "--steps", help="Timed steps; the median is reported."),
     warmup: int = typer.Option(3, "--warmup", help="Untimed steps first (they absorb compilation)."),
-    threads: int = typer.Option(None, "--threads", help="CPU threads for torch (default: torch's choice)."),
+    threads: int = threads_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (fields: docs/performance.md)."),
     max_params: int = max_params_option(),
     max_activation_gb: float = max_activation_option(),
 ) -> None:
     """Benchmark a spec: images/s, ms/step, peak memory, MACs, GFLOP/s and share of matmul rate."""
-    _choice(mode, MODES, "--mode")
-    _choice(device, DEVICES, "--device")
-    _choice(amp, AMPS, "--amp")
-    _choice(dtype, PRECISIONS, "--dtype")
-    if batch_size < 1 or steps < 1 or warmup < 0:
-        raise UserError("--batch-size and --steps must be at least 1, --warmup at least 0", code=E961)
-    if threads is not None and threads < 1:
-        raise UserError("--threads must be at least 1", code=E961)
-
-    from ..runtime.bench import benchmark
+    from ..runtime.bench import benchmark  # it checks --mode and the counts (E961, E962)
 
     resolved, state = load_spec_or_weights(spec, set_)
     enforce(resolved, max_params, max_activation_gb)

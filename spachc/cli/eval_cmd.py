@@ -10,9 +10,9 @@ from pathlib import Path
 
 import typer
 
-from ..runtime.precision import PRECISION_HELP
+from ..runtime.precision import INFERENCE
 from ..runtime.stopping import stops_on_signals
-from .common import SET_OPTION_HELP, err, out, reports_errors
+from .common import SET_OPTION_HELP, device_option, err, out, precision_option, reports_errors
 
 
 def eval_command(
@@ -21,13 +21,13 @@ def eval_command(
                                  "checkpoint; default: SPEC itself when it is a weights file or a model folder."),
     data: str = typer.Option("digits", "--data", help="Image-folder tree (val/<class>/*) or a built-in dataset."),
     batch_size: int = typer.Option(128, "--batch-size", min=1),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: str = device_option(),
     ema: bool = typer.Option(False, "--ema", help="Use the EMA weights (<W>.ema.safetensors, or 'model_ema' of a .pth)."),
     workers: int = typer.Option(2, "--workers", min=0),
     crop: float = typer.Option(None, "--eval-crop", help="Resize to input/crop then centre-crop; default: the "
                                "value saved in the weights, else 0.875."),
     set_: list[str] = typer.Option([], "--set", help=SET_OPTION_HELP),
-    dtype: str = typer.Option("fp32", "--dtype", help="Precision to evaluate in: " + PRECISION_HELP),
+    dtype: str = precision_option("eval", "fp32", INFERENCE),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Evaluate weights on the validation split: top-1, top-5, loss, images/s."""

@@ -7,21 +7,15 @@ parses its flags, calls it, and prints the report it returns."""
 from __future__ import annotations
 
 import json
-from enum import Enum
 from pathlib import Path
 
 import typer
 
 from ..diagnostics import DiagnosticError
 from ..diagnostics.codes import E901, E1204
-from .common import (SET_OPTION_HELP, UserError, max_activation_option, max_params_option, out,
+from ..runtime.precision import FILE_PRECISIONS
+from .common import (SET_OPTION_HELP, UserError, max_activation_option, max_params_option, out, precision_option,
                      reports_errors)
-
-
-class DType(str, Enum):
-    fp32 = "fp32"
-    fp16 = "fp16"
-    bf16 = "bf16"
 
 
 def parse_batch(text: str) -> int | None:
@@ -131,7 +125,7 @@ def export_command(
                                   "checks.", show_default=False, rich_help_panel="int8"),
     min_agreement: float = typer.Option(0.99, "--min-agreement", metavar="P", help="Least top-1 agreement with "
                                         "fp32.", rich_help_panel="int8"),
-    dtype: DType = typer.Option(DType.fp32, "--dtype", metavar="fp32|fp16|bf16", help="Precision of the files."),
+    dtype: str = precision_option("export", "fp32", FILE_PRECISIONS),
     set_: list[str] = typer.Option([], "--set", metavar="K=V", help=SET_OPTION_HELP),
     seed: int = typer.Option(0, "--seed", metavar="N", help="Seed of initial weights, test inputs."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -146,7 +140,7 @@ def export_command(
     try:
         with out.status("exporting and verifying"):
             report = export(source, onnx=onnx_out, safetensors=safetensors_out, weights=weights, overrides=set_,
-                            opset=opset, batch=parse_batch(batch), dynamic_size=dynamic_size, dtype=dtype.value,
+                            opset=opset, batch=parse_batch(batch), dynamic_size=dynamic_size, dtype=dtype,
                             verify=verify, features=features, out_indices=parse_out_indices(out_indices),
                             int8=int8, calibrate=calibrate, min_agreement=min_agreement, seed=seed,
                             max_params=max_params, max_activation_gb=max_activation_gb)

@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from .common import DEFAULT_WORKERS, SET_OPTION_HELP, err, out, reports_errors
+from .common import DEFAULT_WORKERS, SET_OPTION_HELP, device_option, err, out, reports_errors
 from .train_cmd import _with_recipe_flags, parse_recipe_flags
 
 sweep_app = typer.Typer(name="sweep", help="Design-space studies: sample a space, train every sample, report.",
@@ -89,7 +89,7 @@ def run_command(
     gpus_per_run: float = typer.Option(0.0, "--gpus-per-run", min=0.0, help="With --ray: GPUs of each run's task; "
                                        "a fraction packs several runs on one GPU."),
     max_epochs: int = typer.Option(None, "--max-epochs", min=1, help="With --halving: the last rung's epochs."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: str = device_option(),
     workers: int = typer.Option(DEFAULT_WORKERS, "--workers", min=0, help="DataLoader worker processes per run."),
     set_: list[str] = typer.Option([], "--set", metavar="K=V", help=SET_OPTION_HELP + " Applied to every sample; "
                                    "fixed for the study by its first run, like the recipe."),

@@ -13,11 +13,10 @@ from typing import Optional, get_args
 
 import typer
 
-from .common import DEFAULT_WORKERS, SET_OPTION_HELP, max_activation_option, max_params_option, reports_errors
+from .common import DEFAULT_WORKERS, SET_OPTION_HELP, device_option, max_activation_option, max_params_option, reports_errors
 
 RECIPE_PANEL = "Recipe (defaults: spach; quick)"
 RUNTIME_HELP = {
-    "device": "Under torchrun: the local rank's GPU.",
     "workers": "DataLoader workers (decode images).",
 }
 
@@ -93,8 +92,7 @@ def train_command(
     init_partial: bool = typer.Option(False, "--init-partial", help="Load only what matches; list the "
                                       "rest.",
                                       rich_help_panel="Fine-tuning"),
-    device: str = typer.Option("auto", "--device", metavar="auto|cpu|cuda", help=RUNTIME_HELP["device"],
-                               rich_help_panel="Run"),
+    device: str = device_option(panel="Run"),
     workers: int = typer.Option(DEFAULT_WORKERS, "--workers", min=0, metavar="N", help=RUNTIME_HELP["workers"],
                                 rich_help_panel="Run"),
     compile_: bool = typer.Option(False, "--compile", help="torch.compile the model.", rich_help_panel="Run"),

@@ -150,8 +150,8 @@ E951 = _code("E951", "output", "an output file that cannot be written")
 E952 = _code("E952", "output", "Graphviz `dot` missing or failing (`graph --format svg`)")
 E953 = _code("E953", "output", "a `REV:path` git cannot read, or the wrong number of specs (`diff`)")
 
-E961 = _code("E961", "bench", "bench: --batch-size, --steps, --warmup or --threads out of range")
-E962 = _code("E962", "bench", "bench: --mode, --device or --amp not one of its choices")
+E961 = _code("E961", "bench", "bench: --batch-size, --steps or --warmup out of range")
+E962 = _code("E962", "bench", "bench: --mode not one of its choices")
 
 E1001 = _code("E1001", "training", "data problems, or data and spec that do not fit")
 E1002 = _code("E1002", "training", "a recipe value out of range")
@@ -170,7 +170,8 @@ E1011 = _code("E1011", "evaluation", "no weights file")
 E1012 = _code("E1012", "evaluation", "no EMA weights")
 E1013 = _code("E1013", "evaluation", "weights of another spec, with what differs (eval, export --weights)")
 E1014 = _code("E1014", "evaluation", "not a state_dict")
-E1016 = _code("E1016", "evaluation", "unknown `--dtype` (precision)")
+E1016 = _code("E1016", "precision",
+               "a `--dtype` or `--amp` unknown, or one the command cannot take (eval, bench, export)")
 
 E1020 = _code("E1020", "fine-tuning",
                "`--init` names something that is not a model (or an official .pth without a head)")
@@ -223,6 +224,8 @@ E1326 = _code("E1326", "study", "bad `--objectives`, or a search folder used oth
 E1327 = _code("E1327", "study", "`sweep search` without Optuna installed (extra spachc[search])")
 
 E1400 = _code("E1400", "explain", "`spachc explain` of a code that was never registered")
+
+E1410 = _code("E1410", "runtime", "`--threads` (or SPACHC_THREADS) below 1")
 
 W101 = _code("W101", "warning", "head_dim not a multiple of 8")
 W102 = _code("W102", "warning", "head_dim above 256")

@@ -464,11 +464,11 @@ EXPLANATIONS: dict[str, Explanation] = {
     # --- bench ---------------------------------------------------------------------------------
     "E961": _command(
         "spachc bench hybrid_s --batch-size 0",
-        "Give `--batch-size`, `--steps` and `--threads` of at least 1 and `--warmup` of at least 0."),
+        "Give `--batch-size` and `--steps` of at least 1 and `--warmup` of at least 0."),
     "E962": _command(
         "spachc bench hybrid_s --mode training",
-        "Use one of the listed choices: `--mode infer|train|both`, `--device auto|cpu|cuda`, "
-        "`--amp off|bf16|fp16`, `--dtype fp32|bf16|auto`."),
+        "Use one of the listed modes: `--mode infer` (forward), `train` (forward, backward and the AdamW "
+        "step) or `both`."),
     # --- training ------------------------------------------------------------------------------
     "E1001": _command(
         "spachc train hybrid_xs --data digits",
@@ -534,8 +534,9 @@ EXPLANATIONS: dict[str, Explanation] = {
         "Give the checkpoint that holds the model's weights, a state_dict or {'model': state_dict} of "
         "tensors, not an optimizer state or other training records."),
     "E1016": _command(
-        "spachc eval runs/digits_small --dtype fp64",
-        "Use `--dtype fp32`, `bf16` or `auto`."),
+        "spachc eval runs/digits_small --dtype fp16",
+        "Use a precision the command takes; the error lists them: eval and bench run in fp32, bf16 or auto, "
+        "export writes fp32, bf16 or fp16, and bench's `--amp` is off, bf16 or fp16."),
     # --- fine-tuning ---------------------------------------------------------------------------
     "E1020": _command(
         "spachc train benchmarks/digits_small.spach --init photos/",
@@ -606,6 +607,11 @@ EXPLANATIONS: dict[str, Explanation] = {
         "spachc predict hybrid_s cat.png",
         "Give a trained model (a model folder, a run folder, a spachc .safetensors or an .onnx exported by "
         "spachc) and `--top-k` of at least 1; a spec has no weights, train it first."),
+    # --- runtime -------------------------------------------------------------------------------
+    "E1410": _command(
+        "spachc bench hybrid_s --threads 0",
+        "Give `--threads` (or SPACHC_THREADS) a count of at least 1, or leave it out: the default is the "
+        "CPUs this process may use."),
     # --- timm contract -------------------------------------------------------------------------
     "E1230": _command(
         "python -c \"import spachc; spachc.build('hybrid_xs', num_classes=-1)\"",

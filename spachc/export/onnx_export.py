@@ -26,8 +26,8 @@ from ..lang.ir import Spec
 from ..lang.kinds import KINDS
 from ..lang.printer import to_text
 from ..lang.sizes import total_stride
+from ..runtime.precision import FILE_PRECISIONS, choose, torch_dtype
 
-DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 MIN_OPSET = 18  # the exporter's own opset; LayerNormalization alone needs 17
 PROTOBUF_LIMIT = 2**31 - 2**26  # 2 GiB less headroom for the graph itself
 
@@ -54,8 +54,7 @@ def check_options(spec: Spec, options: OnnxOptions) -> None:
         raise ExportError(f"opset {options.opset} is not supported: choose {MIN_OPSET}..{newest}")
     if options.batch is not None and options.batch < 1:
         raise ExportError(f"--batch must be 'dynamic' or a positive integer, not {options.batch}")
-    if options.dtype not in DTYPES:
-        raise ExportError(f"unknown dtype '{options.dtype}': choose one of {', '.join(DTYPES)}")
+    choose(options.dtype, FILE_PRECISIONS, command="export")
     if options.dynamic_size:
         fixed = [(i + 1, k) for i, stage in enumerate(spec.stages) for k in stage.kinds if KINDS[k].grid_tied]
         if fixed:
@@ -107,7 +106,7 @@ def example_input(spec: Spec, options: OnnxOptions) -> torch.Tensor:
     if options.dynamic_size:
         least = 2 * total_stride(spec)
         size = (max(size[0], least), max(size[1], least))
-    return torch.randn(batch, spec.channels, *size, dtype=DTYPES[options.dtype])
+    return torch.randn(batch, spec.channels, *size, dtype=torch_dtype(options.dtype))
 
 
 def dynamic_shapes(options: OnnxOptions) -> dict | None:
@@ -134,7 +133,7 @@ def export_onnx(model: torch.nn.Module, spec: Spec, path: str | Path, options: O
     """
     check_options(spec, options)
     path = Path(path)
-    dtype = DTYPES[options.dtype]
+    dtype = torch_dtype(options.dtype)
     net = model if dtype == torch.float32 else copy.deepcopy(model).to(dtype)
     was_training = net.training
     net.eval()
@@ -156,7 +155,7 @@ def export_onnx(model: torch.nn.Module, spec: Spec, path: str | Path, options: O
 
 def needs_external_data(model: torch.nn.Module, dtype: str) -> bool:
     """Only a graph over protobuf's 2 GB limit gets its weights in a `.onnx.data` file."""
-    return weight_bytes(model, DTYPES[dtype]) > PROTOBUF_LIMIT
+    return weight_bytes(model, torch_dtype(dtype)) > PROTOBUF_LIMIT
 
 
 def _quiet_export(*args, **kwargs):

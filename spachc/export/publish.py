@@ -25,13 +25,14 @@ import torch
 
 from ..files.atomic import publishing, temporary_beside
 from ..diagnostics import DiagnosticError, UserError
-from ..diagnostics.codes import E900, E905, E906, E907, E908, E909, E1204
+from ..diagnostics.codes import E900, E905, E906, E907, E908, E1204
 from ..lang.ir import Spec
 from ..lang.limits import DEFAULT_MAX_ACTIVATION_GB, DEFAULT_MAX_PARAMS
 from ..lang.sizes import any_size
 from ..model_io.metadata import ModelInfo
 from .int8 import DEFAULT_MIN_AGREEMENT, Int8Report
-from .onnx_export import DTYPES, OnnxOptions, check_options, export_onnx, needs_external_data
+from ..runtime.precision import FILE_PRECISIONS, choose
+from .onnx_export import OnnxOptions, check_options, export_onnx, needs_external_data
 from .safetensors_export import export_safetensors
 from .verify import BF16_UNVERIFIABLE, Report, verify_onnx, verify_safetensors
 
@@ -122,8 +123,7 @@ def check_request(onnx, safetensors, options: OnnxOptions, verify: bool, feature
     for target in (onnx, safetensors):
         if target is not None and Path(target).is_dir():
             raise UserError(f"{target} is a directory; give the file to write", code=E906)
-    if options.dtype not in DTYPES:
-        raise UserError(f"unknown dtype '{options.dtype}': choose one of {', '.join(DTYPES)}", code=E909)
+    choose(options.dtype, FILE_PRECISIONS, command="export")  # E1016, as every command's --dtype
     if (features or out_indices is not None) and (onnx is None or safetensors is not None):
         raise UserError("--features and --out-indices export a backbone graph: give --onnx, and no --safetensors",
                         code=E1204, hint="the weights of a backbone are the model's: export them without --features")

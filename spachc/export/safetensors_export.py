@@ -10,7 +10,7 @@ import torch
 from ..model_io import metadata as meta
 from ..lang.ir import Spec
 from ..model_io.tensors import weights_bytes, write_atomically
-from .onnx_export import DTYPES
+from ..runtime.precision import torch_dtype
 
 
 def export_safetensors(model: torch.nn.Module, spec: Spec, path: str | Path, dtype: str = "fp32",
@@ -19,6 +19,7 @@ def export_safetensors(model: torch.nn.Module, spec: Spec, path: str | Path, dty
     preprocessing and labels (the defaults when none were recorded)."""
     path = Path(path)
     info = info or meta.ModelInfo(meta.default_preprocessing(spec.input, spec.channels))
-    data = weights_bytes(model, spec, DTYPES[dtype], extra={meta.WEIGHTS: weights, **meta.model_info_entries(info)})
+    data = weights_bytes(model, spec, torch_dtype(dtype),
+                         extra={meta.WEIGHTS: weights, **meta.model_info_entries(info)})
     write_atomically(path, data)
     return path

@@ -27,7 +27,8 @@ from ..diagnostics.codes import E905, E910
 from ..lang.frontend import parse
 from ..lang.ir import Spec
 from ..lang.printer import to_text
-from .onnx_export import DTYPES, OnnxOptions
+from ..runtime.precision import torch_dtype
+from .onnx_export import OnnxOptions
 
 FP32_TOLERANCE = 1e-4
 FP16_ERROR_RATIO = 2.0
@@ -132,7 +133,7 @@ def verify_onnx(path: str | Path, model: torch.nn.Module, spec: Spec, options: O
         raise VerificationError(BF16_UNVERIFIABLE, code=E905)
     check_onnx_file(path)
     session = onnx_session(path)
-    dtype = DTYPES[options.dtype]
+    dtype = torch_dtype(options.dtype)
     model = model.eval()
     reduced = copy.deepcopy(model).to(dtype).eval() if dtype != torch.float32 else model
     batches = [options.batch] if options.batch is not None else [1, SECOND_BATCH]
@@ -182,7 +183,7 @@ def probe_head(path: Path, model: torch.nn.Module, spec: Spec, options: OnnxOpti
     stored = numpy_helper.to_array(found[0])
     found[0].CopyFrom(numpy_helper.from_array(probe.head.weight.detach().numpy().astype(stored.dtype), PROBE_WEIGHT))
     session = onnx_session_from_bytes(proto.SerializeToString())
-    dtype = DTYPES[options.dtype]
+    dtype = torch_dtype(options.dtype)
     reduced = copy.deepcopy(probe).to(dtype).eval() if dtype != torch.float32 else probe
     batches = [options.batch] if options.batch is not None else [1, SECOND_BATCH]
     for size in verification_sizes(spec, options.dynamic_size):
@@ -259,7 +260,7 @@ def verify_safetensors(path: str | Path, model: torch.nn.Module, spec: Spec, dty
     reloaded = load_model(path).eval()
     expected_model = model.eval()
     if dtype != "fp32":
-        expected_model = copy.deepcopy(model).to(DTYPES[dtype]).float().eval()
+        expected_model = copy.deepcopy(model).to(torch_dtype(dtype)).float().eval()
     generator = torch.Generator().manual_seed(seed)
     report = Report(str(path), notes=[f"rebuilt from the file alone (spec {spec.hash[:12]}, {dtype})"])
     for batch in (1, SECOND_BATCH):

@@ -14,9 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..runtime.precision import resolve_precision
-
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+from ..runtime.precision import resolve_precision, torch_dtype
 
 
 class LowPrecisionNet(nn.Module):
@@ -53,4 +51,4 @@ def for_inference(model: nn.Module, precision: str, device: torch.device | str =
     used = resolve_precision(precision, device)
     if used == "fp32":
         return model.eval(), used
-    return LowPrecisionNet(model, DTYPES[used]), used
+    return LowPrecisionNet(model, torch_dtype(used)), used

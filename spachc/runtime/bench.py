@@ -26,16 +26,26 @@ from ..lang.limits import DEFAULT_MAX_PARAMS
 from ..lang.summary import summary
 from ..diagnostics import UserError
 from ..diagnostics.codes import E961, E962
-from .device import autocast, fused_adamw, resolve_device  # noqa: F401  (device and autocast shared with train, eval)
+from ..train.optimizer import fused_adamw
+from .precision import amp_dtype, autocast, precision_name, resolve_device, resolve_precision, torch_dtype
 
-AMP_DTYPES = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+MODES = ("infer", "train", "both")
 TRAIN_FLOP_FACTOR = 3  # forward + backward (≈ 2 forwards)
 
 
 class BenchError(UserError):
-    """A benchmark that cannot run as asked (a mode or amp it does not know, a bad count)."""
+    """A benchmark that cannot run as asked (a mode it does not know, a bad count)."""
 
     code = E962
+
+
+def check_request(mode: str, batch_size: int, steps: int, warmup: int) -> None:
+    """The mode and the counts (precision, autocast and device are checked where they are
+    resolved, by spachc/runtime/precision.py, with the errors every command gives)."""
+    if mode not in MODES:
+        raise BenchError(f"--mode '{mode}' is not one of: {', '.join(MODES)}")
+    if batch_size < 1 or steps < 1 or warmup < 0:
+        raise BenchError("--batch-size and --steps must be at least 1, --warmup at least 0", code=E961)
 
 
 @dataclass
@@ -167,7 +177,7 @@ def _time_steps(step, device: torch.device, warmup: int, steps: int) -> list[flo
 
 
 def _autocast(device: torch.device, amp: str):
-    return autocast(device, AMP_DTYPES[amp])
+    return autocast(device, amp_dtype(amp, device))
 
 
 def _compiled(model: torch.nn.Module, device: torch.device, mode: str) -> torch.nn.Module:
@@ -191,7 +201,7 @@ def _infer_step(model, images, device, amp):
 
 
 def _train_step(model, images, labels, device, amp):
-    # The AdamW kernel `spachc train` uses on this device (spachc.runtime.device.fused_adamw).
+    # The AdamW kernel `spachc train` uses on this device (spachc.train.optimizer.fused_adamw).
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05, fused=fused_adamw(device, model))
     scaler = torch.amp.GradScaler(device.type, enabled=(amp == "fp16" and device.type == "cuda"))
 
@@ -241,19 +251,11 @@ def benchmark(spec: Spec, *, state: dict | None = None, batch_size: int = 8, mod
     (spachc/nn/precision.py). With autocast (`amp` not off) `auto` means fp32 weights, since
     autocast is then the precision asked for. Training steps always keep fp32 weights."""
     from ..model_io.create import build_loaded
-    from .precision import PrecisionError, resolve_precision
 
-    if mode not in ("infer", "train", "both"):
-        raise BenchError(f"unknown mode '{mode}': use infer, train or both")
-    if amp not in AMP_DTYPES:
-        raise BenchError(f"unknown --amp '{amp}': use off, bf16 or fp16")
-    if batch_size < 1 or steps < 1 or warmup < 0:
-        raise BenchError("--batch-size and --steps must be at least 1, --warmup at least 0", code=E961)
+    check_request(mode, batch_size, steps, warmup)
     dev = resolve_device(device)
-    try:
-        precision = resolve_precision("fp32" if dtype == "auto" and amp != "off" else dtype, dev)
-    except PrecisionError as exc:
-        raise BenchError(str(exc)) from None
+    precision = resolve_precision("fp32" if dtype == "auto" and amp != "off" else dtype, dev)
+    amp_type = amp_dtype(amp, dev)
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest conv kernels
     if threads is not None:
@@ -264,7 +266,7 @@ def benchmark(spec: Spec, *, state: dict | None = None, batch_size: int = 8, mod
     model = model.to(memory_format=memory_format)
     images = torch.randn(batch_size, spec.channels, *spec.input, device=dev).contiguous(memory_format=memory_format)
     labels = torch.randint(0, spec.classes, (batch_size,), device=dev)
-    matmul_dtype = torch.bfloat16 if precision == "bf16" and mode == "infer" else AMP_DTYPES[amp] or torch.float32
+    matmul_dtype = torch_dtype("bf16") if precision == "bf16" and mode == "infer" else amp_type or torch.float32
     matmul_gflops, matmul_size = matmul_rate(dev, matmul_dtype)
     macs = summary(spec).macs
     modes = ("infer", "train") if mode == "both" else (mode,)
@@ -276,6 +278,6 @@ def benchmark(spec: Spec, *, state: dict | None = None, batch_size: int = 8, mod
         device_name=device_name(dev), threads=torch.get_num_threads(), precision=precision, amp=amp, compile=compile,
         channels_last=channels_last, warmup=warmup, steps=steps, matmul_gflops=matmul_gflops,
         matmul_size=matmul_size,
-        matmul_dtype={torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[matmul_dtype],
+        matmul_dtype=precision_name(matmul_dtype),
         torch_version=torch.__version__, spachc_version=__version__, results=results,
     )

@@ -88,3 +88,14 @@ def stops_on_signals(what: str):
         return wrapper
 
     return wrap
+
+
+def worker_init(_worker_id: int) -> None:
+    """DataLoader workers leave Ctrl-C and SIGTERM to the main process: both reach the whole
+    process group (a terminal's Ctrl-C; `timeout`, Slurm's scancel and systemd send SIGTERM to
+    the group), and a worker killed by them would abort the main process with a "DataLoader
+    worker killed by signal" traceback before it could checkpoint. The main process finishes
+    its step, checkpoints, and then stops the workers itself (they also exit when it dies).
+    Their randomness needs no seeding here: every sample carries its own seed."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)

@@ -25,6 +25,9 @@ import os
 import sys
 from pathlib import Path
 
+from ..diagnostics import UserError
+from ..diagnostics.codes import E1410
+
 THREADS_ENV = "SPACHC_THREADS"
 DEFAULT_WAIT_POLICY = "PASSIVE"
 
@@ -63,3 +66,17 @@ def configure(threads: int | None = None, environ: dict | None = None) -> int:
     if environ is None and "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(chosen)
     return chosen
+
+
+class ThreadsError(UserError):
+    """A thread count below 1."""
+
+    code = E1410
+
+
+def set_threads(threads: int) -> int:
+    """`--threads N`: `configure(N)`, after checking that N is a count of threads."""
+    if threads < 1:
+        raise ThreadsError(f"--threads {threads}: a thread count is at least 1",
+                           hint=f"leave --threads out to use the CPUs this process may use ({available_cpus()} here)")
+    return configure(threads)

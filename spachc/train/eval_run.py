@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from ..diagnostics.codes import E1001, E1011, E1016
+from ..diagnostics.codes import E1001, E1011
 
 
 @dataclass(frozen=True)
@@ -49,17 +49,16 @@ def evaluate(spec: str | Path, *, weights: str | Path | None = None, data: str =
     (then `weights` is needed), or a weights file, model or run folder that carries its own spec.
     The arguments mirror `spachc eval`'s options (`eval_crop` is --eval-crop, `overrides` --set)."""
     from ..diagnostics import UserError
-    from ..runtime.precision import PRECISIONS
+    from ..runtime.precision import INFERENCE, choose
 
-    if dtype not in PRECISIONS:
-        raise UserError(f"--dtype '{dtype}' is not one of: {', '.join(PRECISIONS)}", code=E1016)
+    choose(dtype, INFERENCE, command="eval")  # the CLI's option checks the same, while parsing
     from ..datasets.data import DataError, check_fit, open_dataset, worker_error_message
     from ..model_io.arguments import is_weights_file, load_spec_or_weights
     from ..model_io.create import build_loaded
     from ..model_io.folder import model_file
     from ..model_io.sources import load_weights_for
     from ..nn.precision import for_inference
-    from ..runtime.device import resolve_device
+    from ..runtime.precision import resolve_device
     from .distributed import World
     from .evaluate import eval_transform_config, evaluate as run_evaluation, saved_eval_config, val_loader
     from .run_folder import saved_eval_crop

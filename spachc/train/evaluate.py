@@ -11,8 +11,8 @@ import torch.nn.functional as F
 
 from ..lang.ir import Spec
 from ..model_io.metadata import ModelInfo, Preprocessing, read_model_info
-from ..runtime.device import autocast, worker_init
-from ..runtime.stopping import batch_boundaries, stop_point
+from ..runtime.precision import autocast
+from ..runtime.stopping import batch_boundaries, stop_point, worker_init
 from ..datasets.data import Dataset, EvalShard, collate_readable
 from .distributed import World, sum_across
 from ..datasets.transforms import EvalTransform, Normalization

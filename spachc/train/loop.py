@@ -1,8 +1,9 @@
 """The training loop, read top to bottom: run -> epoch -> step, then what they use.
 
 One process or many (torchrun), exact resume, and safe stops. Persistence is the run
-folder's job (run_folder.RunFolder, whose single source of truth is state.pt); device,
-autocast and DataLoader workers are spachc.runtime.device's.
+folder's job (run_folder.RunFolder, whose single source of truth is state.pt); device and
+autocast are spachc.runtime.precision's, DataLoader workers' signals spachc.runtime.stopping's,
+the AdamW kernel spachc.train.optimizer's.
 
 Randomness: the data order comes from (seed, epoch), each sample's augmentation from
 (seed, epoch, position), Mixup/CutMix and stochastic depth from (seed, step, rank). None
@@ -31,7 +32,9 @@ from ..lang.printer import to_text
 from ..lang.summary import summary
 from ..nn.build import build
 from ..nn.layers import DropPath
-from ..runtime.device import amp_dtype, autocast, fused_adamw, resolve_device, worker_init
+from ..runtime.precision import amp_dtype, autocast, precision_name, resolve_device
+from ..runtime.stopping import worker_init
+from .optimizer import fused_adamw
 from ..datasets.data import (Dataset, EpochSampler, TransformedSplit, check_fit, collate_readable, data_fingerprint,
                    data_location, fingerprint_difference)
 from .distributed import backend, gather_strings, init_world, shutdown, sum_across, world_from_env
@@ -477,10 +480,6 @@ def epoch_line(row: dict, epochs: int, best: bool) -> str:
     skipped = f"  {row['skipped_images']} bad" if row.get("skipped_images") else ""
     return (f"epoch {row['epoch']}/{epochs}  train loss {row['train_loss']:.3f}  val {row['val_loss']:.3f}  "
             f"top-1 {row['val_top1']:.2f}%{ema}" + ("  (best)" if best else "") + skipped)
-
-
-def precision_name(amp: torch.dtype | None) -> str:
-    return "fp32" if amp is None else {torch.bfloat16: "bf16", torch.float16: "fp16"}[amp]
 
 
 INPUT_BOUND_SHARE = 0.25  # waiting for data at least this share of an epoch's training time
