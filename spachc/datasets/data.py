@@ -15,8 +15,8 @@ import numpy as np
 from PIL import Image
 
 from . import preprocess
-from ..diagnostics import UserError
-from .transforms import IMAGENET, Normalization
+from .errors import DataError, worker_error_message  # noqa: F401  (re-exported: the package's error)
+from .normalization import IMAGENET, Normalization
 
 IMAGE_SUFFIXES = preprocess.IMAGE_SUFFIXES
 BUILTIN = ("digits", "animals")
@@ -26,22 +26,6 @@ ANIMALS_FILE = DATA_DIR / "animals.npz"
 # Mean and std of the pixels scaled to [0, 1] (over all images of each dataset).
 DIGITS_NORM = Normalization((0.3053,), (0.3760,))
 ANIMALS_NORM = Normalization((0.2728,), (0.4056,))
-
-
-class DataError(UserError):
-    """Data that cannot be used: a missing split, an empty class, an unreadable image."""
-
-    code = "E1001"
-
-
-def worker_error_message(exc: DataError) -> str:
-    """The original message of a DataError, also when a DataLoader worker raised it (torch
-    re-raises it in the main process wrapped in the worker's traceback text)."""
-    text = str(exc).strip()
-    if not text.startswith("Caught ") or "Original Traceback" not in text:
-        return text
-    last = text.splitlines()[-1]
-    return last.split("DataError: ", 1)[-1]
 
 
 @dataclass(frozen=True)
