@@ -36,7 +36,7 @@ def eval_command(
     if dtype not in PRECISIONS:
         raise UserError(f"--dtype '{dtype}' is not one of: {', '.join(PRECISIONS)}", code="E1016")
     from ..model_io.create import build_loaded
-    from ..datasets.data import DataError, check_fit, open_dataset, worker_error_message
+    from ..datasets import DataError, check_fit, open_dataset, worker_error_message
     from ..train.distributed import World
     from ..train.evaluate import eval_transform_config, evaluate, saved_eval_config, val_loader
     from ..model_io.folder import model_file

@@ -164,7 +164,7 @@ def run_command(
     from ..sweep.runner import Settings, SweepOptions, fix_settings, run_study, saved_settings
     from ..sweep.halving import ladder, parse_budgets
     from ..sweep.study import StudyError, load_study, parse_shard
-    from ..datasets.data import DataError, open_dataset, worker_error_message
+    from ..datasets import DataError, open_dataset, worker_error_message
     from ..train.loop import ResumeRefused, SetupError, TrainingError
     from ..train.recipe import RecipeError, recipe_from_json, resolve_recipe
 

@@ -117,7 +117,7 @@ def train_command(
 ) -> None:
     """Train a spec with the SPACH recipe (or quick) on image folders or the built-in digits."""
     from ..lang.frontend import load, states
-    from ..datasets.data import DataError, open_dataset, upsampling_warning, worker_error_message
+    from ..datasets import DataError, open_dataset, upsampling_warning, worker_error_message
     from ..train.loop import RunOptions, Trainer
     from ..train.recipe import fit_to_run, resolve_recipe
     from ..train.run_folder import RunFolder

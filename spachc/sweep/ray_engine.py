@@ -93,7 +93,7 @@ def _train_task(root: str, unit_name: str, options, threads: int) -> dict:
     from .claims import try_claim
     from .runner import SweepProgress, finished, saved_settings, train_claimed, units
     from .study import load_study
-    from ..datasets.data import limited, open_dataset
+    from ..datasets import limited, open_dataset
     from ..train.distributed import world_from_env
 
     torch.set_num_threads(threads)
@@ -130,7 +130,7 @@ def _unit_named(study, settings, name: str):
 
 def run_on_ray(study, settings, options, ray_options: RayOptions) -> dict:
     """Train this driver's share of the study (its --shard) as Ray tasks, rung after rung."""
-    from ..datasets.data import limited, open_dataset
+    from ..datasets import limited, open_dataset
     from .preflight import preflight, write_failure
     from .runner import _wait_for, finished, run_dir, unit_state, units
     from .study import shard_of
