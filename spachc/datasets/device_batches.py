@@ -16,6 +16,7 @@ the same however many workers or ranks ran and however often a run was resumed.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import torch
@@ -58,14 +59,22 @@ def _noise_generator(seed: int, device: torch.device) -> torch.Generator:
     return torch.Generator(device=where).manual_seed(seed)
 
 
+@functools.lru_cache(maxsize=8)
+def _statistics(norm: Normalization, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and std as 1×C×1×1 float32 tensors on the device, made once: a tensor built from a
+    list each step would be a synchronous copy to an accelerator."""
+    mean = torch.tensor(norm.mean, dtype=torch.float32, device=device).view(1, -1, 1, 1)
+    std = torch.tensor(norm.std, dtype=torch.float32, device=device).view(1, -1, 1, 1)
+    return mean, std
+
+
 def finish_batch(images: torch.Tensor, erase: torch.Tensor | None, norm: Normalization,
                  device: torch.device) -> torch.Tensor:
     """The uint8 batch as the network's float32 input on `device`: copied as uint8, converted,
     normalised, and erased where the sample's worker drew a box (`erase` stays on the CPU: its
     rows steer a short loop over the erased samples, as in timm's batch erasing)."""
     x = images.to(device, non_blocking=True).float().div_(255.0)
-    mean = torch.tensor(norm.mean, dtype=x.dtype, device=device).view(1, -1, 1, 1)
-    std = torch.tensor(norm.std, dtype=x.dtype, device=device).view(1, -1, 1, 1)
+    mean, std = _statistics(norm, device)
     x.sub_(mean).div_(std)
     if erase is None:
         return x
