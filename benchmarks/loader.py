@@ -45,6 +45,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -180,8 +181,12 @@ print(json.dumps({"images": trainer.steps_per_epoch * batch, "train_s": trainer.
 """
 
 
-def train_once(tree: str, root: Path, args) -> float:
-    """Images per second of one epoch's training loop, spachc imported from `tree`."""
+def train_once(tree: str, root: Path, args) -> tuple[float, float]:
+    """Images per wall second of one epoch's training loop, spachc imported from `tree`, and
+    images per CPU-second of the child and its DataLoader workers over the whole run (start-up,
+    validation and checkpoint included: the same in every tree; CPU time is not diluted by the
+    machine's other load)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory() as out:
         env = dict(os.environ, PYTHONPATH=str(Path(tree).resolve()))
         done = subprocess.run([sys.executable, "-c", CHILD, str(root), str(Path(out) / "run"), str(args.workers),
@@ -191,7 +196,9 @@ def train_once(tree: str, root: Path, args) -> float:
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if Path(result["spachc"]) != (Path(tree).resolve() / "spachc"):
         raise SystemExit(f"{tree}: the child imported spachc from {result['spachc']}")
-    return result["images"] / result["train_s"]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return result["images"] / result["train_s"], result["images"] / cpu
 
 
 def main() -> None:
@@ -264,11 +271,14 @@ def train_trees(args) -> None:
         for r in range(args.rounds):
             for tree in (args.train if r % 2 == 0 else args.train[::-1]):
                 rates[tree].append(train_once(tree, root, args))
-                print(f"round {r + 1} {tree}: {rates[tree][-1]:.1f} img/s  [load {os.getloadavg()[0]:.1f}]",
-                      flush=True)
+                wall, cpu = rates[tree][-1]
+                print(f"round {r + 1} {tree}: {wall:.1f} img/s (loop, wall), {cpu:.1f} img/CPU-s (run)  "
+                      f"[load {os.getloadavg()[0]:.1f}]", flush=True)
         for tree, values in rates.items():
-            print(f"{tree}: median {statistics.median(values):.1f} img/s over {len(values)} epochs "
-                  f"({', '.join(f'{v:.1f}' for v in values)})", flush=True)
+            walls, cpus = [v[0] for v in values], [v[1] for v in values]
+            print(f"{tree}: median {statistics.median(walls):.1f} img/s ({', '.join(f'{v:.0f}' for v in walls)}), "
+                  f"{statistics.median(cpus):.1f} img/CPU-s ({', '.join(f'{v:.0f}' for v in cpus)}) over "
+                  f"{len(values)} epochs", flush=True)
 
 
 def cpu_name() -> str:
