@@ -1,31 +1,54 @@
 """spachc's training input pipeline in images/s per worker core, on generated ImageNet-like JPEGs.
 
     OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/loader.py --images 1000 --rounds 3
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/loader.py --compare uint8 --images 1000 --rounds 5
+    .venv/bin/python benchmarks/loader.py --train BEFORE_TREE --train . --images 1000 --rounds 3
 
 Writes `--images` JPEGs (~500×375, smooth random colour fields with texture, quality 90, ~90 KB
 each: sizes and file sizes in ImageNet's range) into a temporary image folder, then runs each stage
 of the loader in ONE process on one core (torch and OpenMP at one thread), as one DataLoader
 worker would, and prints images per CPU-second of that process (= img/s per fully used
-core; CPU time, not wall time, so that other processes on a shared machine do not dilute it) for:
+core; CPU time, not wall time, so that other processes on a shared machine do not dilute it).
+
+`--compare draft` (the default) compares JPEG decoding whole (`full`, the loader before draft
+mode) with the trainer's (`draft`: decode_for_crop lets libjpeg decode at 1/2-1/8 scale):
 
   decode          read_image (full decode), the eval loader's first step
   crop+flip       decode + RandomResizedCrop + flip + to tensor + normalise (no RandAugment/erasing)
-  crop+flip uint8 the same, ending in a uint8 tensor (normalising left to the device: not built)
+  crop+flip uint8 the same, ending in a uint8 tensor (TrainTransform.uint8)
   recipe          the `spach` recipe's per-sample transform (+ RandAugment m9, Random Erasing 0.25)
   recipe+batch    the same through the trainer's DataLoader (EpochSampler, collation) + Mixup/CutMix
 
-each with the JPEG decoded whole (`full`, the loader before draft mode) and as the trainer does
-now (`draft`: decode_for_crop lets libjpeg decode at 1/2-1/8 scale when the crop allows). Rounds
-alternate the variants; the median is reported, and how many such cores feed a consumer of
+`--compare uint8` compares what a worker did before (`float`: each sample converted,
+normalised and erased in the worker) with what it does now (`uint8`: the batch stays uint8;
+device_batches.finish_batch normalises and erases it on the device), JPEGs drafted in both:
+
+  crop+flip       the per-sample transform without RandAugment and erasing
+  recipe          the `spach` recipe's per-sample transform
+  worker batch    the recipe through TransformedSplit and the collate function: a worker's whole job
+  device part     (uint8 only) finish_batch + Mixup/CutMix run on this CPU: the work moved off the
+                  workers, in img/s of one core if the "device" were this CPU
+
+`--train TREE` (twice or more: trees to alternate, e.g. a `git archive` of the commit before and
+this checkout) trains a small 64×64 hybrid for one epoch of the folder with the `spach` recipe,
+`--workers` DataLoader workers, on the CPU, in a child process importing spachc from TREE, and
+prints the epoch's training images per wall second (Trainer.train_s: the loop, not the start-up
+or validation); a whole-pipeline figure, so it depends on the machine's other load.
+
+Rounds alternate the variants; the median is reported, and how many such cores feed a consumer of
 `--rate` images/s (2,668: the measured hybrid_s bf16 training step on one H200, RESULTS §8).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
+import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,7 +59,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
-from spachc.datasets.data import EpochSampler, TransformedSplit, image_folder, read_image  # noqa: E402
+from spachc.datasets.data import (EpochSampler, TransformedSplit, collate_readable, image_folder,  # noqa: E402
+                                  read_image)
+from spachc.datasets.device_batches import collate_train, finish_batch  # noqa: E402
 from spachc.train.mix import Mixer  # noqa: E402
 from spachc.train.recipe import RECIPES  # noqa: E402
 from spachc.datasets.transforms import IMAGENET, RandAugment, TrainTransform, crop_box, decode_for_crop  # noqa: E402
@@ -94,6 +119,88 @@ def batched(split, tf, batch: int, size: int) -> int:
     return n
 
 
+def worker_batches(split, transform_fn, collate, batch: int) -> int:
+    """A worker's whole job: TransformedSplit + the trainer's batch sampler + collation."""
+    sampler = EpochSampler(len(split), batch, seed=0, epoch=0)
+    loader = torch.utils.data.DataLoader(TransformedSplit(split, transform_fn), batch_sampler=sampler,
+                                         num_workers=0, collate_fn=collate)
+    return sum(b[1].shape[0] for b in loader)
+
+
+def device_part(batches, tf, classes: int) -> int:
+    """finish_batch (normalise, erase) and Mixup/CutMix on uint8 batches, here on the CPU."""
+    mixer = Mixer(classes, 0.8, 1.0, 1.0, 0.5, 0.1)
+    cpu = torch.device("cpu")
+    for step, b in enumerate(batches):
+        mixer(finish_batch(b.images, b.erase, tf.norm, cpu), b.labels, np.random.default_rng(step))
+    return sum(b.labels.shape[0] for b in batches)
+
+
+def uint8_stages(split, args) -> dict:
+    plain, recipe = transform(args.size, False), transform(args.size, True)
+    seeds = [(i, 1000 + i) for i in range(len(split))]
+    reader = split.reader  # the trainer's: JPEGs opened lazily, drafted by the transform
+    ready = list(torch.utils.data.DataLoader(TransformedSplit(split, recipe.uint8), num_workers=0,
+                                             batch_sampler=EpochSampler(len(split), args.batch, seed=0, epoch=0),
+                                             collate_fn=collate_train))
+    return {
+        "crop+flip": {"float": lambda: per_sample(split, plain, reader, seeds),
+                      "uint8": lambda: per_sample(split, plain.uint8, reader, seeds)},
+        "recipe": {"float": lambda: per_sample(split, recipe, reader, seeds),
+                   "uint8": lambda: per_sample(split, recipe.uint8, reader, seeds)},
+        "worker batch": {"float": lambda: worker_batches(split, recipe, collate_readable, args.batch),
+                         "uint8": lambda: worker_batches(split, recipe.uint8, collate_train, args.batch)},
+        "device part": {"uint8": lambda: device_part(ready, recipe, len(set(split.labels)))},
+    }
+
+
+SPEC = """model loader_bench
+input 64 channels 3
+classes 10
+stem conv1 patch 4
+defaults heads 2 channel_ratio 2
+stage conv x1 dim 32
+-> down -> stage conv x1, trans x1
+"""
+
+CHILD = """
+import json, sys
+from pathlib import Path
+import spachc
+from spachc.train.loop import RunOptions, Trainer
+from spachc.train.recipe import RECIPES
+from spachc.datasets.data import open_dataset
+root, out, workers, batch = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+recipe = RECIPES["spach"].model_copy(update=dict(epochs=1, batch_size=batch, warmup_epochs=0, cooldown_epochs=0,
+                                                 ema_decay=None, repeated_aug=1, amp="off"))
+trainer = Trainer(spachc.parse(sys.argv[5]), open_dataset(root), recipe,
+                  RunOptions(out=out, workers=workers, device="cpu", log_every=10**6), 10**9)
+trainer.run()
+print(json.dumps({"images": trainer.steps_per_epoch * batch, "train_s": trainer.train_s,
+                  "spachc": str(Path(spachc.__file__).resolve().parent)}))
+"""
+
+
+def train_once(tree: str, root: Path, args) -> tuple[float, float]:
+    """Images per wall second of one epoch's training loop, spachc imported from `tree`, and
+    images per CPU-second of the child and its DataLoader workers over the whole run (start-up,
+    validation and checkpoint included: the same in every tree; CPU time is not diluted by the
+    machine's other load)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with tempfile.TemporaryDirectory() as out:
+        env = dict(os.environ, PYTHONPATH=str(Path(tree).resolve()))
+        done = subprocess.run([sys.executable, "-c", CHILD, str(root), str(Path(out) / "run"), str(args.workers),
+                               str(args.batch), SPEC], env=env, cwd=out, capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:
+        raise SystemExit(f"training with {tree} failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if Path(result["spachc"]) != (Path(tree).resolve() / "spachc"):
+        raise SystemExit(f"{tree}: the child imported spachc from {result['spachc']}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return result["images"] / result["train_s"], result["images"] / cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=1000)
@@ -102,7 +209,14 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rate", type=float, default=2668.0, help="images/s one accelerator consumes")
+    parser.add_argument("--compare", choices=("draft", "uint8"), default="draft",
+                        help="draft: JPEG draft decoding vs whole; uint8: float vs uint8 worker output")
+    parser.add_argument("--train", action="append", metavar="TREE",
+                        help="a spachc source tree to train with end to end (give two or more to alternate)")
+    parser.add_argument("--workers", type=int, default=1, help="DataLoader workers for --train")
     args = parser.parse_args()
+    if args.train:
+        return train_trees(args)
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -115,7 +229,7 @@ def main() -> None:
         seeds = [(i, 1000 + i) for i in range(len(split))]
         loaded = lambda p: read_image(p)  # noqa: E731  (decoded whole: the loader before draft mode)
         lazy = split.reader  # what the trainer uses now (JPEGs opened lazily)
-        stages = {
+        stages = uint8_stages(split, args) if args.compare == "uint8" else {
             "decode": {"full": lambda: [read_image(p) for p in split.items] and len(split)},
             "crop+flip": {"full": lambda: per_sample(split, transform(args.size, False), loaded, seeds),
                           "draft": lambda: per_sample(split, transform(args.size, False), lazy, seeds)},
@@ -143,8 +257,28 @@ def main() -> None:
             rates = {v: statistics.median(t) for v, t in times.items()}
             line = "  ".join(f"{v} {rate:6.0f} img/s/core ({args.rate / rate:4.1f} cores for {args.rate:,.0f} img/s)"
                              for v, rate in rates.items())
-            gain = f"  draft/full {rates['draft'] / rates['full']:.2f}x" if "draft" in rates else ""
+            gain = "" if len(rates) < 2 else f"  {names[1]}/{names[0]} {rates[names[1]] / rates[names[0]]:.2f}x"
             print(f"{stage:15s} {line}{gain}  [load {os.getloadavg()[0]:.1f}]", flush=True)
+
+
+def train_trees(args) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        generate(root, args.images)
+        print(f"{args.images} JPEGs, output {args.batch}x3x64x64 batches, {args.workers} worker(s), CPU training, "
+              f"load {os.getloadavg()[0]:.1f}, CPU {cpu_name()}", flush=True)
+        rates = {tree: [] for tree in args.train}
+        for r in range(args.rounds):
+            for tree in (args.train if r % 2 == 0 else args.train[::-1]):
+                rates[tree].append(train_once(tree, root, args))
+                wall, cpu = rates[tree][-1]
+                print(f"round {r + 1} {tree}: {wall:.1f} img/s (loop, wall), {cpu:.1f} img/CPU-s (run)  "
+                      f"[load {os.getloadavg()[0]:.1f}]", flush=True)
+        for tree, values in rates.items():
+            walls, cpus = [v[0] for v in values], [v[1] for v in values]
+            print(f"{tree}: median {statistics.median(walls):.1f} img/s ({', '.join(f'{v:.0f}' for v in walls)}), "
+                  f"{statistics.median(cpus):.1f} img/CPU-s ({', '.join(f'{v:.0f}' for v in cpus)}) over "
+                  f"{len(values)} epochs", flush=True)
 
 
 def cpu_name() -> str:

@@ -36,6 +36,10 @@ API_ONLY = {
     "E1203": "a features_only backbone called on a tensor that is no image batch",
     "E1230": "build or reset_classifier with a bad num_classes",
     "E1231": "build or reset_classifier with an unsupported global_pool",
+    "E1430": "spachc.datasets.open_dataset with a split that is neither train nor val",
+    "E1431": "spachc.datasets.write_image_folder into a folder that holds something",
+    "E1432": "spachc.datasets.write_image_folder of class names that cannot be folders",
+    "E1433": "spachc.datasets.write_image_folder where the folder cannot be written",
 }
 
 # Front-end codes that `check` does not report on text, and why their example is a command.

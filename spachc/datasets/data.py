@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple, Sequence
@@ -15,9 +16,9 @@ import numpy as np
 from PIL import Image
 
 from . import preprocess
-from ..diagnostics import UserError
-from ..diagnostics.codes import E1001, W1250
-from .transforms import IMAGENET, Normalization
+from .errors import DataError, worker_error_message  # noqa: F401  (re-exported: the package's error)
+from .normalization import IMAGENET, Normalization
+from ..diagnostics.codes import E1430, W1250
 
 IMAGE_SUFFIXES = preprocess.IMAGE_SUFFIXES
 BUILTIN = ("digits", "animals")
@@ -29,35 +30,34 @@ DIGITS_NORM = Normalization((0.3053,), (0.3760,))
 ANIMALS_NORM = Normalization((0.2728,), (0.4056,))
 
 
-class DataError(UserError):
-    """Data that cannot be used: a missing split, an empty class, an unreadable image."""
-
-    code = E1001
-
-
-def worker_error_message(exc: DataError) -> str:
-    """The original message of a DataError, also when a DataLoader worker raised it (torch
-    re-raises it in the main process wrapped in the worker's traceback text)."""
-    text = str(exc).strip()
-    if not text.startswith("Caught ") or "Original Traceback" not in text:
-        return text
-    last = text.splitlines()[-1]
-    return last.split("DataError: ", 1)[-1]
-
-
 @dataclass(frozen=True)
 class Split:
-    """One split of a dataset: a way to get image i as PIL, and its label."""
+    """One split of a dataset: a way to get image i as PIL, and its label (an index into
+    `classes`, the data set's class names). Iterating gives (PIL image, label) pairs."""
 
     items: Sequence  # paths or 8x8 arrays
     labels: Sequence[int]
     reader: Callable[[object], Image.Image]
+    classes: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def image(self, i: int) -> Image.Image:
         return self.reader(self.items[i])
+
+    def __iter__(self) -> Iterator[tuple[Image.Image, int]]:
+        for i in range(len(self)):
+            yield self.image(i), int(self.labels[i])
+
+
+SPLITS = ("train", "val")
+
+
+class UnknownSplit(DataError):
+    """A split name that is neither `train` nor `val`."""
+
+    code = E1430
 
 
 @dataclass(frozen=True)
@@ -70,9 +70,23 @@ class Dataset:
     channels: tuple[int, ...]  # channel counts the images convert to without loss of meaning
     native_size: tuple[int, int] | None  # (h, w) when every image has one size
 
+    def split(self, name: str) -> Split:
+        """The `train` or `val` split (E1430 for another name)."""
+        if name not in SPLITS:
+            raise UnknownSplit(f"no split '{name}' in {self.name}: its splits are {' and '.join(SPLITS)}",
+                               hint="split='train' or split='val'")
+        return getattr(self, name)
 
-def open_dataset(data: str) -> Dataset:
-    """DATA is an image-folder directory or the name of a built-in dataset."""
+
+def open_dataset(data: str | os.PathLike, split: str | None = None) -> Dataset | Split:
+    """DATA is an image-folder directory or the name of a built-in dataset; with `split`
+    ('train' or 'val'), that split alone (which knows the class names too)."""
+    if split is not None:
+        if split not in SPLITS:  # before any reading: a typo should not wait for a large folder
+            raise UnknownSplit(f"no split '{split}': a data set's splits are {' and '.join(SPLITS)}",
+                               hint="split='train' or split='val'")
+        return open_dataset(data).split(split)
+    data = os.fspath(data)
     path = Path(data)
     if path.is_dir():
         return image_folder(path)
@@ -142,7 +156,7 @@ def image_folder(root: Path) -> Dataset:
             labels += [label] * len(files)
         if not items:
             raise DataError(f"{split_dir}: no images in any class folder")
-        splits.append(Split(items, labels, open_image if split_dir is train_dir else read_image))
+        splits.append(Split(items, labels, open_image if split_dir is train_dir else read_image, classes))
     return Dataset(str(root), classes, splits[0], splits[1], IMAGENET, (1, 3), None)
 
 
@@ -166,8 +180,9 @@ def digits() -> Dataset:
         table = np.loadtxt(f, delimiter=",", dtype=np.float32)
     pixels, labels = table[:, :64], table[:, 64].astype(np.int64)
     train_idx, val_idx = stratified_split_indices(labels)
-    splits = [Split(list(pixels[idx]), labels[idx].tolist(), _digit_image) for idx in (train_idx, val_idx)]
-    return Dataset("digits", tuple(str(i) for i in range(10)), splits[0], splits[1], DIGITS_NORM, (1, 3), (8, 8))
+    classes = tuple(str(i) for i in range(10))
+    splits = [Split(list(pixels[idx]), labels[idx].tolist(), _digit_image, classes) for idx in (train_idx, val_idx)]
+    return Dataset("digits", classes, splits[0], splits[1], DIGITS_NORM, (1, 3), (8, 8))
 
 
 # --- animals -------------------------------------------------------------------------------------
@@ -182,8 +197,9 @@ def animals() -> Dataset:
     with np.load(ANIMALS_FILE, allow_pickle=False) as archive:
         images, labels, classes = archive["images"], archive["labels"].astype(np.int64), archive["classes"]
     train_idx, val_idx = stratified_split_indices(labels)
-    splits = [Split(list(images[idx]), labels[idx].tolist(), _grey_image) for idx in (train_idx, val_idx)]
-    return Dataset("animals", tuple(str(c) for c in classes), splits[0], splits[1], ANIMALS_NORM, (1, 3), (28, 28))
+    names = tuple(str(c) for c in classes)
+    splits = [Split(list(images[idx]), labels[idx].tolist(), _grey_image, names) for idx in (train_idx, val_idx)]
+    return Dataset("animals", names, splits[0], splits[1], ANIMALS_NORM, (1, 3), (28, 28))
 
 
 # --- smaller copies, for quick studies and tests ---------------------------------------------------
@@ -211,7 +227,8 @@ def limited(dataset: Dataset, train: int | None = None, val: int | None = None) 
             splits.append(split)
             continue
         keep = balanced_prefix(split.labels, n)
-        splits.append(Split([split.items[i] for i in keep], [split.labels[i] for i in keep], split.reader))
+        splits.append(Split([split.items[i] for i in keep], [split.labels[i] for i in keep], split.reader,
+                            split.classes))
     limits = ", ".join(f"{k} {n}" for k, n in (("train", train), ("val", val)) if n is not None)
     return Dataset(f"{dataset.name} [{limits}]", dataset.classes, splits[0], splits[1], dataset.norm,
                    dataset.channels, dataset.native_size)

@@ -12,6 +12,7 @@ import math
 import random
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -20,6 +21,8 @@ from PIL import Image, ImageEnhance, ImageOps
 from ..diagnostics import UserError
 from ..diagnostics.codes import E1002
 from ..model_io.metadata import Preprocessing
+from .errors import DataError
+from .normalization import IMAGENET, Normalization  # noqa: F401  (IMAGENET: re-exported)
 from .preprocess import prepare, resize_center_crop, to_mode  # noqa: F401  (resize_center_crop: re-exported)
 
 BICUBIC = Image.Resampling.BICUBIC
@@ -85,8 +88,6 @@ def decode_for_crop(image: Image.Image, box: tuple[float, float, float, float],
     try:
         image.load()
     except (OSError, SyntaxError, ValueError) as exc:
-        from .data import DataError  # data imports this module
-
         raise DataError(f"{image.filename}: cannot decode image ({exc})") from None
     if image.size == full:
         return image, box
@@ -213,12 +214,25 @@ def normalize(x: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) 
     return (x - m) / s
 
 
-def random_erase(x: torch.Tensor, probability: float, generator: torch.Generator, rng: random.Random,
-                 scale: tuple[float, float] = (0.02, 1 / 3), ratio: tuple[float, float] = (0.3, 3.3)) -> torch.Tensor:
-    """timm's RandomErasing, mode 'pixel': one box of per-pixel N(0, 1) noise."""
+def to_uint8(image: Image.Image) -> torch.Tensor:
+    """A C×H×W uint8 tensor of the image's pixels: what a training worker hands over (the float
+    conversion and normalisation run on the device, in batches: device_batches.py)."""
+    array = np.array(image, dtype=np.uint8)  # a writable copy, as torch.from_numpy wants
+    if array.ndim == 2:
+        array = array[:, :, None]
+    return torch.from_numpy(array).permute(2, 0, 1)
+
+
+ERASE_SCALE, ERASE_RATIO = (0.02, 1 / 3), (0.3, 3.3)
+
+
+def erase_box(height: int, width: int, probability: float, rng: random.Random,
+              scale: tuple[float, float] = ERASE_SCALE, ratio: tuple[float, float] = ERASE_RATIO
+              ) -> tuple[int, int, int, int] | None:
+    """timm's RandomErasing box (top, left, h, w), or None when nothing is erased: the draws
+    alone, so that a worker can take them from the sample's stream and the device can erase."""
     if rng.random() >= probability:
-        return x
-    channels, height, width = x.shape
+        return None
     log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
     for _ in range(10):
         target = height * width * rng.uniform(*scale)
@@ -226,31 +240,50 @@ def random_erase(x: torch.Tensor, probability: float, generator: torch.Generator
         h = int(round(math.sqrt(target * aspect)))
         w = int(round(math.sqrt(target / aspect)))
         if 0 < w < width and 0 < h < height:
-            top, left = rng.randint(0, height - h), rng.randint(0, width - w)
-            x = x.clone()
-            x[:, top:top + h, left:left + w] = torch.randn((channels, h, w), generator=generator)
-            return x
+            return rng.randint(0, height - h), rng.randint(0, width - w), h, w
+    return None
+
+
+def random_erase(x: torch.Tensor, probability: float, generator: torch.Generator, rng: random.Random,
+                 scale: tuple[float, float] = ERASE_SCALE, ratio: tuple[float, float] = ERASE_RATIO) -> torch.Tensor:
+    """timm's RandomErasing, mode 'pixel': one box of per-pixel N(0, 1) noise."""
+    box = erase_box(x.shape[1], x.shape[2], probability, rng, scale, ratio)
+    if box is None:
+        return x
+    top, left, h, w = box
+    x = x.clone()
+    x[:, top:top + h, left:left + w] = torch.randn((x.shape[0], h, w), generator=generator)
     return x
 
 
-@dataclass(frozen=True)
-class Normalization:
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
+class EraseBox(NamedTuple):
+    """Random Erasing of one sample, drawn in the worker and applied on the device: the box and
+    the seed of its N(0, 1) noise (the sample's seed; a height of 0 erases nothing)."""
 
-    def for_channels(self, channels: int) -> "Normalization":
-        if len(self.mean) == channels:
-            return self
-        if channels == 1:
-            return Normalization((sum(self.mean) / len(self.mean),), (sum(self.std) / len(self.std),))
-        return Normalization(self.mean[:1] * channels, self.std[:1] * channels)
+    top: int = 0
+    left: int = 0
+    height: int = 0
+    width: int = 0
+    seed: int = 0
 
 
-IMAGENET = Normalization((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+class TrainSample(NamedTuple):
+    """A training sample as a worker hands it over: uint8 pixels (C×H×W) and its erasing."""
+
+    image: torch.Tensor
+    erase: EraseBox
 
 
 @dataclass(frozen=True)
 class TrainTransform:
+    """The training augmentation of one sample, a function of the image and the sample's seed.
+
+    `uint8` is what the trainer's workers run (crop, flip, RandAugment, the erasing draws) and
+    device_batches.finish_batch completes it on the device; `__call__` is the same augmentation
+    ending in a normalised, erased float tensor on the CPU, sample by sample: the reference
+    the batch path is tested against, number for number.
+    """
+
     size: tuple[int, int]
     channels: int
     norm: Normalization
@@ -260,9 +293,8 @@ class TrainTransform:
     randaugment: RandAugment | None
     reprob: float
 
-    def __call__(self, image: Image.Image, seed: int) -> torch.Tensor:
-        rng = random.Random(seed)
-        generator = torch.Generator().manual_seed(seed)
+    def augment(self, image: Image.Image, rng: random.Random) -> Image.Image:
+        """Crop, flip and RandAugment, drawing from `rng` (the sample's stream)."""
         # The box comes from the header's size, before decoding, so a JPEG decodes only as
         # finely as the crop needs (decode_for_crop); same draws, same box otherwise.
         box = crop_box(*image.size, self.crop_scale, self.crop_ratio, rng)
@@ -272,8 +304,19 @@ class TrainTransform:
             image = ImageOps.mirror(image)
         if self.randaugment is not None:
             image = self.randaugment(image, rng)
-        x = normalize(to_tensor(image), self.norm.mean, self.norm.std)
+        return image
+
+    def __call__(self, image: Image.Image, seed: int) -> torch.Tensor:
+        rng = random.Random(seed)
+        generator = torch.Generator().manual_seed(seed)
+        x = normalize(to_tensor(self.augment(image, rng)), self.norm.mean, self.norm.std)
         return random_erase(x, self.reprob, generator, rng) if self.reprob > 0 else x
+
+    def uint8(self, image: Image.Image, seed: int) -> TrainSample:
+        rng = random.Random(seed)
+        pixels = to_uint8(self.augment(image, rng))
+        box = erase_box(pixels.shape[1], pixels.shape[2], self.reprob, rng) if self.reprob > 0 else None
+        return TrainSample(pixels, EraseBox() if box is None else EraseBox(*box, seed))
 
 
 @dataclass(frozen=True)

@@ -227,6 +227,13 @@ E1400 = _code("E1400", "explain", "`spachc explain` of a code that was never reg
 
 E1410 = _code("E1410", "runtime", "`--threads` (or SPACHC_THREADS) below 1")
 
+E1430 = _code("E1430", "data sets",
+               "a split name that is neither `train` nor `val` (spachc.datasets.open_dataset)")
+E1431 = _code("E1431", "data sets", "write_image_folder into a folder that already holds something")
+E1432 = _code("E1432", "data sets",
+               "a class name that cannot name a folder, or two classes of one name (write_image_folder)")
+E1433 = _code("E1433", "data sets", "an image folder that cannot be written (permissions, a full disk)")
+
 W101 = _code("W101", "warning", "head_dim not a multiple of 8")
 W102 = _code("W102", "warning", "head_dim above 256")
 W103 = _code("W103", "warning", "an option with no effect in its stage")

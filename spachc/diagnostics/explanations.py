@@ -619,6 +619,24 @@ EXPLANATIONS: dict[str, Explanation] = {
     "E1231": _command(
         "python -c \"import spachc; spachc.build('hybrid_xs').reset_classifier(10, global_pool='max')\"",
         "Use global_pool='avg' (the default) to pool the tokens, or '' to keep them as B x C x H x W maps."),
+    # --- data sets (spachc.datasets) -----------------------------------------------------------
+    "E1430": _command(
+        "python -c \"import spachc.datasets as d; d.open_dataset('digits', split='test')\"",
+        "Ask for split='train' or split='val' (an image folder's train/ and val/ folders), or leave "
+        "`split` out to get the whole data set with both."),
+    "E1431": _command(
+        "python -c \"import spachc.datasets as d; d.write_image_folder(d.open_dataset('digits'), 'photos/')\"",
+        "Write into a folder that does not exist yet or is empty; nothing was written, and the folder's "
+        "files are as they were."),
+    "E1432": _command(
+        "python -c \"import spachc.datasets as d, dataclasses as dc; "
+        "d.write_image_folder(dc.replace(d.open_dataset('digits'), classes=('a/b',) * 10), 'out/')\"",
+        "Give every class its own name that can be a folder name: no slashes, not '.' or '..', no "
+        "leading or trailing spaces."),
+    "E1433": _command(
+        "python -c \"import spachc.datasets as d; d.write_image_folder(d.open_dataset('digits'), '/proc/digits')\"",
+        "Write where you may create folders and there is room for the images (the message gives the "
+        "system's reason); the half-written copy was removed."),
     # --- warnings ------------------------------------------------------------------------------
     "W101": _spec(
         "stage trans x2 dim 96 heads 8\n",

@@ -111,7 +111,7 @@ class Int8Report:
 def calibration_notes(spec, data: str) -> tuple[str, ...]:
     """What is odd about calibrating on `data` that is not wrong enough to refuse: images far
     smaller than the model's input (W1250's rule), which calibrate the ranges of upsampled blur."""
-    from ..datasets.data import open_dataset, upsampling_warning
+    from ..datasets import open_dataset, upsampling_warning
 
     warning = upsampling_warning(spec, open_dataset(data))
     return () if warning is None else (f"{warning.message} ({warning.hint})",)
@@ -122,7 +122,7 @@ def split_images(spec, data: str, split: str, limit: int, labels: tuple[str, ...
     """Up to `limit` images of `data`'s split as the network's input (N×C×H×W float32), taken
     evenly across the split (its classes are stored in order), through the eval transform, and
     their labels. `labels`: the class names the model records; data with others is refused."""
-    from ..datasets.data import DataError, EvalShard, check_fit, open_dataset
+    from ..datasets import DataError, check_fit, open_dataset
     from ..train.evaluate import eval_transform, eval_transform_config
 
     try:
@@ -136,11 +136,11 @@ def split_images(spec, data: str, split: str, limit: int, labels: tuple[str, ...
                         f"{', ...' if len(dataset.classes) > 5 else ''}) are not the model's ({shown}); ranges "
                         "calibrated on other images would not fit the model, and its agreement would not mean "
                         "much", code=E908)
-    source = getattr(dataset, split)
-    shard = EvalShard(source, eval_transform(eval_transform_config(spec, dataset, 0.875)))
-    picks = np.unique(np.linspace(0, len(shard) - 1, num=min(limit, len(shard))).round().astype(int))
-    images = np.stack([shard[int(i)][0].numpy() for i in picks]).astype(np.float32)
-    return images, np.asarray([source.labels[shard.indices[int(i)]] for i in picks], dtype=np.int64)
+    source = dataset.split(split)
+    transform = eval_transform(eval_transform_config(spec, dataset, 0.875))
+    picks = np.unique(np.linspace(0, len(source) - 1, num=min(limit, len(source))).round().astype(int))
+    images = np.stack([transform(source.image(int(i))).numpy() for i in picks]).astype(np.float32)
+    return images, np.asarray([source.labels[int(i)] for i in picks], dtype=np.int64)
 
 
 class _Reader:

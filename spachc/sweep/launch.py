@@ -44,7 +44,7 @@ def run(study: str | Path, *, data: str | None = None, recipe: str | None = None
     as the command that trained it (the CLI passes its arguments)."""
     import json
 
-    from ..datasets.data import DataError, open_dataset, worker_error_message
+    from ..datasets import DataError, open_dataset, worker_error_message
     from ..runtime.stopping import stop_on_signals
     from ..train.distributed import world_from_env
     from ..train.recipe import recipe_from_json, resolve_recipe

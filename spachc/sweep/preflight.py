@@ -76,7 +76,7 @@ def sample_spec(study: Study, sample: Sample, overrides: tuple[str, ...] = ()):
 def check_sample(study: Study, sample: Sample, settings, dataset) -> Failure | None:
     """None when the sample can train with the study's settings on `dataset`, else why not."""
     from ..lang.limits import DEFAULT_MAX_PARAMS, enforce
-    from ..datasets.data import check_fit
+    from ..datasets import check_fit
     from ..train.recipe import Recipe
 
     try:

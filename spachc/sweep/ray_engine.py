@@ -96,7 +96,7 @@ def _train_task(root: str, unit_name: str, options, threads: int) -> dict:
     from .settings import saved_settings
     from .units import finished, units
     from .study import load_study
-    from ..datasets.data import limited, open_dataset
+    from ..datasets import limited, open_dataset
     from ..train.distributed import world_from_env
 
     torch.set_num_threads(threads)
@@ -133,7 +133,7 @@ def _unit_named(study, settings, name: str):
 
 def run_on_ray(study, settings, options, ray_options: RayOptions) -> dict:
     """Train this driver's share of the study (its --shard) as Ray tasks, rung after rung."""
-    from ..datasets.data import limited, open_dataset
+    from ..datasets import limited, open_dataset
     from .preflight import preflight, write_failure
     from .runner import _wait_for
     from .units import finished, run_dir, unit_state, units

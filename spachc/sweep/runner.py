@@ -81,7 +81,7 @@ def measure_throughput(spec, device: str) -> dict:
 def run_study(study: Study, settings: Settings, options: SweepOptions) -> dict:
     """Train this worker's share of the study (rung after rung, with successive halving);
     returns counts of what happened."""
-    from ..datasets.data import limited, open_dataset
+    from ..datasets import limited, open_dataset
     from ..train.distributed import shutdown, world_from_env
 
     dataset = limited(open_dataset(settings.data), settings.limit_train, settings.limit_val)

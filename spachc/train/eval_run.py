@@ -52,7 +52,7 @@ def evaluate(spec: str | Path, *, weights: str | Path | None = None, data: str =
     from ..runtime.precision import INFERENCE, choose
 
     choose(dtype, INFERENCE, command="eval")  # the CLI's option checks the same, while parsing
-    from ..datasets.data import DataError, check_fit, open_dataset, worker_error_message
+    from ..datasets import DataError, check_fit, open_dataset, worker_error_message
     from ..model_io.arguments import is_weights_file, load_spec_or_weights
     from ..model_io.create import build_loaded
     from ..model_io.folder import model_file

@@ -35,8 +35,9 @@ from ..nn.layers import DropPath
 from ..runtime.precision import amp_dtype, autocast, precision_name, resolve_device
 from ..runtime.stopping import worker_init
 from .optimizer import fused_adamw
-from ..datasets.data import (Dataset, EpochSampler, TransformedSplit, check_fit, collate_readable, data_fingerprint,
-                   data_location, fingerprint_difference)
+from ..datasets.data import (Dataset, EpochSampler, TransformedSplit, check_fit, data_fingerprint, data_location,
+                             fingerprint_difference)
+from ..datasets.device_batches import collate_train, finish_batch
 from .distributed import backend, gather_strings, init_world, shutdown, sum_across, world_from_env
 from .evaluate import eval_transform_config, evaluate, val_loader
 from .mix import Mixer, soft_target_cross_entropy
@@ -198,7 +199,7 @@ class Trainer:
             fetch = time.perf_counter()
             while True:
                 try:
-                    images, labels, unreadable = next(batches)
+                    images, labels, erase, unreadable = next(batches)
                 except StopIteration:
                     break
                 except RuntimeError:  # a DataLoader worker died
@@ -211,7 +212,7 @@ class Trainer:
                     self.step_in_epoch += 1
                     fetch = time.perf_counter()
                     continue
-                loss = self.train_step(images, labels)
+                loss = self.train_step(images, labels, erase)
                 self.step_in_epoch += 1
                 seen += labels.shape[0]
                 bad, stop = self._agree(not np.isfinite(loss), signals.signum is not None)
@@ -243,14 +244,15 @@ class Trainer:
                           f"step {self.step_in_epoch} in {self.folder.path}; continue with "
                           f"`spachc train --resume --out {self.folder.path}`", signum)
 
-    def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> float:
+    def train_step(self, images: torch.Tensor, labels: torch.Tensor, erase: torch.Tensor | None) -> float:
+        """One optimiser step on a uint8 batch (finished on the device: normalised, erased)."""
         r = self.recipe
         global_step = self.epoch * self.steps_per_epoch + self.step_in_epoch
         torch.manual_seed(step_seed(r.seed, global_step, self.world.rank, 1))  # stochastic depth
         lr = lr_at(global_step, self.steps_per_epoch, r, self.peak_lr)
         for group in self.optimizer.param_groups:
             group["lr"] = lr * group.get("lr_scale", 1.0)  # --layer-decay (spachc/train/tuning.py)
-        images = images.to(self.device, non_blocking=True)
+        images = finish_batch(images, erase, self.train_transform.norm, self.device)
         labels = labels.to(self.device, non_blocking=True)
         if self.opt.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
@@ -347,11 +349,12 @@ class Trainer:
         sampler = EpochSampler(len(self.data.train), self.recipe.batch_size, self.recipe.seed, self.epoch,
                                self.world.rank, self.world.size, self.recipe.repeated_aug,
                                start_step=self.step_in_epoch)
-        dataset = TransformedSplit(self.data.train, self.train_transform, skip_unreadable=True)
+        # workers hand over uint8 batches; train_step finishes them on the device (device_batches.py)
+        dataset = TransformedSplit(self.data.train, self.train_transform.uint8, skip_unreadable=True)
         workers = self.opt.workers
         return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, num_workers=workers,
                                            worker_init_fn=worker_init if workers else None,
-                                           collate_fn=collate_readable,
+                                           collate_fn=collate_train,
                                            pin_memory=self.device.type == "cuda")
 
     def _agree(self, bad: bool, stop: bool) -> tuple[bool, bool]:

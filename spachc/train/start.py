@@ -64,7 +64,7 @@ def train(spec: str | Path | None = None, *, data: str | None = None, out: str |
     of strings); `recipe` names the base recipe (spach, quick, finetune) and every other keyword
     is a recipe field (epochs=1, lr=3e-3, ema_decay=None, ...). `command` is recorded in the run
     folder as the command that made it. Failures raise spachc.SpecError or a coded UserError."""
-    from ..datasets.data import DataError, open_dataset, upsampling_warning, worker_error_message
+    from ..datasets import DataError, open_dataset, upsampling_warning, worker_error_message
     from .loop import RunOptions, Trainer
     from .recipe import fit_to_run, resolve_recipe
     from .run_folder import RunFolder
