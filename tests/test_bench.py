@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import spachc
-from conftest import run_cli
+from support.cli import run_cli
 
 TINY = """model tiny_hybrid
 input 32

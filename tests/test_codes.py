@@ -4,11 +4,11 @@ and against every code the source reports: no code undocumented, reused or unreg
 from __future__ import annotations
 
 import re
-from pathlib import Path
+
+from support.paths import REPO
 
 from spachc.diagnostics.codes import CODES, RETIRED, duplicates
 
-REPO = Path(__file__).resolve().parents[1]
 CODE = re.compile(r"\b([EW])(\d{3,4})\b")
 
 

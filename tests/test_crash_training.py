@@ -12,7 +12,9 @@ import subprocess
 
 import pytest
 import torch
-from test_train_support import REPO, assert_same_weights, env, spachc_cmd, train, write_image_folder, write_spec
+from support.cli import env, spachc_cmd
+from support.paths import REPO
+from support.training import assert_same_weights, train, write_image_folder, write_spec
 
 STEPS_PER_EPOCH = 6  # 48 images, batch 8, one process
 EPOCHS = 3

@@ -21,9 +21,11 @@ import sys
 import numpy as np
 import pytest
 import torch
-from test_export_support import SPECS, random_model, run_onnx
-from test_train_distributed import digest
-from test_train_support import REPO, SMALL_RUN, env, load_tensors, metrics, write_image_folder, write_spec
+from support.exporting import SPECS, random_model, run_onnx
+from support.training import digest
+from support.cli import env
+from support.paths import REPO
+from support.training import SMALL_RUN, load_tensors, metrics, write_image_folder, write_spec
 
 import spachc
 from spachc.export.verify import FP32_TOLERANCE

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from test_train_support import write_image_folder
+from support.training import write_image_folder
 
 from spachc.datasets.data import (
     DataError, EpochSampler, digits, stratified_split_indices, image_folder, open_dataset, read_image,
@@ -27,7 +27,7 @@ DIGITS_CSV = "spachc/data/digits.csv.gz"
 
 
 def test_digits_is_the_uci_data_split_stratified_and_deterministic():
-    from test_train_support import REPO
+    from support.paths import REPO
 
     with gzip.open(REPO / DIGITS_CSV, "rt") as f:
         rows = [list(map(float, line.split(","))) for line in f]
@@ -71,7 +71,7 @@ def test_a_corrupt_image_is_named_in_the_error(tmp_path):
 
 def test_a_corrupt_training_image_is_skipped_and_named(tmp_path):
     """Issue 20: one bad file never aborts a run; it is left out, counted and named."""
-    from test_train_support import train, write_spec
+    from support.training import train, write_spec
 
     root = write_image_folder(tmp_path / "data", train_per_class=8, val_per_class=2)
     bad = root / "train" / "checker" / "000.png"

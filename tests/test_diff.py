@@ -12,7 +12,8 @@ import pytest
 
 import spachc
 from spachc.lang.diffing import GitReadError, block_delta, diff_specs, load_side, split_revision
-from tests.conftest import REPO, run_cli
+from support.cli import run_cli
+from support.paths import REPO
 
 HYBRID_S = (REPO / "specs" / "hybrid_s.spach").read_text()
 

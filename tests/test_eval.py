@@ -8,7 +8,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import FIXTURES, run_cli
+from support.cli import run_cli
+from support.paths import FIXTURES
 
 SPEC = str(FIXTURES / "ms_hybrid_small.spach")  # input 32, 10 classes, 3 channels: fits digits
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_export_support import SPECS, input_dims, logits, onnx_metadata, random_model, randomised, run_onnx
+from support.exporting import SPECS, input_dims, logits, onnx_metadata, random_model, randomised, run_onnx
 
 import spachc
 from spachc.export.onnx_export import ExportError, OnnxOptions, export_onnx
@@ -133,7 +133,7 @@ def test_hybrid_s_exports_and_verifies_at_batch_1_and_3(tmp_path):
     """The paper's Hybrid-MS-S (63M params, random weights) through the full ONNX path."""
     spec = spachc.load("hybrid_s")
     torch.manual_seed(0)
-    from test_export_support import randomised
+    from support.exporting import randomised
 
     model = randomised(spachc.build(spec), scale=0.02)
     path = export_onnx(model, spec, tmp_path / "hybrid_s.onnx", OnnxOptions())

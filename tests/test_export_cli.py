@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import FIXTURES, run_cli
+from support.cli import run_cli
+from support.paths import FIXTURES
 from safetensors.torch import load_file
-from test_export_support import SPECS, input_dims, onnx_metadata, run_onnx
+from support.exporting import SPECS, input_dims, onnx_metadata, run_onnx
 
 import spachc
 

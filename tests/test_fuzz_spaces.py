@@ -7,7 +7,7 @@ from __future__ import annotations
 import collections
 import random
 
-from tests.space_fuzzing import base_study, damage_study, exercise_space, exercise_study, space_text
+from support.space_fuzzing import base_study, damage_study, exercise_space, exercise_study, space_text
 
 
 def test_generated_and_damaged_spaces_get_coded_answers(monkeypatch):

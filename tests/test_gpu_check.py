@@ -13,8 +13,8 @@ import subprocess
 import sys
 
 import pytest
-from test_export_support import SPECS
-from test_train_support import REPO
+from support.exporting import SPECS
+from support.paths import REPO
 
 pytestmark = pytest.mark.slow
 

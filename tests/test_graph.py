@@ -12,7 +12,8 @@ import pytest
 
 import spachc
 from spachc.lang.graph import GraphError, picture, to_dot, to_mermaid, to_svg
-from tests.conftest import REPO, run_cli
+from support.cli import run_cli
+from support.paths import REPO
 
 SHARED = """\
 model shared_mlp

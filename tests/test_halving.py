@@ -9,8 +9,9 @@ import math
 import subprocess
 
 import pytest
-from test_sweep import _content, make_study, sweep
-from test_train_support import REPO, env, spachc_cmd
+from support.studies import _content, make_study, sweep
+from support.cli import env, spachc_cmd
+from support.paths import REPO
 
 from spachc.sweep.halving import HalvingError, keep, ladder, parse_budgets
 from spachc.sweep.ranks import ranks, spearman

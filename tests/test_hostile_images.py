@@ -16,8 +16,10 @@ import zlib
 import numpy as np
 import pytest
 from PIL import Image
-from test_train_support import REPO, SMALL_RUN, env, spachc_cmd, train, write_image_folder, write_spec
-from image_fuzzing import mutate
+from support.cli import env, spachc_cmd
+from support.paths import REPO
+from support.training import SMALL_RUN, train, write_image_folder, write_spec
+from support.image_fuzzing import mutate
 
 from spachc.model_io import metadata as meta
 from spachc.datasets.preprocess import ImageReadError, ImageRefused, read_image, to_mode

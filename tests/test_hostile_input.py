@@ -6,7 +6,7 @@ import pytest
 
 import spachc
 from spachc.diagnostics import SpecError
-from tests.conftest import run_cli
+from support.cli import run_cli
 
 
 def _cases(tmp_path):

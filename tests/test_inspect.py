@@ -8,8 +8,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO, run_cli
-from test_export_support import random_model
+from support.cli import run_cli
+from support.paths import REPO
+from support.exporting import random_model
 
 import spachc
 from spachc.export.onnx_export import OnnxOptions, export_onnx

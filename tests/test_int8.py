@@ -9,9 +9,9 @@ import pytest
 import torch
 from onnx import numpy_helper
 
-from conftest import run_cli
+from support.cli import run_cli
 from spachc.export.int8 import allowed_disagreements
-from trained_digits import split_tensors, trained_digits  # noqa: F401  (a fixture)
+from support.trained_digits import split_tensors, trained_digits  # noqa: F401  (a fixture)
 
 
 @pytest.fixture(scope="module")

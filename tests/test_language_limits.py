@@ -165,7 +165,7 @@ def test_980_kb_of_comments_parses_without_hanging():
     # each comment's span counted newlines from the start of the file: over 100 s before (a hang,
     # as inspect/build/predict of a weights file with comments appended to its spec). The alarm is
     # a hang guard (as in test_fuzz.py), far above the ~1.5 s of CPU this takes, not a benchmark.
-    from tests.space_fuzzing import _with_alarm
+    from support.space_fuzzing import _with_alarm
 
     text = "# c\n" * 245_000 + "stage conv x1 dim 8  # the network\n"
     doc = _with_alarm(90, document, text)

@@ -8,10 +8,11 @@ import subprocess
 import sys
 
 import pytest
-from test_train_support import write_image_folder
+from support.training import write_image_folder
 
 import spachc
-from conftest import REPO, run_cli
+from support.cli import run_cli
+from support.paths import REPO
 from spachc.lang.resources import zoo_dir, zoo_names
 
 ONE_LINER = "stage conv x2 dim 96 -> down -> stage trans x6"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from reference_spach import reference_from_spachc
+from support.reference_spach import reference_from_spachc
 from torch.utils.flop_counter import FlopCounterMode
 
 import spachc

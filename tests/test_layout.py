@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from test_equivalence import make_spec
+from support.spec_cases import make_spec
 
 import spachc
 

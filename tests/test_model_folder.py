@@ -11,7 +11,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from test_train_support import train, write_spec
+from support.training import train, write_spec
 from typer.testing import CliRunner
 
 import spachc

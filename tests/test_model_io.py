@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO, run_cli
+from support.cli import run_cli
+from support.paths import FIXTURES, REPO
 from safetensors.torch import load_file, save_file
-from test_export_support import logits, random_model, spec_of
+from support.exporting import logits, random_model, spec_of
 
 import spachc
 from spachc.diagnostics import DiagnosticError
@@ -21,7 +22,6 @@ from spachc.model_io import integrity, kinds
 from spachc.model_io import metadata as meta
 from spachc.model_io.tensors import read_metadata, save_weights, tensors_digest
 
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def code_of(call) -> str:
@@ -386,7 +386,7 @@ def test_model_io_has_no_import_cycles_and_its_readers_need_no_torch():
 
 def test_fuzzing_weights_headers_and_model_folders_finds_no_escape(tmp_path):
     """A bounded run of tests/model_io_fuzzing.py (benchmarks/fuzz_model_io.py runs it long)."""
-    from model_io_fuzzing import fuzz
+    from support.model_io_fuzzing import fuzz
 
     tally = fuzz(tmp_path, cases=60, seed=1)
     assert tally.cases == 120

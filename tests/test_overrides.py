@@ -11,7 +11,8 @@ import spachc
 from spachc import SpecError
 from spachc.cli.common import SET_OPTION_HELP
 from spachc.lang.overrides import HELP, KEYS
-from tests.conftest import REPO, run_cli
+from support.cli import run_cli
+from support.paths import REPO
 
 BASE = """\
 model base

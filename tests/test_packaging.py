@@ -6,7 +6,7 @@ import subprocess
 import sys
 import zipfile
 
-from tests.conftest import REPO
+from support.paths import REPO
 
 
 def test_wheel_carries_grammar_and_zoo_and_works_outside_the_checkout(tmp_path):

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import run_cli
+from support.cli import run_cli
 from spachc.nn.precision import LowPrecisionNet, for_inference
 from spachc.runtime.precision import PrecisionError, resolve_precision
-from trained_digits import trained_digits  # noqa: F401  (a fixture)
+from support.trained_digits import trained_digits  # noqa: F401  (a fixture)
 
 TOP1_AGREEMENT = 0.995  # bf16 must pick the fp32 class for at least 99.5% of validation images
 MAX_REL_LOGIT_ERROR = 0.05  # per image: |logits_bf16 - logits_fp32| / |logits_fp32|
@@ -106,7 +106,7 @@ def test_amp_auto_rule_for_training():
 def spachc_macs(name: str) -> int:
     import spachc
 
-    from conftest import REPO
+    from support.paths import REPO
 
     path = REPO / "benchmarks" / f"{name}.spach"
     return spachc.summary(spachc.load(str(path) if path.exists() else name)).macs
@@ -115,7 +115,7 @@ def spachc_macs(name: str) -> int:
 def test_bf16_autocast_training_follows_the_fp32_loss_curve(tmp_path):
     """Two epochs on the digits, same seed, fp32 vs bf16 autocast: the per-epoch losses and
     accuracies stay close (measured: losses within 1e-3, top-1 within 0.3 points)."""
-    from trained_digits import SPEC_TEXT
+    from support.trained_digits import SPEC_TEXT
 
     spec = tmp_path / "digits_lowp.spach"
     spec.write_text(SPEC_TEXT)

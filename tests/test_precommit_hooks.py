@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from support.paths import REPO
 
 GOOD = """\
 model tiny

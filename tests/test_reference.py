@@ -9,8 +9,8 @@ import torch
 from safetensors.torch import load_file
 
 import spachc
-from reference_spach import ReferenceSpach
-from conftest import FIXTURES
+from support.reference_spach import ReferenceSpach
+from support.paths import FIXTURES
 
 ZOO = json.loads((FIXTURES / "upstream_zoo.json").read_text())
 

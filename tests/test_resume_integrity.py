@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 import torch
-from test_train_support import SMALL_RUN, train, write_image_folder, write_spec
+from support.training import SMALL_RUN, train, write_image_folder, write_spec
 
 from spachc.diagnostics import UserError
 from spachc.train.run_folder import (CHECKSUM_KEY, CheckpointDamaged, CheckpointMalformed, read_state,
@@ -39,7 +39,8 @@ def copy_run(run, tmp_path):
 
 
 def resume(run, *args):
-    from test_train_support import REPO, env, spachc_cmd
+    from support.cli import env, spachc_cmd
+    from support.paths import REPO
     import subprocess
 
     return subprocess.run(spachc_cmd("train", "--resume", "--out", str(run), "--device", "cpu", *args),

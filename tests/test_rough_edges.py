@@ -12,7 +12,8 @@ import pytest
 
 import spachc
 from spachc.diagnostics import SpecError, UserError
-from tests.conftest import REPO, run_cli
+from support.cli import run_cli
+from support.paths import REPO
 
 # A spec the built-in digits fit (1 channel, 10 classes), small enough for a run of seconds.
 DIGITS_TINY = """\

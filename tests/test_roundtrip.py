@@ -11,7 +11,7 @@ import spachc
 from spachc.lang.frontend import fmt_text
 from spachc.lang.ir import Spec
 from spachc.lang.resources import zoo_names
-from tests.strategies import layouts, specs
+from support.strategies import layouts, specs
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -14,7 +14,8 @@ import pytest
 import spachc
 from spachc.lang.resources import zoo_names
 from spachc.lang.schema import build_json_schema, ir_schema
-from tests.conftest import REPO, run_cli
+from support.cli import run_cli
+from support.paths import REPO
 
 
 def build_json_document(spec: spachc.Spec) -> dict:

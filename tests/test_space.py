@@ -16,7 +16,7 @@ from spachc.lang import space
 from spachc.diagnostics import SpecError
 from spachc.lang.frontend import check_with_census, document, load, parse
 from spachc.lang.summary import summary
-from tests.conftest import run_cli
+from support.cli import run_cli
 
 SMALL = """\
 model small
@@ -191,7 +191,7 @@ def test_check_and_sample_never_import_torch(tmp_path):
              "assert 'torch' not in sys.modules\nprint('no torch')\n")
     import subprocess
 
-    from tests.conftest import REPO
+    from support.paths import REPO
 
     proc = subprocess.run([sys.executable, "-c", probe], cwd=REPO / "spaces", capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "no torch" in proc.stdout, proc.stderr

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_train_support import REPO, SMALL_RUN, env, spachc_cmd, train, write_image_folder, write_spec
+from support.cli import env, spachc_cmd
+from support.paths import REPO
+from support.training import SMALL_RUN, train, write_image_folder, write_spec
 
 PROGRESS = re.compile(r"^epoch (\d+)/\d+ step (\d+)/\d+ ")
 

@@ -12,7 +12,7 @@ import os
 import shutil
 
 import pytest
-from test_sweep import make_study, sweep
+from support.studies import make_study, sweep
 
 from spachc.sweep import runner
 from spachc.sweep.report import collect

@@ -11,7 +11,7 @@ import csv
 import inspect
 import json
 
-from test_sweep import SPECS, sweep
+from support.studies import SPECS, sweep
 
 from spachc.lang.frontend import load
 from spachc.sweep.report import readable_label

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_sweep import sweep
+from support.studies import sweep
 
 from spachc.lang.frontend import load
 from spachc.sweep.study import load_study

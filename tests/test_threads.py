@@ -8,7 +8,7 @@ import sys
 
 from spachc.runtime.threads import available_cpus, configure
 
-from conftest import REPO
+from support.paths import REPO
 
 
 def test_passive_wait_policy_unless_the_user_chose_one():

@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 from PIL import Image
-from test_train_support import SMALL_RUN, assert_same_weights, metrics, train, write_image_folder, write_spec
+from support.training import SMALL_RUN, assert_same_weights, metrics, train, write_image_folder, write_spec
 
-from conftest import run_cli
+from support.cli import run_cli
 
 
 @pytest.fixture(scope="module")

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
 
 import torch
-from test_train_support import REPO, SMALL_RUN, env, load_tensors, metrics, write_image_folder, write_spec
+from support.cli import env
+from support.paths import REPO
+from support.training import SMALL_RUN, digest, load_tensors, metrics, write_image_folder, write_spec
 
 
 RENDEZVOUS_TROUBLE = ("Address already in use", "RendezvousConnectionError", "RendezvousTimeoutError",
                       "Connection refused", "DistStoreError")
-
-
-def digest(state: dict) -> str:
-    """The trainer's weights_digest, recomputed here from the saved file."""
-    h = hashlib.sha256()
-    for name, tensor in sorted(state.items()):
-        h.update(name.encode())
-        h.update(tensor.contiguous().numpy().tobytes())
-    return h.hexdigest()
 
 
 def test_two_process_torchrun_keeps_ranks_in_sync(tmp_path):

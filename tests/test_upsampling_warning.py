@@ -3,7 +3,7 @@ animals at 224 are upsampled 64-fold in pixels; the warning gives the sizes and 
 
 from __future__ import annotations
 
-from test_train_support import SMALL_RUN, train, write_image_folder, write_spec
+from support.training import SMALL_RUN, train, write_image_folder, write_spec
 
 from spachc.lang.frontend import parse
 from spachc.datasets.data import animals, open_dataset, upsampling_warning

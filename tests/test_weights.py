@@ -9,9 +9,9 @@ import struct
 
 import pytest
 import torch
-from conftest import run_cli
+from support.cli import run_cli
 from safetensors.torch import save_file
-from test_export_support import logits, random_model, spec_of
+from support.exporting import logits, random_model, spec_of
 
 import spachc
 from spachc.model_io.tensors import META_ALIASES, WeightsError, load_weights, read_metadata, save_weights, weights_bytes

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
+from support.paths import FIXTURES
 
 import spachc
 from spachc.nn.build import skeleton
@@ -26,7 +26,7 @@ TABLE = {
 
 @pytest.fixture(scope="module")
 def upstream_zoo():
-    return json.loads((Path(__file__).parent / "fixtures" / "upstream_zoo.json").read_text())
+    return json.loads((FIXTURES / "upstream_zoo.json").read_text())
 
 
 def test_the_zoo_is_exactly_the_table():

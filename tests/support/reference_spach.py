@@ -14,7 +14,7 @@ spachc's resolver, so the comparison with spachc's compiled model stays independ
 from __future__ import annotations
 
 import torch
-from reference_mixers import later_mixer
+from support.reference_mixers import later_mixer
 from torch import nn
 
 LN_EPS = 1e-6

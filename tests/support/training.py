@@ -6,16 +6,16 @@ network can tell apart (horizontal stripes, vertical stripes, a checkerboard) pl
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
+from support.cli import env, spachc_cmd
+from support.paths import REPO
 
 TINY_SPEC = """\
 model tiny
@@ -66,14 +66,6 @@ def write_spec(folder: Path, text: str = TINY_SPEC, name: str = "tiny.spach") ->
     return path
 
 
-def spachc_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "spachc", *args]
-
-
-def env() -> dict:
-    return {**os.environ, "PYTHONUNBUFFERED": "1"}
-
-
 def train(spec: Path, data: Path | str, out: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(spachc_cmd("train", str(spec), "--data", str(data), "--out", str(out), "--device", "cpu",
                                      *args), capture_output=True, text=True, timeout=timeout, env=env(), cwd=REPO)
@@ -96,3 +88,12 @@ def assert_same_weights(a: Path, b: Path) -> None:
 
 def metrics(out: Path) -> list[dict]:
     return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+def digest(state: dict) -> str:
+    """The trainer's weights_digest, recomputed here from the saved file."""
+    h = hashlib.sha256()
+    for name, tensor in sorted(state.items()):
+        h.update(name.encode())
+        h.update(tensor.contiguous().numpy().tobytes())
+    return h.hexdigest()
