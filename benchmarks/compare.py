@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 import spachc  # noqa: E402
-from reference_spach import reference_from_spachc  # noqa: E402
+from support.reference_spach import reference_from_spachc  # noqa: E402
 from spachc.runtime.bench import device_name, matmul_rate  # noqa: E402
 from spachc.runtime.device import fused_adamw  # noqa: E402
 

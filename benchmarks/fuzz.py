@@ -18,13 +18,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import spachc  # noqa: E402
-from tests.fuzzing import exercise, mutate_bytes, mutate_tokens, zoo_texts  # noqa: E402
-from tests.strategies import layouts, specs  # noqa: E402
+from support.fuzzing import exercise, mutate_bytes, mutate_tokens, zoo_texts  # noqa: E402
+from support.strategies import layouts, specs  # noqa: E402
 
 
 def grammar_round(rng_seed: int, examples: int, record) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from model_io_fuzzing import Tally, fuzz  # noqa: E402
+from support.model_io_fuzzing import Tally, fuzz  # noqa: E402
 
 
 def main() -> int:

@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 import numpy as np  # noqa: E402
-from image_fuzzing import mutate  # noqa: E402
+from support.image_fuzzing import mutate  # noqa: E402
 from PIL import Image  # noqa: E402
 
 HANG_SECONDS = 20
@@ -70,7 +70,7 @@ def image_case(path: Path) -> str:
 
 
 def make_state(root: Path) -> tuple[Path, Path]:
-    from test_train_support import SMALL_RUN, train, write_image_folder, write_spec
+    from support.training import SMALL_RUN, train, write_image_folder, write_spec
 
     data = write_image_folder(root / "data", train_per_class=8, val_per_class=2)
     run = root / "run"

@@ -24,8 +24,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from tests.space_fuzzing import base_study, damage_study, exercise_space, exercise_study, space_text  # noqa: E402
+from support.space_fuzzing import base_study, damage_study, exercise_space, exercise_study, space_text  # noqa: E402
 
 
 def main() -> int:

@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import spachc  # noqa: E402
 from compare import randomise  # noqa: E402
-from reference_spach import reference_from_spachc  # noqa: E402
+from support.reference_spach import reference_from_spachc  # noqa: E402
 from spachc.runtime.bench import device_name  # noqa: E402
 from spachc.runtime.precision import cpu_flags  # noqa: E402
 
