@@ -1,0 +1,43 @@
+"""`--set KEY=VALUE`: every key does what editing the spec would, unknown keys get a hint,
+bad values get the diagnostic the same text in a file would."""
+
+from __future__ import annotations
+
+import pytest
+
+import spachc
+from spachc import SpecError
+from support.cli import run_cli
+from support.paths import REPO
+
+BASE = """\
+model base
+input 32
+classes 10
+stem patch 4
+defaults heads 2 channel_ratio 2
+stage conv x1 dim 16
+-> down -> stage conv x1, trans x1 heads 4 channel_ratio 3
+-> down -> stage mlp x2 token_ratio 0.5 layerscale 1e-3
+"""
+
+
+def load(*overrides: str, text: str = BASE) -> spachc.Spec:
+    return spachc.parse(text, "base.spach", overrides=list(overrides))
+
+
+def diagnostic(*overrides: str, text: str = BASE):
+    with pytest.raises(SpecError) as caught:
+        load(*overrides, text=text)
+    return caught.value.diagnostics[0]
+
+
+def test_cli_reports_override_errors_without_a_traceback():
+    spec = str(REPO / "tests" / "fixtures" / "ms_hybrid_small.spach")
+    result = run_cli("build", spec, "--set", "hedas=2")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("--set hedas=2:1:1: error[E601]: unknown --set key 'hedas'")
+    assert "= hint: did you mean 'heads'?" in result.stderr and "Traceback" not in result.stderr
+    result = run_cli("build", spec, "--set", "classes=3", "--set", "input=64", "--json")
+    assert result.returncode == 0, result.stderr
+    assert '"output_shape": [\n      1,\n      3\n    ]' in result.stdout and '"input": [\n      64,' in result.stdout

@@ -1,0 +1,28 @@
+"""spachc .safetensors files: shared tensors stored once, and every broken file refused
+with a message that names the file and the problem (truncated, corrupted, altered,
+another spec's weights, wrong shapes or dtypes)."""
+
+from __future__ import annotations
+
+import pytest
+from support.cli import run_cli
+from support.exporting import random_model
+
+from spachc.model_io.tensors import save_weights
+
+
+@pytest.fixture
+def saved(tmp_path):
+    spec, model = random_model("conv4")
+    path = tmp_path / "model.safetensors"
+    save_weights(model, spec, path)
+    return path
+
+
+def test_build_of_a_broken_file_fails_with_one_message(saved):
+    data = saved.read_bytes()
+    saved.write_bytes(data[:-1])
+    result = run_cli("build", str(saved))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error[E812]: {saved}: truncated")
+    assert "Traceback" not in result.stderr
