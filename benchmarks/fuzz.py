@@ -4,7 +4,7 @@
 
 Inputs: grammar-aware valid specs (random IRs printed with random layout and comments),
 token-level mutations of those (almost valid), and byte-level mutations of the zoo.
-The oracle is tests/fuzzing.py:exercise. Prints a summary line per minute and the totals;
+The oracle is tests/support/fuzzing.py:exercise. Prints a summary line per minute and the totals;
 any failing input is written to benchmarks/fuzz-failures/ for a regression test.
 """
 

@@ -1,4 +1,4 @@
-"""Long fuzzing run of models on disk (weights headers and model folders): tests/model_io_fuzzing.py.
+"""Long fuzzing run of models on disk (weights headers and model folders): tests/support/model_io_fuzzing.py.
 
     .venv/bin/python benchmarks/fuzz_model_io.py --cases 500 --seeds 0 1 2 3
 

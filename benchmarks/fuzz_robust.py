@@ -10,7 +10,7 @@ state.pt: a real checkpoint of a tiny run, mutated (bit flips, truncations, byte
 crafted (entries removed, retyped, set to huge or negative numbers, tensors reshaped), through
 read_state and then the trainer's own resume checks and restore: a coded error (UserError) or
 a state that loads. Anything else is an escape; a case over 20 s is a hang. The quick versions
-are tests/test_hostile_images.py and tests/test_resume_integrity.py.
+are tests/unit/test_hostile_images.py and tests/e2e/test_resume_integrity.py.
 """
 
 from __future__ import annotations

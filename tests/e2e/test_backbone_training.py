@@ -1,5 +1,5 @@
-"""Multi-scale features (timm's features_only / forward_intermediates / feature_info), any
-input size for kinds that are not grid-tied, and a small FPN trained on a real dense task."""
+"""A small FPN fed from the backbone's feature_info learns a real dense task: the multi-scale
+features trained end to end (their shapes and equalities are tests/unit/test_backbone.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Training survives faults (issue 7, item 4): SIGKILL at random steps, SIGINT/SIGTERM,
+"""Training survives faults: SIGKILL at random steps, SIGINT/SIGTERM,
 a non-finite loss, and checkpoint writes that fail (file-size limit). Each failure class
 has its own message and exit code; no fault loses a finished checkpoint."""
 

@@ -5,7 +5,7 @@ export of the weights it trained.
 Which device: `SPACHC_TEST_DEVICE` (cuda or cpu) when set; otherwise CUDA where torch sees
 it, and a skip, stating why, where it does not. benchmarks/gpu_check.sh runs these tests with
 SPACHC_TEST_DEVICE=cuda on a GPU machine (a missing GPU is then a failure, not a skip), and its
---dry-run runs the same functions with SPACHC_TEST_DEVICE=cpu, which tests/test_gpu_check.py
+--dry-run runs the same functions with SPACHC_TEST_DEVICE=cpu, which tests/e2e/test_gpu_check.py
 does in every CPU test run. On CPU the comparisons are CPU against CPU (and torchrun uses
 gloo): that run proves the tests and their plumbing, the GPU run proves the GPU.
 """
@@ -63,7 +63,7 @@ def device() -> str:
     if torch.cuda.is_available():
         return "cuda"
     pytest.skip(f"no CUDA device here; {DEVICE_ENV}=cpu runs these on CPU (as `benchmarks/gpu_check.sh --dry-run` "
-                "does, from tests/test_gpu_check.py)")
+                "does, from tests/e2e/test_gpu_check.py)")
 
 
 @pytest.fixture

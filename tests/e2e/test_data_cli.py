@@ -1,4 +1,5 @@
-"""Datasets, sampling, transforms, mixing and the schedule: exact expectations, no training."""
+"""A corrupt image in a training folder is skipped and named by a real `spachc train` (the data
+pipeline's exact expectations are tests/unit/test_data.py)."""
 
 from __future__ import annotations
 from support.training import write_image_folder

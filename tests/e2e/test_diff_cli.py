@@ -1,4 +1,5 @@
-"""`spachc diff`: architectures compared, not texts; REV:path from git; the git diff driver."""
+"""`spachc diff` as a user runs it: architectures compared, not texts; REV:path from git; the git
+diff driver; and the command never imports torch (the engine is tests/unit/test_diff.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Bounded fuzzing of design spaces and study folders (the long runs are benchmarks/fuzz_spaces.py).
-Seeded generators (tests/space_fuzzing.py); the work limits of `check` are lowered here so
+Seeded generators (tests/support/space_fuzzing.py); the work limits of `check` are lowered here so
 that each case takes milliseconds: the oracle (a coded answer, no escape, no hang) is the same."""
 
 from __future__ import annotations

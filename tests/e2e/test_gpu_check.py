@@ -2,7 +2,7 @@
 
 What the GPU run adds is the GPU itself; this run proves the script, its sections and the
 files it returns (the device gives back at most 8 files of at most 16 MiB), and runs the
-CUDA-marked tests (tests/test_cuda.py) on CPU, where they are otherwise skipped.
+CUDA-marked tests (tests/e2e/test_cuda.py) on CPU, where they are otherwise skipped.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""`spachc graph`: mermaid and dot pictures name every stage, block group, downsample and
-shared mixer; svg through Graphviz when `dot` is installed, a clear message when not."""
+"""`spachc graph` as a user runs it: svg through Graphviz when `dot` is installed, a clear message
+when not, output files and formats, a bad spec's diagnostic, and no torch import (the
+pictures themselves are tests/unit/test_graph.py)."""
 
 from __future__ import annotations
 import shutil

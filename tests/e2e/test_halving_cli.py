@@ -1,6 +1,6 @@
-"""Successive halving (issue 21, item 2): rungs of complete schedules, promotion of the best
-1/eta by validation top-1, shards that wait only for their rung, and the report's per-rung
-results, compute and Spearman rank correlation (checked against values worked out by hand)."""
+"""Successive halving in real studies: rungs of complete schedules, promotion of the best 1/eta by
+validation top-1, shards that wait only for their rung, the report's per-rung results, compute
+and rank correlation, and bad flags as one coded error (the arithmetic is tests/unit/test_halving.py)."""
 
 from __future__ import annotations
 

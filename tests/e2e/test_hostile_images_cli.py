@@ -1,8 +1,7 @@
-"""Images that are broken or hostile (issue 20, item 6): `predict` reports each bad file with its
-code and still classifies the good ones (exit 1), and takes a folder; decompression bombs and
-extreme aspect ratios are refused from the header, before decoding or resizing; 16-bit and float
-images are scaled, not saturated; `--json` is always valid JSON (no NaN, non-UTF-8 names
-escaped); a recorded input size is bounded before allocation; training skips a bad image."""
+"""Images that are broken or hostile, given to the CLI: `predict` reports each bad file with its
+code and still classifies the good ones (exit 1), and takes a folder; `--json` is always valid
+JSON (no NaN, non-UTF-8 names escaped); a recorded input size is bounded before allocation;
+training skips a bad image (the image readers alone are tests/unit/test_hostile_images.py)."""
 
 from __future__ import annotations
 

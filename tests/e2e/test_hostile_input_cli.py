@@ -1,4 +1,6 @@
-"""Inputs that are not specs at all: each gets exactly one clear diagnostic, never a traceback."""
+"""Inputs that are not specs at all, given to the commands: the code and no traceback, a bad spec
+reported before torch is imported, absurd networks refused before allocation (the front end
+alone is tests/unit/test_hostile_input.py)."""
 
 from __future__ import annotations
 

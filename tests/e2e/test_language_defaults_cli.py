@@ -1,5 +1,6 @@
-"""Language v2 (issue 10): defaults that make the one-liner a network, `-e`, the drop-path
-schedule, and the one table of options and kinds that the front end reads."""
+"""The one-liner given to the commands: `check`, `build` and `train` from a file, the spec as text
+with `-e`, and `check`, `fmt`, `diff` and the front end never import torch (the defaults
+themselves are tests/unit/test_language_defaults.py)."""
 
 from __future__ import annotations
 import subprocess

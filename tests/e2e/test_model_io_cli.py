@@ -1,5 +1,6 @@
-"""spachc.model_io: the one home of models on disk, `spachc.create_model`, `spachc.save`, and
-the integrity of weights files and model folders (issue 19 item 3, issue 20 item 4)."""
+"""spachc.model_io end to end: `spachc save` records what `predict` uses, hostile weights files
+and headers given to the CLI are coded errors, its readers need no torch, and a bounded run of
+the model-files fuzzer (the library in process is tests/unit/test_model_io.py)."""
 
 from __future__ import annotations
 
@@ -192,7 +193,7 @@ def test_model_io_has_no_import_cycles_and_its_readers_need_no_torch():
 
 
 def test_fuzzing_weights_headers_and_model_folders_finds_no_escape(tmp_path):
-    """A bounded run of tests/model_io_fuzzing.py (benchmarks/fuzz_model_io.py runs it long)."""
+    """A bounded run of tests/support/model_io_fuzzing.py (benchmarks/fuzz_model_io.py runs it long)."""
     from support.model_io_fuzzing import fuzz
 
     tally = fuzz(tmp_path, cases=60, seed=1)

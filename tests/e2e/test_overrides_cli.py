@@ -1,5 +1,5 @@
-"""`--set KEY=VALUE`: every key does what editing the spec would, unknown keys get a hint,
-bad values get the diagnostic the same text in a file would."""
+"""`--set` errors reported by the CLI without a traceback (the keys themselves are
+tests/unit/test_overrides.py)."""
 
 from __future__ import annotations
 

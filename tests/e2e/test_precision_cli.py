@@ -1,4 +1,6 @@
-"""bf16 inference with weights stored in bf16 (spachc/nn/precision.py) and the `auto` rule."""
+"""bf16 inference with weights stored in bf16 (spachc/runtime/precision.py) on a model trained here,
+the precision `eval` and `bench` report, and bf16 autocast training following the fp32 loss
+curve (the `auto` rules are tests/unit/test_precision.py)."""
 
 from __future__ import annotations
 

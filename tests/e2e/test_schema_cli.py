@@ -1,5 +1,5 @@
-"""`spachc schema`: JSON Schemas generated from the models validate what spachc writes,
-and reject what it never would."""
+"""`spachc schema` prints and writes the schemas, a real `build --json` validates against them,
+and the command never imports torch (the schemas themselves are tests/unit/test_schema.py)."""
 
 from __future__ import annotations
 import json

@@ -1,7 +1,8 @@
-"""Design spaces in the language (issue 12): choices, named choices, ranges, alternative
-pipelines and `where`; their diagnostics; `check`'s counts; `sweep sample`'s determinism,
-uniformity and constraints. Expectations come from writing every combination out as a plain
-spec by hand (string templates) and compiling those with the ordinary front end."""
+"""Design spaces in the language: choices, named choices, ranges, alternative pipelines and
+`where`; `check`'s counts; `sweep sample`'s determinism, uniformity and constraints.
+Expectations come from writing every combination out as a plain spec by hand (string
+templates) and compiling those with the ordinary front end (labels and diagnostics are
+tests/unit/test_space.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SIGTERM/SIGINT to the whole process group (issue 20, item 2), the way `timeout`, Slurm's
+"""SIGTERM/SIGINT to the whole process group, the way `timeout`, Slurm's
 scancel, systemd and a terminal's Ctrl-C send them, with real DataLoader worker processes:
 train checkpoints and stops with E1006 and 128 + signal; eval and a sweep stop with a coded
 message. Never a "DataLoader worker killed by signal" traceback."""

@@ -1,4 +1,4 @@
-"""Study folders under attack (issue 20): what a study reads from disk is checked before it is
+"""Study folders under attack: what a study reads from disk is checked before it is
 used. Sample ids and spec paths never lead outside the study (E1310); edited specs and run
 folders swapped or linked from another sample are found by spec hash (E1305); a wrongly
 typed, non-JSON or deeply nested study file is one coded error (E1311); a torn last line of

@@ -1,4 +1,4 @@
-"""`spachc sweep run/report` (issue 12): a study never loses finished work. SIGKILLed at random
+"""`spachc sweep run/report`: a study never loses finished work. SIGKILLed at random
 points it completes with every run bit-identical to an uninterrupted study; shards and extra
 workers running at once into one folder train every run exactly once; the report's numbers
 are the run folders' numbers."""

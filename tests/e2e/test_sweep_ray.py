@@ -1,4 +1,4 @@
-"""`spachc sweep run --ray` (issue 21, item 1) on a real private Ray on the loopback, no mocks:
+"""`spachc sweep run --ray` on a real private Ray on the loopback, no mocks:
 a run trained under Ray is the run a local `sweep run` trains (same seed, data and threads);
 a SIGKILLed Ray worker's task is retried and resumes to the same weights; a SIGKILLed driver
 loses nothing and a rerun trains nothing twice; nothing Ray starts listens beyond 127.0.0.1;

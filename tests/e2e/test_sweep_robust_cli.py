@@ -1,8 +1,8 @@
-"""Robust studies and honest reports (issue 21, item 4): samples that cannot train are named up
+"""Robust studies and honest reports: samples that cannot train are named up
 front and recorded as failed with their coded error, a run that fails while training does not
-stop the study, `--set` on `sweep new/run`, `sweep sample --stratify`, the run hint, one
-`--workers` default, readable choice names and spec names in the report, and a note for a
-family with no sample. Every expectation comes from the files a real `spachc` subprocess wrote."""
+stop the study, `--set` on `sweep new/run`, `sweep sample --stratify`, the run hint,
+readable choice names and spec names in the report, and a note for a family with no sample.
+Every expectation comes from the files a real `spachc` subprocess wrote."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`spachc sweep search` (issue 21, item 3): NSGA-II (real Optuna, journal in the study folder)
+"""`spachc sweep search`: NSGA-II (real Optuna, journal in the study folder)
 over a space's choices; trials are ordinary samples that `sweep run` trains, told their
 objective values from the run folders; `where` and validity stay constraints."""
 

@@ -1,4 +1,5 @@
-"""The CLI's thread and wait policy (spachc/runtime/threads.py), set before torch loads."""
+"""The CLI sets its thread and wait policy (spachc/runtime/threads.py) before torch loads and
+honours --threads (the policy itself is tests/unit/test_threads.py)."""
 
 from __future__ import annotations
 

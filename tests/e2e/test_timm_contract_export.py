@@ -1,13 +1,5 @@
-"""timm's model contract on spachc modules.
-
-The first tests restate, in our own words, what timm's own model tests check of every timm
-model (huggingface/pytorch-image-models tests/test_models.py: test_model_forward,
-test_model_backward, test_model_default_cfgs, test_model_forward_features,
-test_model_forward_intermediates, and a torch.export round trip), run against small specs
-that together use every block kind, both stems, a shared mixer, one and several stages.
-The rest pin down what spachc adds: the spec follows reset_classifier, gradient
-checkpointing really recomputes, recorded preprocessing shows in pretrained_cfg.
-"""
+"""timm's model contract, its torch.export round trip: every spec of tests/unit/test_timm_contract.py
+exports with torch.export and the exported program computes what the module does."""
 
 from __future__ import annotations
 

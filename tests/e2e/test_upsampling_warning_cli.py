@@ -1,5 +1,5 @@
-"""A spec whose input is far larger than the data's images says so (issue 20, item 8): 28x28
-animals at 224 are upsampled 64-fold in pixels; the warning gives the sizes and `--set input=N`."""
+"""`spachc train` warns when the spec's input is far larger than an image folder's images, measured
+from their headers (the warning itself is tests/unit/test_upsampling_warning.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Issue 15: every rough edge a newcomer hit, one test (or a few) per item."""
+"""Rough edges a newcomer hit, at the command line: the README's bench example runs, `--resume`
+needs only the run folder, `eval` takes a weights file alone or a state, weights of another
+spec say what differs, every error has a code, `--help` reads like help at 80 columns, and
+`spachc export` prints the library's report (the same edges in process are
+tests/unit/test_usability.py)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""spachc .safetensors files: shared tensors stored once, and every broken file refused
-with a message that names the file and the problem (truncated, corrupted, altered,
-another spec's weights, wrong shapes or dtypes)."""
+"""`spachc build` of a broken weights file fails with one message (the files themselves are
+tests/unit/test_weights.py)."""
 
 from __future__ import annotations
 

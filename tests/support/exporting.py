@@ -20,7 +20,7 @@ SPECS = {
               "stage conv x1 dim 8 -> down -> stage trans x3 heads 2 shared\n",
     "conv4": "model t_conv4\ninput 32\nclasses 5\nstem conv4 patch 4 hidden 8\n"
              "stage conv x1, trans x1 dim 16 heads 2\n",
-    # the later kinds (issue 10)
+    # the later kinds
     "pool_shift": "model t_pool_shift\ninput 32\nclasses 5\nstem patch 4\nstage conv x1, pool x1 dim 24 -> down -> stage shift x2\n",
     "sepconv": "model t_sepconv\ninput 32\nclasses 5\nstem patch 4\nstage sepconv x2 dim 16 shared\n",
     "smlp": "model t_smlp\ninput 32\nclasses 5\nstem patch 4\nstage conv x1 dim 8 -> down -> stage smlp x2\n",

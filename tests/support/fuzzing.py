@@ -3,7 +3,7 @@
 The oracle: `check`, `fmt` and `build` either succeed or raise SpecError whose
 diagnostics all point inside the file; anything else (another exception) is a bug.
 When they succeed, formatting must not change the meaning, and the compiled module
-must have exactly the counted parameters. Used by tests/test_fuzz.py (bounded) and
+must have exactly the counted parameters. Used by tests/e2e/test_fuzz.py (bounded) and
 benchmarks/fuzz.py (long runs).
 """
 

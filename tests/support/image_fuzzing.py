@@ -1,4 +1,4 @@
-"""Mutations of image files for the image fuzzers: the quick one in tests/test_hostile_images.py
+"""Mutations of image files for the image fuzzers: the quick one in tests/unit/test_hostile_images.py
 and the long one in benchmarks/fuzz_robust.py."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Fuzzing models on disk: weights headers and model folders (issue 20 item 4).
+"""Fuzzing models on disk: weights headers and model folders.
 
 Each case mutates a whole, valid file: one node of the safetensors header or of config.json
 replaced by a value of another type, size or depth; a metadata entry (aliases,
@@ -8,7 +8,7 @@ would, so the field checks behind it are reached.
 
 The oracle: `spachc.create_model` (and the recorded preprocessing and labels it attaches)
 either succeeds or raises one coded diagnostic (DiagnosticError). Anything else is an
-escape; a case running longer than HANG_SECONDS is a hang. Used by tests/test_model_io.py
+escape; a case running longer than HANG_SECONDS is a hang. Used by tests/e2e/test_model_io_cli.py
 (bounded) and benchmarks/fuzz_model_io.py (long runs, counts in RESULTS.md).
 """
 

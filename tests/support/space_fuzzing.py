@@ -4,7 +4,7 @@ The space oracle: `check` (and, for a checkable space, `sweep sample`'s drawing)
 coded diagnostics that point inside the file, or a census, within a time limit; anything
 else (another exception, a hang) is a bug. The study oracle: reading a damaged study folder
 (study.json, settings.json, run files) gives a coded error or good data (ids and spec files
-inside the study), never another exception. Used by tests/test_fuzz_spaces.py (bounded) and
+inside the study), never another exception. Used by tests/e2e/test_fuzz_spaces.py (bounded) and
 benchmarks/fuzz_spaces.py (long runs), which report cases, escapes and hangs.
 """
 

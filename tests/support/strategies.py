@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from spachc.lang.ir import Spec, drop_path_rates, halve, stem_grid
 
-# Written out here, not read from the registry: the paper's kinds and the four later ones (issue 10)
+# Written out here, not read from the registry: the paper's kinds and the four later ones
 KINDS = ["conv", "trans", "mlp", "pool", "shift", "smlp", "sepconv"]
 PARAMETER_FREE = {"pool", "shift"}
 

@@ -1,5 +1,6 @@
-"""Multi-scale features (timm's features_only / forward_intermediates / feature_info), any
-input size for kinds that are not grid-tied, and a small FPN trained on a real dense task."""
+"""Multi-scale features (timm's features_only / forward_intermediates / feature_info) and any
+input size for kinds that are not grid-tied (the small FPN trained on a dense task is
+tests/e2e/test_backbone_training.py)."""
 
 from __future__ import annotations
 import pytest

@@ -1,4 +1,5 @@
-"""`spachc diff`: architectures compared, not texts; REV:path from git; the git diff driver."""
+"""The diff engine behind `spachc diff`: architectures compared, not texts (the command, REV:path
+from git and the git diff driver are tests/e2e/test_diff_cli.py)."""
 
 from __future__ import annotations
 

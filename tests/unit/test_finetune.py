@@ -1,6 +1,6 @@
-"""`spachc train --init`: fine-tuning from every model source, layer decay, freezing, resume,
-and each coded mistake, with the real CLI in subprocesses on real data (the built-in digits and
-animals, and PNG folders written with PIL)."""
+"""Fine-tuning's parameter groups in process: timm's group matcher orders layers by depth, and
+frozen parameters get no gradient and no optimizer group (`spachc train --init` itself is
+tests/e2e/test_finetune_cli.py)."""
 
 from __future__ import annotations
 import pytest

@@ -1,5 +1,6 @@
-"""`spachc graph`: mermaid and dot pictures name every stage, block group, downsample and
-shared mixer; svg through Graphviz when `dot` is installed, a clear message when not."""
+"""The pictures of `spachc graph`: mermaid and dot name every stage, block group, downsample and
+shared mixer, and the pictures in docs/ are current (the command, svg through Graphviz and its
+messages are tests/e2e/test_graph_cli.py)."""
 
 from __future__ import annotations
 

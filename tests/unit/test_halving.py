@@ -1,6 +1,5 @@
-"""Successive halving (issue 21, item 2): rungs of complete schedules, promotion of the best
-1/eta by validation top-1, shards that wait only for their rung, and the report's per-rung
-results, compute and Spearman rank correlation (checked against values worked out by hand)."""
+"""Successive halving's arithmetic: rung ladders and budgets, and the Spearman rank correlation
+against values worked out by hand (studies that halve are tests/e2e/test_halving_cli.py)."""
 
 from __future__ import annotations
 import math

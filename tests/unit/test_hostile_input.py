@@ -1,4 +1,5 @@
-"""Inputs that are not specs at all: each gets exactly one clear diagnostic, never a traceback."""
+"""Inputs that are not specs at all: each gets exactly one clear diagnostic, never a traceback;
+the limit on a network's size can be raised (the commands are tests/e2e/test_hostile_input_cli.py)."""
 
 from __future__ import annotations
 

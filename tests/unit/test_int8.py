@@ -1,4 +1,5 @@
-"""`spachc export --int8 --calibrate DATA`: static per-channel QDQ int8 ONNX, gated on held-out images."""
+"""The int8 export's accuracy gate: at the minimum agreement rate it allows the 95th percentile of
+disagreements (`spachc export --int8` itself is tests/e2e/test_int8_cli.py)."""
 
 from __future__ import annotations
 import pytest

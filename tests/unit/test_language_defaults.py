@@ -1,5 +1,7 @@
-"""Language v2 (issue 10): defaults that make the one-liner a network, `-e`, the drop-path
-schedule, and the one table of options and kinds that the front end reads."""
+"""The language's defaults: the one-liner is a network, defaults follow the paper's conventions
+and reproduce every zoo spec, the drop-path schedules; and the one table of options and kinds
+that the front end, `--set`, `diff` and the docs read (the commands that take a one-liner are
+tests/e2e/test_language_defaults_cli.py)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""Limits on the language (issue 20, item 5): a choice value that does not fit its place is
-one coded error at the value, `where` bounds are finite, ranges are bounded before Python reads
-them, the work of `check` and `sweep sample` is bounded before anything is enumerated, and
-parsing is linear in the number of comments. Every case here escaped as a traceback, or ran
-for minutes, before its fix (the attack's findings in issue 20)."""
+"""Limits on the language: a choice value that does not fit its place is one coded error at the
+value, `where` bounds are finite, ranges are bounded before Python reads them, the work of
+`check` and `sweep sample` is bounded before anything is enumerated, and each syntax error is
+reported once. Every case here escaped as a traceback, or ran for minutes, before its fix (the
+stress runs of the same limits are tests/e2e/test_language_limits_stress.py)."""
 
 from __future__ import annotations
 
@@ -132,7 +132,7 @@ def test_text_over_the_size_limit_is_refused_wherever_it_comes_from():
     assert [d.code for d in info.value.diagnostics] == ["E003"]
 
 
-# --- one value breaking several stages is one diagnostic (issue 22, item 5) -------------------
+# --- one value breaking several stages is one diagnostic ------------------------------------
 
 def test_defaults_heads_breaking_two_stages_prints_once_naming_both():
     text = "input 32\ndefaults heads 3\nstage trans x1 dim 64 -> down -> stage trans x1\n"
@@ -148,7 +148,7 @@ def test_one_stage_broken_by_defaults_keeps_its_plain_message():
     assert (d.code, d.line, d.column, d.message) == ("E404", 2, 10, "heads 3 does not divide dim 16")
 
 
-# --- every syntax error of a file in one run (issue 22, item 5) --------------------------------
+# --- every syntax error of a file in one run ---------------------------------------------
 
 def _syntax(text: str) -> list[tuple[str, int, int]]:
     with pytest.raises(SpecError) as info:

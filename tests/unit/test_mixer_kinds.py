@@ -1,5 +1,5 @@
 """The four later kinds (pool, shift, smlp, sepconv) against their written-out equations
-(tests/reference_mixers.py inside tests/reference_spach.py), their counts against the
+(tests/support/reference_mixers.py inside tests/support/reference_spach.py), their counts against the
 built module and torch's own FLOP counter, and their diagnostics, fmt and diff."""
 
 from __future__ import annotations

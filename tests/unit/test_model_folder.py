@@ -1,7 +1,7 @@
-"""Model folders, recorded preprocessing and `spachc predict`, end to end on the digits:
-a model trained, saved as a folder, then predict on PNG files of validation images gives the
-classes eval gives, in PyTorch and in onnxruntime; exports carry the digits normalisation;
-files written before preprocessing was recorded still load, with a note."""
+"""Recorded preprocessing in process: it round-trips through metadata entries, files written
+before it was recorded read with the previous defaults and a note, and model folders and study
+files fail the same coded way (folders, `predict` and exports end to end are
+tests/e2e/test_model_folder_cli.py)."""
 
 from __future__ import annotations
 

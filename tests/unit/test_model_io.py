@@ -1,5 +1,7 @@
-"""spachc.model_io: the one home of models on disk, `spachc.create_model`, `spachc.save`, and
-the integrity of weights files and model folders (issue 19 item 3, issue 20 item 4)."""
+"""spachc.model_io in process: `spachc.create_model` and `spachc.build` of zoo names and class
+counts, pretrained sources, one place that decides a file's kind, and the integrity of weights
+files (checksums over aliases and metadata, old files, the streamed digest, config fields)
+(`spachc save`, hostile files given to the CLI and the fuzzer are tests/e2e/test_model_io_cli.py)."""
 
 from __future__ import annotations
 

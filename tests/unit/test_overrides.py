@@ -1,5 +1,6 @@
 """`--set KEY=VALUE`: every key does what editing the spec would, unknown keys get a hint,
-bad values get the diagnostic the same text in a file would."""
+bad values get the diagnostic the same text in a file would (the CLI's report is
+tests/e2e/test_overrides_cli.py)."""
 
 from __future__ import annotations
 

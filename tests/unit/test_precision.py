@@ -1,4 +1,5 @@
-"""bf16 inference with weights stored in bf16 (spachc/nn/precision.py) and the `auto` rule."""
+"""The `auto` precision rules: bf16 inference exactly where the CPU has bf16 hardware, and the
+AMP rule for training (bf16 weights and runs are tests/e2e/test_precision_cli.py)."""
 
 from __future__ import annotations
 from pathlib import Path

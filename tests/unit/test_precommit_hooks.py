@@ -1,5 +1,5 @@
-"""`.pre-commit-hooks.yaml`: each hook id resolves to a working spachc command, run the way
-pre-commit runs it (entry + the matching file names)."""
+"""`.pre-commit-hooks.yaml` declares its hooks, each an entry point spachc has (running them as
+pre-commit does is tests/e2e/test_precommit_hooks_cli.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""`spachc schema`: JSON Schemas generated from the models validate what spachc writes,
-and reject what it never would."""
+"""The JSON Schemas generated from the models: valid draft 2020-12, every zoo spec validates, and
+what spachc never writes is rejected (`spachc schema` and real build output are
+tests/e2e/test_schema_cli.py)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
-"""Design spaces in the language (issue 12): choices, named choices, ranges, alternative
-pipelines and `where`; their diagnostics; `check`'s counts; `sweep sample`'s determinism,
-uniformity and constraints. Expectations come from writing every combination out as a plain
-spec by hand (string templates) and compiling those with the ordinary front end."""
+"""Design spaces in the language: choices get labels and instantiate to plain specs, and mistakes
+in a space are coded diagnostics at their text (counts, sampling and the CLI are
+tests/e2e/test_space_cli.py)."""
 
 from __future__ import annotations
 

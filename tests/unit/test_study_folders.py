@@ -1,9 +1,5 @@
-"""Study folders under attack (issue 20): what a study reads from disk is checked before it is
-used. Sample ids and spec paths never lead outside the study (E1310); edited specs and run
-folders swapped or linked from another sample are found by spec hash (E1305); a wrongly
-typed, non-JSON or deeply nested study file is one coded error (E1311); a torn last line of
-sessions.jsonl is skipped; a study that cannot be written is E1312. Each case escaped as a
-traceback (or wrote outside the study) before its fix."""
+"""A study's session log: lines are appended whole, and logging into a vanished run folder does
+not mask the run's error (study folders under attack are tests/e2e/test_study_folders_cli.py)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""`spachc sweep run/report` (issue 12): a study never loses finished work. SIGKILLed at random
-points it completes with every run bit-identical to an uninterrupted study; shards and extra
-workers running at once into one folder train every run exactly once; the report's numbers
-are the run folders' numbers."""
+"""Shards are a fixed partition of a study's runs, and claims on a run exclude each other
+(studies that survive SIGKILL are tests/e2e/test_sweep_cli.py)."""
 
 from __future__ import annotations
 

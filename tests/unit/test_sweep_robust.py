@@ -1,8 +1,5 @@
-"""Robust studies and honest reports (issue 21, item 4): samples that cannot train are named up
-front and recorded as failed with their coded error, a run that fails while training does not
-stop the study, `--set` on `sweep new/run`, `sweep sample --stratify`, the run hint, one
-`--workers` default, readable choice names and spec names in the report, and a note for a
-family with no sample. Every expectation comes from the files a real `spachc` subprocess wrote."""
+"""Readable choice labels, and one `--workers` default shared by `sweep` and `train` (robust
+studies are tests/e2e/test_sweep_robust_cli.py)."""
 
 from __future__ import annotations
 import inspect

@@ -1,4 +1,6 @@
-"""The CLI's thread and wait policy (spachc/runtime/threads.py), set before torch loads."""
+"""The thread and wait policy (spachc/runtime/threads.py): passive waits unless the user chose,
+and the thread count's precedence (that the CLI sets it before torch loads is
+tests/e2e/test_threads_cli.py)."""
 
 from __future__ import annotations
 

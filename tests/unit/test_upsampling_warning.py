@@ -1,5 +1,7 @@
-"""A spec whose input is far larger than the data's images says so (issue 20, item 8): 28x28
-animals at 224 are upsampled 64-fold in pixels; the warning gives the sizes and `--set input=N`."""
+"""A spec whose input is far larger than the data's images says so: 28x28 animals at 224 are
+upsampled 64-fold in pixels; the warning gives the sizes and `--set input=N`; int8 calibration on
+images far smaller than the input is noted (`train` on an image folder is
+tests/e2e/test_upsampling_warning_cli.py)."""
 
 from __future__ import annotations
 

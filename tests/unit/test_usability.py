@@ -1,4 +1,8 @@
-"""Issue 15: every rough edge a newcomer hit, one test (or a few) per item."""
+"""Rough edges a newcomer hit, in process: errors that `--set` causes are reported at the
+`--set`, short runs of the spach recipe get their warmup scaled, inverted crop ranges are
+refused, every error has a code, the repeat-count hint quotes what was written, the epoch line
+fits 80 columns, and the library's export verifies and reports (the same edges at the command
+line are tests/e2e/test_usability_cli.py)."""
 
 from __future__ import annotations
 
@@ -119,7 +123,7 @@ stage conv x1 dim 16
 
 def test_a_library_export_that_cannot_be_made_fails_before_any_work(tmp_path):
     """Refusals keep their codes and leave nothing behind (a failure after work began carries
-    its `.report`: tests/test_int8.py)."""
+    its `.report`: tests/e2e/test_int8_cli.py)."""
     spec = spachc.parse(HYBRID_TINY)
     with pytest.raises(UserError) as info:
         spachc.export(spec, onnx=tmp_path / "m.onnx", safetensors=tmp_path / "m.safetensors",
