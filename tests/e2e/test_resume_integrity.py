@@ -1,6 +1,7 @@
 """Resume checks everything it recorded, and state.pt is verified before use: other data
-(path, classes, image counts) is E1003 naming the data, with a hint that works; a damaged state.pt fails its checksum (E1041, naming the last good weights); a crafted
-one (missing keys, wrong types, epoch 1e9) is E1042; a state.pt from before checksums resumes."""
+(path, classes, image counts) is E1003 naming the data, with a hint that works; a damaged
+state.pt fails its checksum (E1041, naming the last good weights); a crafted one (missing keys,
+wrong types, epoch 1e9) is E1042; a state.pt from before checksums resumes."""
 
 from __future__ import annotations
 
