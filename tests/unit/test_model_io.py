@@ -201,6 +201,18 @@ def test_the_streamed_digest_is_the_one_the_writer_computes(tmp_path):
     assert code_of(lambda: spachc.load_model(path)) == "E830"
 
 
+@pytest.mark.parametrize("table, code", [("[1, 2]", "E824"), ("[" * 100000 + "]" * 100000, "E825")])
+def test_inspect_reads_the_alias_table_as_the_loaders_do(tmp_path, table, code):
+    """inspect once crashed (AttributeError, RecursionError) on tables the loaders refuse."""
+    from spachc.export.inspect import describe
+
+    spec, model = random_model("conv4")
+    path = tmp_path / "w.safetensors"
+    save_weights(model, spec, path)
+    rewrite_header(path, lambda h: h["__metadata__"].update({meta.ALIASES: table}))
+    assert code_of(lambda: describe(path)) == code
+
+
 def test_a_deeply_nested_header_is_a_coded_error(tmp_path):
     path = tmp_path / "deep.safetensors"
     text = ("[" * 200000 + "]" * 200000).encode()
