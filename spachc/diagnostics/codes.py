@@ -1,6 +1,6 @@
 """Every diagnostic code spachc can report, declared once: code, family, one-line meaning.
 
-A code is never reused for another meaning. `tests/unit/test_codes.py` checks this table
+A code is never reused for another meaning. `tests/test_codes.py` checks this table
 against README's table of codes and against every code written in the source, so a
 new code is added here (one line) and to README's table, and nowhere else is its
 meaning defined. Torch-free: the front end reports codes too.
