@@ -28,7 +28,7 @@ stage conv x1 dim 8
 """
 
 
-# --- item 1: the bench example of docs/performance.md, and errors that --set causes -----------
+# --- the bench example of docs/performance.md -----------------------------------------------------
 
 def test_documented_bench_example_runs():
     text = (REPO / "docs" / "performance.md").read_text(encoding="utf-8")
@@ -39,7 +39,7 @@ def test_documented_bench_example_runs():
     assert json.loads(result.stdout)["results"][0]["mode"] == "train"
 
 
-# --- item 3: --resume --out DIR alone; a finished run says so ---------------------------------
+# --- --resume --out DIR alone; a finished run says so ---------------------------------------------
 
 @pytest.fixture(scope="module")
 def stopped_run(tmp_path_factory):
@@ -64,7 +64,7 @@ def test_resume_needs_only_the_run_folder(stopped_run):
     assert "the run is finished (2 of 2 epochs" in again.stdout and "resuming" not in again.stdout
 
 
-# --- item 5: weights of another spec, eval of a weights file, state.pt as weights -------------
+# --- weights of another spec, eval of a weights file, state.pt as weights -------------------------
 
 def test_eval_of_a_weights_file_alone_and_of_a_state(stopped_run):
     spec, out = stopped_run
@@ -91,6 +91,8 @@ def test_weights_of_another_spec_say_what_differs(stopped_run, tmp_path):
     assert used.returncode == 0, used.stderr
 
 
+# --- every error has a code -----------------------------------------------------------------------
+
 @pytest.mark.parametrize("args, head", [
     (["inspect", "nosuch.onnx"], "error[E811]: nosuch.onnx: no such file"),
     (["export", "nosuch.safetensors", "--onnx", "x.onnx"], "error[E811]: nosuch.safetensors: no such file"),
@@ -108,7 +110,7 @@ def test_bench_on_a_missing_cuda_has_the_device_code():
     assert result.returncode == 1 and result.stderr.startswith("error[E1008]: --device cuda"), result.stderr
 
 
-# --- item 7: --help reads like help, at 80 columns -------------------------------------------------
+# --- --help reads like help, at 80 columns --------------------------------------------------------
 
 HELP_PROBE = """
 import contextlib, io, sys
@@ -146,6 +148,8 @@ def test_export_and_train_help_are_compact(help_pages):
     assert len(help_pages["export"].splitlines()) <= 55  # 80 lines before issue 15, with 5 options fewer
     assert len(help_pages["train"].splitlines()) <= 90
 
+
+# --- export publishes in the library: the CLI prints its report -----------------------------------
 
 HYBRID_TINY = """\
 model hybrid_tiny

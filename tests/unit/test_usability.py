@@ -13,6 +13,8 @@ from spachc.diagnostics import SpecError, UserError
 from support.paths import REPO
 
 
+# --- errors that --set causes are reported at the --set -------------------------------------------
+
 def test_an_error_only_set_causes_points_at_the_set_argument():
     with pytest.raises(SpecError) as info:
         spachc.load(REPO / "specs" / "mlp_ms_xxs.spach", overrides=["input=32"])
@@ -23,7 +25,7 @@ def test_an_error_only_set_causes_points_at_the_set_argument():
     assert note.span.source.name.endswith("mlp_ms_xxs.spach") and (note.span.line, note.span.column) == (6, 34)
 
 
-# --- item 2: one error per --set, at the --set -------------------------------------------------
+# --- one error per --set, at the --set ------------------------------------------------------------
 
 @pytest.mark.parametrize("item, message", [("heads=0", "heads must be at least 1, got 0"),
                                            ("dim=0", "dim must be at least 1, got 0")])
@@ -43,7 +45,7 @@ def test_the_spec_own_errors_stay_in_the_spec(tmp_path):
     assert d.code == "E303" and d.span.source.name == str(bad) and d.line == 3
 
 
-# --- item 4: short runs, and recipe values that cannot work ------------------------------------
+# --- short runs, and recipe values that cannot work -----------------------------------------------
 
 def test_a_short_run_of_the_spach_recipe_gets_its_warmup_scaled():
     from spachc.train.recipe import fit_to_run, resolve_recipe
@@ -71,7 +73,7 @@ def test_an_inverted_crop_range_is_refused(flags):
     assert info.value.code == "E1002" and f"--{next(iter(flags)).replace('_', '-')}" in str(info.value)
 
 
-# --- item 6: every error has a code -------------------------------------------------------------
+# --- every error has a code -----------------------------------------------------------------------
 
 def test_export_option_the_spec_cannot_take_has_a_code(tmp_path):
     spec = spachc.parse("model m\ninput 32\nclasses 10\nstem patch 4\nstage mlp x1 dim 8\n")
@@ -97,7 +99,7 @@ def test_epoch_summary_fits_80_columns():
     assert line.startswith("epoch 300/300  train loss 12.346  val 10.123  top-1 100.00%")
 
 
-# --- export publishes in the library ------------------------------------------------------------
+# --- export publishes in the library --------------------------------------------------------------
 
 def test_library_export_verifies_and_reports(tmp_path):
     spec = spachc.parse("model m\ninput 16\nclasses 3\nstem patch 4\nstage conv x1 dim 8\n")
