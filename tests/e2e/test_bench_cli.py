@@ -8,9 +8,9 @@ import math
 
 import pytest
 import torch
+from support.cli import run_cli
 
 import spachc
-from support.cli import run_cli
 
 TINY = """model tiny_hybrid
 input 32

@@ -9,9 +9,9 @@ import sys
 import pytest
 import torch
 from safetensors import safe_open
+from support.cli import run_cli
 
 import spachc
-from support.cli import run_cli
 
 SMALL = "# tiny\nmodel tiny\ninput 32\nclasses 10\nstem patch 4\nstage conv x1 dim 8 -> down -> stage trans x2 heads 2\n"
 

@@ -21,10 +21,10 @@ import sys
 import numpy as np
 import pytest
 import torch
-from support.exporting import SPECS, random_model, run_onnx
-from support.training import digest
 from support.cli import env
+from support.exporting import SPECS, random_model, run_onnx
 from support.paths import REPO
+from support.training import digest
 from support.training import SMALL_RUN, load_tensors, metrics, write_image_folder, write_spec
 
 import spachc

@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.cli import run_cli
+from support.paths import REPO
 
 import spachc
 from spachc.lang.diffing import GitReadError, diff_specs, load_side, split_revision
-from support.cli import run_cli
-from support.paths import REPO
 
 HYBRID_S = (REPO / "specs" / "hybrid_s.spach").read_text()
 

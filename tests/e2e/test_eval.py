@@ -7,7 +7,6 @@ import json
 import pytest
 import torch
 from safetensors.torch import load_file
-
 from support.cli import run_cli
 from support.paths import FIXTURES
 

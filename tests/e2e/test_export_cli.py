@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from support.cli import run_cli
-from support.paths import FIXTURES
 from safetensors.torch import load_file
+from support.cli import run_cli
 from support.exporting import SPECS, input_dims, onnx_metadata, run_onnx
+from support.paths import FIXTURES
 
 import spachc
 

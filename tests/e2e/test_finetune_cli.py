@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from support.cli import run_cli
 from support.training import assert_same_weights, load_tensors, metrics, train, write_image_folder, write_spec
 
 import spachc
-from support.cli import run_cli
 
 # No `classes`: the data decides (10 for digits and animals, 3 for the PNG folder).
 TINY = """\

@@ -8,10 +8,10 @@ import signal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import spachc
 from support.fuzzing import exercise, mutate_bytes, mutate_tokens, zoo_texts
 from support.strategies import layouts, specs
+
+import spachc
 
 FUZZ = settings(max_examples=700, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 

@@ -8,11 +8,11 @@ import subprocess
 import sys
 
 import pytest
+from support.cli import run_cli
+from support.paths import REPO
 
 import spachc
 from spachc.lang.graph import GraphError, to_dot, to_mermaid, to_svg
-from support.cli import run_cli
-from support.paths import REPO
 
 SHARED = """\
 model shared_mlp

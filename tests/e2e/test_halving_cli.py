@@ -8,9 +8,10 @@ import json
 import subprocess
 
 import pytest
-from support.studies import _content, make_study, sweep
 from support.cli import env, spachc_cmd
 from support.paths import REPO
+from support.studies import _content, make_study, sweep
+
 from spachc.sweep.ranks import spearman
 
 RUN = ["--data", "animals", "--limit-train", "48", "--limit-val", "20", "--recipe", "quick", "--batch-size", "16",

@@ -5,7 +5,6 @@ alone is tests/unit/test_hostile_input.py)."""
 from __future__ import annotations
 
 import pytest
-
 from support.cli import run_cli
 
 

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 from support.cli import run_cli
-from support.paths import REPO
 from support.exporting import random_model
+from support.paths import REPO
 
 import spachc
 from spachc.export.onnx_export import OnnxOptions, export_onnx

@@ -8,10 +8,10 @@ import onnxruntime as ort
 import pytest
 import torch
 from onnx import numpy_helper
-
 from support.cli import run_cli
-from spachc.export.int8 import allowed_disagreements
 from support.trained_digits import trained_digits  # noqa: F401  (a fixture)
+
+from spachc.export.int8 import allowed_disagreements
 
 
 @pytest.fixture(scope="module")

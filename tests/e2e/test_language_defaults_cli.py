@@ -5,11 +5,12 @@ themselves are tests/unit/test_language_defaults.py)."""
 from __future__ import annotations
 import subprocess
 import sys
+
+from support.cli import run_cli
+from support.paths import REPO
 from support.training import write_image_folder
 
 import spachc
-from support.cli import run_cli
-from support.paths import REPO
 
 ONE_LINER = "stage conv x2 dim 96 -> down -> stage trans x6"
 

@@ -15,8 +15,8 @@ from support.training import train, write_spec
 from typer.testing import CliRunner
 
 import spachc
-from spachc.model_io import metadata as meta
 from spachc.cli.app import app
+from spachc.model_io import metadata as meta
 from spachc.model_io.folder import model_info
 from spachc.model_io.tensors import read_metadata, save_weights
 

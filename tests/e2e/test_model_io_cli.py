@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 from support.cli import run_cli
-from support.paths import FIXTURES, REPO
 from support.exporting import logits, random_model
+from support.paths import FIXTURES, REPO
 
 import spachc
 from spachc.diagnostics import DiagnosticError

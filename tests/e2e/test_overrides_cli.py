@@ -3,33 +3,9 @@ tests/unit/test_overrides.py)."""
 
 from __future__ import annotations
 
-import pytest
 
-import spachc
-from spachc import SpecError
 from support.cli import run_cli
 from support.paths import REPO
-
-BASE = """\
-model base
-input 32
-classes 10
-stem patch 4
-defaults heads 2 channel_ratio 2
-stage conv x1 dim 16
--> down -> stage conv x1, trans x1 heads 4 channel_ratio 3
--> down -> stage mlp x2 token_ratio 0.5 layerscale 1e-3
-"""
-
-
-def load(*overrides: str, text: str = BASE) -> spachc.Spec:
-    return spachc.parse(text, "base.spach", overrides=list(overrides))
-
-
-def diagnostic(*overrides: str, text: str = BASE):
-    with pytest.raises(SpecError) as caught:
-        load(*overrides, text=text)
-    return caught.value.diagnostics[0]
 
 
 def test_cli_reports_override_errors_without_a_traceback():

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import copy
 import json
-import torch
 
+import torch
 from support.cli import run_cli
-from spachc.nn.precision import LowPrecisionNet, for_inference
 from support.trained_digits import trained_digits  # noqa: F401  (a fixture)
+
+from spachc.nn.precision import LowPrecisionNet, for_inference
 
 TOP1_AGREEMENT = 0.995  # bf16 must pick the fp32 class for at least 99.5% of validation images
 MAX_REL_LOGIT_ERROR = 0.05  # per image: |logits_bf16 - logits_fp32| / |logits_fp32|

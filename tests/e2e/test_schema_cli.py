@@ -8,11 +8,11 @@ import sys
 
 import jsonschema
 import pytest
+from support.cli import run_cli
+from support.paths import REPO
 
 import spachc
 from spachc.lang.schema import build_json_schema, ir_schema
-from support.cli import run_cli
-from support.paths import REPO
 
 
 def build_json_document(spec: spachc.Spec) -> dict:

@@ -12,12 +12,12 @@ import json
 import sys
 
 import pytest
+from support.cli import run_cli
 
-from spachc.lang import space
 from spachc.diagnostics import SpecError
+from spachc.lang import space
 from spachc.lang.frontend import check_with_census, document, load, parse
 from spachc.lang.summary import summary
-from support.cli import run_cli
 
 SMALL = """\
 model small

@@ -13,6 +13,7 @@ import shutil
 
 import pytest
 from support.studies import make_study, sweep
+
 from spachc.sweep.report import collect
 from spachc.sweep.study import STUDY_FILE, StudyError, load_study
 

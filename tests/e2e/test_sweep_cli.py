@@ -16,6 +16,7 @@ from PIL import Image
 from support.cli import env, spachc_cmd
 from support.paths import REPO
 from support.studies import RUN_FILES, _content, make_study, run_names, sweep
+
 from spachc.sweep.study import load_study
 
 RUN = ["--data", "animals", "--limit-train", "48", "--limit-val", "20", "--recipe", "quick", "--epochs", "2",

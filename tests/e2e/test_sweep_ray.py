@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
-from support.studies import RUN_FILES, _content, make_study, run_names
 from support.cli import env, spachc_cmd
 from support.paths import REPO
+from support.studies import RUN_FILES, _content, make_study, run_names
 
 pytest.importorskip("ray")  # in the test extra (pyproject); spachc itself runs without it
 

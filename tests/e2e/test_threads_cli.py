@@ -7,9 +7,9 @@ import os
 import subprocess
 import sys
 
-from spachc.runtime.threads import available_cpus
-
 from support.paths import REPO
+
+from spachc.runtime.threads import available_cpus
 
 
 def _torch_state_after_cli(extra_env: dict, args: str = "") -> str:

@@ -7,9 +7,8 @@ import json
 import pytest
 import torch
 from PIL import Image
-from support.training import SMALL_RUN, assert_same_weights, metrics, train, write_image_folder, write_spec
-
 from support.cli import run_cli
+from support.training import SMALL_RUN, assert_same_weights, metrics, train, write_image_folder, write_spec
 
 
 @pytest.fixture(scope="module")

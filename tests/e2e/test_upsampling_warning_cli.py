@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from support.training import SMALL_RUN, train, write_image_folder, write_spec
 
-from spachc.lang.frontend import parse
 from spachc.datasets.data import open_dataset, upsampling_warning
+from spachc.lang.frontend import parse
 
 SPEC = "model big\ninput {size} channels 1\nclasses {classes}\nstem conv1 patch 4\n\nstage conv x1 dim 8\n" \
        "-> down -> stage conv x1\n"

@@ -13,10 +13,10 @@ import subprocess
 import sys
 
 import pytest
-
-import spachc
 from support.cli import run_cli
 from support.paths import REPO
+
+import spachc
 
 # A spec the built-in digits fit (1 channel, 10 classes), small enough for a run of seconds.
 DIGITS_TINY = """\

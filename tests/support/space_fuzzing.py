@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 from spachc.diagnostics import DiagnosticError, SpecError
+from spachc.diagnostics import Source
 from spachc.lang.frontend import check_text_with_census
 from spachc.lang.parser import parse_document
-from spachc.diagnostics import Source
 
 KINDS = ["conv", "trans", "mlp", "pool", "shift", "smlp", "sepconv"]
 # Values for any place, right or wrong for it: numbers, kinds, switches, extremes.

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
 from support.cli import env, spachc_cmd
 from support.paths import REPO
 

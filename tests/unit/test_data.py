@@ -15,13 +15,13 @@ from spachc.datasets.data import (
     DataError, EpochSampler, digits, stratified_split_indices, image_folder, open_dataset, read_image,
     worker_error_message,
 )
+from spachc.datasets.transforms import (
+    IMAGENET, EvalTransform, RandAugment, TrainTransform, random_resized_crop, resize_center_crop,
+)
 from spachc.train.mix import Mixer, soft_target_cross_entropy
 from spachc.train.plot import curves_png
 from spachc.train.recipe import QUICK, SPACH, RecipeError, resolve_recipe
 from spachc.train.schedule import lr_at
-from spachc.datasets.transforms import (
-    IMAGENET, EvalTransform, RandAugment, TrainTransform, random_resized_crop, resize_center_crop,
-)
 
 DIGITS_CSV = "spachc/data/digits.csv.gz"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-import spachc
 from support.reference_spach import reference_from_spachc
 from support.spec_cases import CASES, make_spec
+
+import spachc
 
 
 def randomise(model: torch.nn.Module, seed: int) -> None:

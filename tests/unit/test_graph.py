@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 
+from support.paths import REPO
+
 import spachc
 from spachc.lang.graph import picture, to_dot, to_mermaid
-from support.paths import REPO
 
 SHARED = """\
 model shared_mlp

@@ -7,20 +7,14 @@ from __future__ import annotations
 
 import random
 import struct
-import subprocess
 import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
-from support.cli import env, spachc_cmd
-from support.paths import REPO
 from support.image_fuzzing import mutate
+
 from spachc.datasets.preprocess import ImageReadError, ImageRefused, read_image, to_mode
-
-
-def predict(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(spachc_cmd("predict", *args), capture_output=True, env=env(), cwd=REPO, timeout=300)
 
 
 def png_declaring(path, width: int, height: int) -> None:

@@ -3,6 +3,7 @@ disagreements (`spachc export --int8` itself is tests/e2e/test_int8_cli.py)."""
 
 from __future__ import annotations
 import pytest
+
 from spachc.export.int8 import allowed_disagreements
 
 

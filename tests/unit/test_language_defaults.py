@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from support.paths import REPO
 
 import spachc
-from support.paths import REPO
 from spachc.lang.resources import zoo_dir, zoo_names
 
 ONE_LINER = "stage conv x2 dim 96 -> down -> stage trans x6"

@@ -10,8 +10,8 @@ import itertools
 
 import pytest
 
-from spachc.lang import space
 from spachc.diagnostics import Source, Span, SpecError
+from spachc.lang import space
 from spachc.lang.frontend import check_text_with_census, document
 from spachc.lang.parser import MAX_SPEC_BYTES, parse_document
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from support.spec_cases import make_spec
 
 import spachc

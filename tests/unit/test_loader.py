@@ -11,8 +11,8 @@ import torch
 from PIL import Image
 
 from spachc.datasets.data import DataError, open_image, read_image
-from spachc.train.loop import input_bound_note
 from spachc.datasets.transforms import IMAGENET, TrainTransform, crop_box, decode_for_crop
+from spachc.train.loop import input_bound_note
 
 
 def photo(path, size=(800, 600), seed=0):

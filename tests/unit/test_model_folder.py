@@ -6,28 +6,10 @@ tests/e2e/test_model_folder_cli.py)."""
 from __future__ import annotations
 
 import json
+
 import pytest
-from support.training import train, write_spec
-from typer.testing import CliRunner
 
 from spachc.model_io import metadata as meta
-from spachc.cli.app import app
-
-DIGITS_SPEC = """\
-model digits_tiny
-input 16 channels 1
-classes 10
-stem conv1 patch 4
-defaults heads 2
-stage conv x1 dim 16
--> down -> stage conv x1, trans x1
-"""
-
-
-def cli(*args: str):
-    result = CliRunner().invoke(app, list(args))
-    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
-    return result
 
 
 # --- the metadata module alone (no torch needed) -----------------------------------------------
@@ -59,16 +41,6 @@ def test_old_files_read_with_previous_defaults_and_a_note():
 
 
 # --- digits: train, save, predict, eval, export ------------------------------------------------
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("digits")
-    spec = write_spec(root, DIGITS_SPEC)
-    proc = train(spec, "digits", root / "run", "--recipe", "quick", "--epochs", "3", "--workers", "0",
-                 "--warmup-epochs", "1", "--lr", "3e-3")
-    assert proc.returncode == 0, proc.stderr
-    cli("save", str(root / "run"), str(root / "model"))  # a run folder stands for its best weights
-    return root
 
 
 @pytest.mark.parametrize("content, says", [

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from support.paths import FIXTURES
 from safetensors.torch import load_file, save_file
 from support.exporting import logits, random_model, spec_of
+from support.paths import FIXTURES
 
 import spachc
 from spachc.diagnostics import DiagnosticError

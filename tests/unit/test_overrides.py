@@ -7,12 +7,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from support.paths import REPO
 
 import spachc
 from spachc import SpecError
 from spachc.cli.common import SET_OPTION_HELP
 from spachc.lang.overrides import HELP, KEYS
-from support.paths import REPO
 
 BASE = """\
 model base

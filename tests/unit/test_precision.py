@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from spachc.runtime.precision import PrecisionError, resolve_precision
 
 

@@ -8,7 +8,6 @@ import shlex
 import tomllib
 
 import pytest
-
 from support.paths import REPO
 
 

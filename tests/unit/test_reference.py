@@ -7,10 +7,10 @@ import json
 import pytest
 import torch
 from safetensors.torch import load_file
+from support.paths import FIXTURES
+from support.reference_spach import ReferenceSpach
 
 import spachc
-from support.reference_spach import ReferenceSpach
-from support.paths import FIXTURES
 
 ZOO = json.loads((FIXTURES / "upstream_zoo.json").read_text())
 

@@ -6,12 +6,12 @@ import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.strategies import layouts, specs
 
 import spachc
 from spachc.lang.frontend import fmt_text
 from spachc.lang.ir import Spec
 from spachc.lang.resources import zoo_names
-from support.strategies import layouts, specs
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

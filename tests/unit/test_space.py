@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from spachc.lang import space
 from spachc.diagnostics import SpecError
+from spachc.lang import space
 from spachc.lang.frontend import document, parse
 
 

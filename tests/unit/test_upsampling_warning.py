@@ -6,8 +6,8 @@ tests/e2e/test_upsampling_warning_cli.py)."""
 from __future__ import annotations
 
 
-from spachc.lang.frontend import parse
 from spachc.datasets.data import animals, upsampling_warning
+from spachc.lang.frontend import parse
 
 SPEC = "model big\ninput {size} channels 1\nclasses {classes}\nstem conv1 patch 4\n\nstage conv x1 dim 8\n" \
        "-> down -> stage conv x1\n"

@@ -7,10 +7,10 @@ line are tests/e2e/test_usability_cli.py)."""
 from __future__ import annotations
 
 import pytest
+from support.paths import REPO
 
 import spachc
 from spachc.diagnostics import SpecError, UserError
-from support.paths import REPO
 
 
 # --- errors that --set causes are reported at the --set -------------------------------------------

@@ -9,8 +9,8 @@ import torch
 from support.paths import FIXTURES
 
 import spachc
-from spachc.nn.build import skeleton
 from spachc.lang.resources import zoo_names
+from spachc.nn.build import skeleton
 
 # Independent expectations: SPACH.md's table, with the MACs the reference code's counter measured.
 TABLE = {
