@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11):
 #   make demo   install, build hybrid_s, train a small spec on the built-in digits, export it to ONNX
 #   make test   install, then run the whole test suite
+#   make test-fast   the unit tests only (tests/unit: in-process, no subprocess; see tests/README.md)
 # CPU torch by default. On a CUDA machine:  make demo TORCH=torch
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +10,7 @@ TORCH_INDEX ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.spachc-installed
 
-.PHONY: install demo test clean
+.PHONY: install demo test test-fast clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +30,9 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q tests/unit
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist

@@ -5,7 +5,7 @@
 
 For each model: build spachc's module, give it random weights (every weight matters: random
 head, layer scale, biases and norms), copy the same tensors into the reference
-(`tests/reference_spach.py`, the paper's key layout), and check that both compute the same
+(`tests/support/reference_spach.py`, the paper's key layout), and check that both compute the same
 function (fp32 relative error ≤ 1e-5, eval and train mode) before any timing. Then time the
 two implementations alternately (A B, then B A, ...) after warming both up, and report the
 median of the repetitions and the ratio reference/spachc (> 1: spachc is faster).
@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 import spachc  # noqa: E402
-from reference_spach import reference_from_spachc  # noqa: E402
+from support.reference_spach import reference_from_spachc  # noqa: E402
 from spachc.runtime.bench import device_name, matmul_rate  # noqa: E402
 from spachc.train.optimizer import fused_adamw  # noqa: E402
 

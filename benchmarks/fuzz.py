@@ -4,7 +4,7 @@
 
 Inputs: grammar-aware valid specs (random IRs printed with random layout and comments),
 token-level mutations of those (almost valid), and byte-level mutations of the zoo.
-The oracle is tests/fuzzing.py:exercise. Prints a summary line per minute and the totals;
+The oracle is tests/support/fuzzing.py:exercise. Prints a summary line per minute and the totals;
 any failing input is written to benchmarks/fuzz-failures/ for a regression test.
 """
 
@@ -18,13 +18,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import spachc  # noqa: E402
-from tests.fuzzing import exercise, mutate_bytes, mutate_tokens, zoo_texts  # noqa: E402
-from tests.strategies import layouts, specs  # noqa: E402
+from support.fuzzing import exercise, mutate_bytes, mutate_tokens, zoo_texts  # noqa: E402
+from support.strategies import layouts, specs  # noqa: E402
 
 
 def grammar_round(rng_seed: int, examples: int, record) -> None:

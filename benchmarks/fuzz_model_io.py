@@ -1,4 +1,4 @@
-"""Long fuzzing run of models on disk (weights headers and model folders): tests/model_io_fuzzing.py.
+"""Long fuzzing run of models on disk (weights headers and model folders): tests/support/model_io_fuzzing.py.
 
     .venv/bin/python benchmarks/fuzz_model_io.py --cases 500 --seeds 0 1 2 3
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from model_io_fuzzing import Tally, fuzz  # noqa: E402
+from support.model_io_fuzzing import Tally, fuzz  # noqa: E402
 
 
 def main() -> int:

@@ -10,7 +10,7 @@ state.pt: a real checkpoint of a tiny run, mutated (bit flips, truncations, byte
 crafted (entries removed, retyped, set to huge or negative numbers, tensors reshaped), through
 read_state and then the trainer's own resume checks and restore: a coded error (UserError) or
 a state that loads. Anything else is an escape; a case over 20 s is a hang. The quick versions
-are tests/test_hostile_images.py and tests/test_resume_integrity.py.
+are tests/unit/test_hostile_images.py and tests/e2e/test_resume_integrity.py.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 import numpy as np  # noqa: E402
-from image_fuzzing import mutate  # noqa: E402
+from support.image_fuzzing import mutate  # noqa: E402
 from PIL import Image  # noqa: E402
 
 HANG_SECONDS = 20
@@ -70,7 +70,7 @@ def image_case(path: Path) -> str:
 
 
 def make_state(root: Path) -> tuple[Path, Path]:
-    from test_train_support import SMALL_RUN, train, write_image_folder, write_spec
+    from support.training import SMALL_RUN, train, write_image_folder, write_spec
 
     data = write_image_folder(root / "data", train_per_class=8, val_per_class=2)
     run = root / "run"

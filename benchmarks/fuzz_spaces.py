@@ -8,7 +8,7 @@ number, a huge range or bound); each is checked (`spachc check`) and, when check
 architectures are drawn from it (`sweep sample`). Studies: a study folder with finished-looking
 runs, damaged at random (study.json, settings.json, result.json, throughput.json, run.json,
 sessions.jsonl, a spec; wrong types, truncation, deep nesting, links, ids leaving the study),
-then read as `sweep run` and `sweep report` do. The oracles are tests/space_fuzzing.py's, with
+then read as `sweep run` and `sweep report` do. The oracles are tests/support/space_fuzzing.py's, with
 the real work limits. Prints cases, escapes (any exception other than a coded error) and hangs
 (no answer within --hang-seconds); failing inputs go to benchmarks/fuzz-failures/.
 """
@@ -24,8 +24,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from tests.space_fuzzing import base_study, damage_study, exercise_space, exercise_study, space_text  # noqa: E402
+from support.space_fuzzing import base_study, damage_study, exercise_space, exercise_study, space_text  # noqa: E402
 
 
 def main() -> int:

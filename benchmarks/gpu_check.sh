@@ -4,14 +4,14 @@
 # What it runs, each section under `timeout` inside one overall time budget, going on after a
 # failure and recording it (status, exit code, seconds) in OUT_DIR/summary.json:
 #   env             python, torch, CUDA device, nvidia-smi; installs the missing wheels (below)
-#   pytest          the CUDA-marked tests (tests/test_cuda.py) with SPACHC_TEST_DEVICE=cuda:
+#   pytest          the CUDA-marked tests (tests/e2e/test_cuda.py) with SPACHC_TEST_DEVICE=cuda:
 #                   every block kind forward+backward in fp32 and bf16 against CPU fp32, a real
 #                   one-process torchrun training through DDP on NCCL, export of its weights
 #   bench_train     spachc bench hybrid_s --device cuda --mode train --amp bf16 --compile --batch-size 128
 #   bench_infer     the same, --mode infer --batch-size 256 (compiled with CUDA graphs)
 #                   both report achieved TFLOP/s and their share of the dense bf16 matmul rate
 #                   measured in the same process (the MFU figure)
-#   reference       benchmarks/reference_speed.py: the paper-style reference (tests/reference_spach.py)
+#   reference       benchmarks/reference_speed.py: the paper-style reference (tests/support/reference_spach.py)
 #                   and eager spachc at the same batches, bf16 and fp32, timed by the same code
 #   digits_train    3 epochs on the built-in digits on the GPU (--compile, --channels-last, bf16)
 #   digits_eval     spachc eval of the trained weights on the GPU
@@ -40,7 +40,7 @@
 #
 # --dry-run: the same sections with device cpu and tiny sizes (hybrid_s at input 32 and dim 16,
 # 1 digits epoch at input 16, no --compile: inductor's CPU compile takes minutes here), so that
-# everything but the GPU itself is exercised on CPU; tests/test_gpu_check.py runs it in CI.
+# everything but the GPU itself is exercised on CPU; tests/e2e/test_gpu_check.py runs it in CI.
 #
 # Environment: PYTHON (default python3), GPU_CHECK_BUDGET_S (overall budget, default 420 s),
 # GPU_CHECK_ONLY (comma-separated section names: rerun just those; env and summary always run).
@@ -137,7 +137,7 @@ ONLY="" section env 60 bash -c "$(declare -f env_section); PY='$PY' WORK='$WORK'
 # The env section may have installed wheels: later sections see them too.
 [[ -f "$WORK/site_path" ]] && export PYTHONPATH="$PYTHONPATH:$(cat "$WORK/site_path")"
 
-section pytest 150 bash -o pipefail -c "'$PY' -m pytest -q -p no:cacheprovider -m cuda tests/test_cuda.py 2>&1 | tee '$OUT/pytest.txt'"
+section pytest 150 bash -o pipefail -c "'$PY' -m pytest -q -p no:cacheprovider -m cuda tests/e2e/test_cuda.py 2>&1 | tee '$OUT/pytest.txt'"
 
 # bench MODE BATCH CAP: spachc bench hybrid_s, compiled on the GPU; if that fails (a compiler
 # missing on the machine, an inductor error), the same bench again without --compile, so that

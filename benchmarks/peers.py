@@ -5,7 +5,7 @@
 
 Peers, each given the same random weights (benchmarks/compare.py's `randomise`) and the same
 batch of images:
-- `reference fp32`: tests/reference_spach.py, the paper-style implementation;
+- `reference fp32`: tests/support/reference_spach.py, the paper-style implementation;
 - `spachc fp32`: the eager module; `spachc bf16`: weights stored in bf16 (spachc/nn/precision.py);
 - `spachc fp32 compiled` / `spachc bf16 compiled`: torch.compile (inductor) with freezing
   (weights folded and pre-packed for oneDNN), for the precisions given to `--compiled`
@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import spachc  # noqa: E402
 from compare import randomise  # noqa: E402
-from reference_spach import reference_from_spachc  # noqa: E402
+from support.reference_spach import reference_from_spachc  # noqa: E402
 from spachc.runtime.bench import device_name  # noqa: E402
 from spachc.runtime.precision import cpu_flags  # noqa: E402
 

@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import spachc  # noqa: E402
 from compare import randomise, rel_err  # noqa: E402
-from reference_spach import reference_from_spachc  # noqa: E402
+from support.reference_spach import reference_from_spachc  # noqa: E402
 from spachc.runtime.bench import device_name, matmul_rate, resolve_device, run_mode  # noqa: E402
 from spachc.runtime.precision import amp_dtype  # noqa: E402
 

@@ -1,28 +1,16 @@
-"""Shared test helpers. Fixtures under tests/fixtures are copies of ../shared/reference,
-so the suite stands on its own."""
+"""Fixtures for every test, wherever it lives (tests/unit, tests/e2e). The helpers themselves
+are in tests/support (`from support.cli import run_cli`); tests/fixtures holds copies of
+../shared/reference, so the suite stands on its own."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-FIXTURES = Path(__file__).parent / "fixtures"
-REPO = Path(__file__).resolve().parents[1]
+from support.cli import run_cli  # noqa: F401  (for test files not yet moved to support imports)
+from support.paths import FIXTURES, REPO  # noqa: F401  (the same)
 
 
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
-
-
-def run_cli(*args: str, cwd: Path | None = None, input: str | None = None, timeout: float = 300,
-            env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run `python -m spachc ARGS` in a real subprocess and capture its output."""
-    return subprocess.run(
-        [sys.executable, "-m", "spachc", *args], cwd=cwd or REPO, input=input, capture_output=True,
-        text=True, timeout=timeout, env={**os.environ, **(env or {})},
-    )
