@@ -1,4 +1,4 @@
-"""Rank agreement of short and long training on the battle space (issue 21): reads the two
+"""Rank agreement of short and long training on the battle space: reads the two
 studies benchmarks/battle_ranks.sh trained (OUT/e2, OUT/e18: the same 12 samples, complete
 schedules of 2 and 18 epochs), prints a Markdown table of ranks, the Spearman correlation, and
 what successive halving with eta 3 (budgets 2 -> 18) would have kept.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 21: do 2 epochs rank architectures as 18 do? 12 architectures of the battle space
+# Do 2 epochs rank architectures as 18 do? 12 architectures of the battle space
 # (4 per family, --stratify family), each trained as a complete schedule of 2 and of 18 epochs
 # (two studies of the same samples), on 1,000 animals training images, 1,000 validation images,
 # seed 0. Three processes at once: the 2-epoch study and two shards of the 18-epoch one.

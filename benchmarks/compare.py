@@ -79,7 +79,7 @@ def check_same_function(model, ref, images) -> dict:
 
 
 def before_layout(model: torch.nn.Module) -> torch.nn.Module:
-    """A copy of `model` with the two forwards issue 23 changed restored as they were: the stem
+    """A copy of `model` with the two forwards the layout work changed restored as they were: the stem
     conv on NCHW images (its output copied to tokens, forward and backward) and q, k, v unbound
     after a heads-major permute (their gradient copied twice). Same weights, same function; the
     timing difference is the copies alone."""
@@ -263,7 +263,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--compile", action="store_true", help="also time torch.compile(spachc model)")
     parser.add_argument("--before-layout", action="store_true",
-                        help="also time spachc with the stem and attention layouts before issue 23 (same weights)")
+                        help="also time spachc with the stem and attention layouts as they were before the layout work (same weights)")
     parser.add_argument("--same-optimizer", action="store_true",
                         help="train: op-by-op AdamW for spachc too (default: the fused kernel `spachc train` uses)")
     parser.add_argument("--json", type=Path, help="write all figures here")

@@ -1,4 +1,4 @@
-"""Benchmark (not a test): does `spachc train --init` pay? Two experiments for issue 19.
+"""Benchmark (not a test): does `spachc train --init` pay? Two experiments.
 
 1. Transfer: pre-train a small spec on the built-in animals (--animals-train of its 8,000
    silhouettes, 200 validation images), then train on a small slice of the target

@@ -1,6 +1,6 @@
 """Benchmark (not a test): does a short `--recipe quick` run learn? The 3-stage tiny hybrid of
-issue 15 (conv x1 dim 32; conv + trans; trans; stem patch 2; input 32) on the built-in digits for
-6 epochs, with today's quick recipe and with the quick recipe before issue 15 (its values given
+the recipe change (conv x1 dim 32; conv + trans; trans; stem patch 2; input 32) on the built-in digits for
+6 epochs, with today's quick recipe and with the quick recipe before it (its values given
 as flags), several seeds each, alternating. Prints each run's final top-1 and the medians.
 
     OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/quick_recipe.py --seeds 0 1 2
@@ -29,10 +29,10 @@ stage conv x1 dim 32
 -> down -> stage conv x1, trans x1
 -> down -> stage trans x1
 """
-# The quick recipe as it was before issue 15.
+# The quick recipe as it was before (CHANGELOG.md: 2026-11-26).
 BEFORE = ["--batch-size", "64", "--lr", "2e-3", "--warmup-epochs", "2", "--crop-scale", "0.6,1",
           "--crop-ratio", "0.75,1.3333333333333333", "--eval-crop", "0.875"]
-RECIPES = {"quick (issue 15)": [], "quick (before)": BEFORE}
+RECIPES = {"quick (now)": [], "quick (before)": BEFORE}
 
 
 def run(spec: Path, out: Path, seed: int, flags: list[str]) -> float:

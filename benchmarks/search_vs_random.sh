@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 21: NSGA-II (sweep search) against random sampling (sweep sample) at equal budget on the
+# NSGA-II (sweep search) against random sampling (sweep sample) at equal budget on the
 # battle space: GENERATIONS x POPULATION architectures each, 2 seeds of each sampler, every one
 # trained with the same recipe on animals; the hypervolume of each study's top-1/MACs front:
 #   benchmarks/search_vs_random.py OUT

@@ -1,4 +1,4 @@
-"""How long `check` and `sweep sample` take on the attack's worst spaces (issue 20), now that
+"""How long `check` and `sweep sample` take on the attack's worst spaces, now that
 their work is bounded before enumerating and comments are scanned in linear time.
 
     .venv/bin/python benchmarks/space_limits.py [--rounds 3] [--root .]

@@ -5,7 +5,7 @@ plain str, so rendering and JSON see the same string), and call sites import the
 constant: `error_at(E404, ...)`, `code = E1016`. A misspelt code is then an ImportError,
 not a silent new code. A code is never reused for another meaning: retired codes stay
 listed in RETIRED. docs/codes.md is generated from this module (`python -m
-spachc.diagnostics.table`), and tests/test_codes.py checks both that file and that no
+spachc.diagnostics.table`), and tests/unit/test_codes.py checks both that file and that no
 other module spells a code as a string literal. Torch-free: the front end reports codes too.
 """
 

@@ -2,7 +2,7 @@
 
 The registry (spachc.diagnostics.codes) says what a code means in one line; this table says
 what a user does about it. It is plain data and imports nothing, so `spachc explain` stays as
-fast and torch-free as `check`. tests/test_explanations.py holds every entry to the truth:
+fast and torch-free as `check`. tests/unit/test_explanations.py holds every entry to the truth:
 each "spec" example, run through the front end, reports its code; each "command" example
 names a real subcommand and real options, and the torch-free ones are run.
 

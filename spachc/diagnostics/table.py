@@ -2,7 +2,7 @@
 
     python -m spachc.diagnostics.table > docs/codes.md
 
-tests/test_codes.py compares the file with `markdown()`; edit codes.py, then regenerate.
+tests/unit/test_codes.py compares the file with `markdown()`; edit codes.py, then regenerate.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from support.training import write_image_folder
 
 
 def test_a_corrupt_training_image_is_skipped_and_named(tmp_path):
-    """Issue 20: one bad file never aborts a run; it is left out, counted and named."""
+    """One bad file never aborts a run; it is left out, counted and named."""
     from support.training import train, write_spec
 
     root = write_image_folder(tmp_path / "data", train_per_class=8, val_per_class=2)

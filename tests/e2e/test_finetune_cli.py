@@ -57,7 +57,7 @@ def digits_run(work, spec):
 
 @pytest.fixture(scope="module")
 def animals_run(work, spec, digits_run):
-    """Issue 19's done-when: fine-tune the digits run on animals for 2 epochs."""
+    """The fine-tuning walk-through: fine-tune the digits run on animals for 2 epochs."""
     out = work / "animals"
     proc = train(spec, "animals", out, "--init", str(digits_run), "--epochs", "2", "--recipe", "finetune",
                  "--batch-size", "128", "--workers", "0")

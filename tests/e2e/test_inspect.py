@@ -82,5 +82,5 @@ def test_inspect_errors_name_the_file(tmp_path, name, content, message):
         path.write_bytes(content)
     result = run_cli("inspect", str(path))
     assert result.returncode == 1
-    assert re.match(rf"error\[E81[12]\]: {re.escape(str(path))}: ", result.stderr)  # issue 15: coded
+    assert re.match(rf"error\[E81[12]\]: {re.escape(str(path))}: ", result.stderr)  # coded, not a traceback
     assert message in result.stderr and "Traceback" not in result.stderr

@@ -74,7 +74,7 @@ def test_folder_holds_spec_weights_and_timm_style_preprocessing(trained):
     config = json.loads((trained / "model" / "config.json").read_text())
     cfg = config["pretrained_cfg"]
     assert cfg["mean"] == [0.3053] and cfg["std"] == [0.376]  # the digits', not ImageNet's
-    # issue 15: the quick recipe evaluates the whole image (eval_crop 1), and records it
+    # the quick recipe evaluates the whole image (eval_crop 1), and records it
     assert cfg["input_size"] == [1, 16, 16] and cfg["interpolation"] == "bicubic" and cfg["crop_pct"] == 1.0
     assert cfg["num_classes"] == 10 and cfg["label_names"] == [str(i) for i in range(10)]
     assert config["spec_hash"] == spachc.parse(DIGITS_SPEC).hash

@@ -94,7 +94,7 @@ def test_save_command_records_what_the_note_asked_for(tmp_path):
 
 
 def test_a_sparse_file_declaring_gigabytes_is_refused_before_allocating(tmp_path):
-    """The attack of issue 20: an extra 3 GiB tensor in a sparse file. Refused from the header
+    """An attack: an extra 3 GiB tensor in a sparse file. Refused from the header
     alone: the child process that refuses it stays far below the tensor's size."""
     spec, model = random_model("conv4")
     path = tmp_path / "big.safetensors"

@@ -145,7 +145,7 @@ def test_help_shows_no_python_types(help_pages):
 
 
 def test_export_and_train_help_are_compact(help_pages):
-    assert len(help_pages["export"].splitlines()) <= 55  # 80 lines before issue 15, with 5 options fewer
+    assert len(help_pages["export"].splitlines()) <= 55  # 80 lines once, with 5 options fewer
     assert len(help_pages["train"].splitlines()) <= 90
 
 
