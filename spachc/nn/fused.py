@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils._python_dispatch import _get_current_dispatch_mode
 
 from .fused_grad import FusedLinear
 
@@ -35,8 +36,10 @@ FUSED_DTYPES = (torch.float32, torch.bfloat16)
 
 
 def _tracing() -> bool:
+    """Whether something is watching the ops: a compiler or exporter tracing the model, or a
+    dispatch mode (torch's FlopCounterMode, fake tensors) that knows the aten ops, not oneDNN's."""
     return (torch.compiler.is_compiling() or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
-            or torch.compiler.is_exporting())
+            or torch.compiler.is_exporting() or _get_current_dispatch_mode() is not None)
 
 
 def fusable(x: torch.Tensor) -> bool:

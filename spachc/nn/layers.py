@@ -120,10 +120,16 @@ class MixingBlock(nn.Module):
         return y + self.drop_path(self.mlp(self.mlp_norm(y)))
 
     def _forward_fused(self, x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
-        """The same function on CPU (fp32; bf16 in inference) without drop path: the CPE sum
-        accumulates in place in the conv's fresh output (its backward does not need it), the
-        MLP's biases and residual add run inside its GEMMs, and in inference its GELU too."""
-        y = self.pos(x, grid).add_(x) if self.pos is not None else x
+        """The same function on CPU (fp32; bf16 in inference) without drop path: the MLP's
+        biases and residual add run inside its GEMMs (in inference its GELU too), the layer
+        scale in the residual add (addcmul). In inference the CPE sum accumulates in place in the
+        conv's fresh output; not under autograd, where an in-place add to that token view would
+        make the backward copy the gradient back into the conv's layout."""
+        if self.pos is None:
+            y = x
+        else:
+            y = self.pos(x, grid)
+            y = y.add_(x) if not torch.is_grad_enabled() else x + y
         if self.mixer is not None:
             mixed = self.mixer(self.mixer_norm(x), grid)
             if self.layer_scale is not None:
