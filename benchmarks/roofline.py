@@ -1,15 +1,17 @@
-"""Roofline of a CPU training step: spachc against the paper-style reference, same weights.
+"""Roofline of a CPU training step (or eval forward): spachc against the paper-style reference.
 
     OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/roofline.py --models conv_ms_xxs hybrid_s
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/roofline.py --mode eval
 
 One profiled training step (forward, cross-entropy, backward, AdamW; batch 8 at 224², drop
-path 0, each side's optimizer as in compare.py) per implementation, its op time split into
+path 0, each side's optimizer as in compare.py; with `--mode eval` one inference forward) per
+implementation, on the same weights, its op time split into
 the compute-bound part (GEMMs, attention, convolutions) and the rest (elementwise, norms,
 copies, reductions, the optimizer), and both parts set against what this machine does in the
 same minute:
 
-- compute: the model's training FLOPs (3 × 2 × MACs × batch) over the compute-bound time, as
-  a share of a dense 1024² fp32 matmul's rate (the GEMM roof);
+- compute: the model's FLOPs (training 3 × 2 × MACs × batch, eval 2 × MACs × batch) over the
+  compute-bound time, as a share of a dense 1024² fp32 matmul's rate (the GEMM roof);
 - memory: the bytes the rest reads and writes (each op's tensor inputs plus an output the size
   of its largest input: an estimate from the recorded shapes, fp32) over its time, as a share
   of a large tensor copy's rate (the bandwidth roof).
@@ -36,7 +38,7 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import spachc  # noqa: E402
-from compare import randomise, train_step  # noqa: E402
+from compare import eval_step, randomise, train_step  # noqa: E402
 from reference_spach import reference_from_spachc  # noqa: E402
 from spachc.runtime.device import fused_adamw  # noqa: E402
 
@@ -122,10 +124,13 @@ def roofline(name: str, args) -> dict:
     ref = reference_from_spachc(spec, model)
     images = torch.randn(args.batch, 3, 224, 224, generator=torch.Generator().manual_seed(0))
     labels = torch.randint(0, spec.classes, (args.batch,), generator=torch.Generator().manual_seed(0))
-    steps = {"reference": train_step(ref, images, labels),
-             "spachc": train_step(model, images, labels, fused=fused_adamw(torch.device("cpu"), model))}
-    flop = 3 * 2 * spachc.summary(spec).macs * args.batch
-    row = {"model": name, "train_gflop": flop / 1e9, "load_1min": os.getloadavg()[0]}
+    if args.mode == "train":
+        steps = {"reference": train_step(ref, images, labels),
+                 "spachc": train_step(model, images, labels, fused=fused_adamw(torch.device("cpu"), model))}
+    else:
+        steps = {"reference": eval_step(ref, images), "spachc": eval_step(model, images)}
+    flop = (3 if args.mode == "train" else 1) * 2 * spachc.summary(spec).macs * args.batch
+    row = {"model": name, "mode": args.mode, "gflop": flop / 1e9, "load_1min": os.getloadavg()[0]}
     for impl, step in steps.items():
         gemm_roof, copy_roof = matmul_rate(), copy_rate()
         a = anatomy(step)
@@ -142,13 +147,13 @@ def roofline(name: str, args) -> dict:
     row["speedup_if_rest_vanished"] = theirs["total_ms"] / ours["compute_ms"]
     for impl in ("reference", "spachc"):
         r = row[impl]
-        print(f"{name:13s} {impl:9s} step {r['total_ms']:7.0f} ms: compute {r['compute_ms']:6.0f} ms "
+        print(f"{name:13s} {args.mode:5s} {impl:9s} step {r['total_ms']:7.0f} ms: compute {r['compute_ms']:6.0f} ms "
               f"({100 * r['compute_share']:.0f}%, {r['compute_gflops']:.0f} GFLOP/s = "
               f"{100 * r['compute_gflops'] / r['matmul_gflops']:.0f}% of matmul {r['matmul_gflops']:.0f}); "
               f"rest {r['rest_ms']:6.0f} ms over {r['rest_ops']} ops, ~{r['rest_mb']:.0f} MB = "
               f"{r['rest_gbs']:.1f} GB/s ({100 * r['rest_gbs'] / r['copy_gbs']:.0f}% of copy {r['copy_gbs']:.1f} GB/s)",
               flush=True)
-    print(f"{name:13s} speedup profiled {row['speedup_profiled']:.2f}x; if spachc's rest ran at the copy rate "
+    print(f"{name:13s} {args.mode:5s} speedup profiled {row['speedup_profiled']:.2f}x; if spachc's rest ran at the copy rate "
           f"{row['speedup_if_rest_at_copy_rate']:.2f}x; if it vanished {row['speedup_if_rest_vanished']:.2f}x "
           f"[load {row['load_1min']:.1f}]", flush=True)
     return row
@@ -157,6 +162,7 @@ def roofline(name: str, args) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", default=["conv_ms_xxs", "mlp_ms_xxs", "trans_ms_xxs", "hybrid_s"])
+    parser.add_argument("--mode", choices=("train", "eval"), default="train")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path)

@@ -1,4 +1,4 @@
-"""Fused CPU inference kernels: a linear layer with its GELU or its residual add in the epilogue.
+"""Fused CPU kernels: a linear layer with its bias, GELU or residual add in the GEMM's epilogue.
 
 On CPU, `aten::linear` runs the GEMM, then a separate pass for the bias copy, then another
 for the activation or the residual add; oneDNN's (mkldnn) pointwise-fused linear does it in
@@ -54,8 +54,8 @@ def fusable(x: torch.Tensor) -> bool:
     )
 
 
-# benchmarks/compare.py turns this off around one implementation to time the plain training ops
-# in the same process; nothing else changes it.
+# Off: training takes the plain aten linears. Benchmarks (compare.py --plain-grad, grad_kernels.py,
+# profile_step.py --plain-grad) and tests switch it to time or check those in the same process.
 GRAD_KERNELS = True
 
 
