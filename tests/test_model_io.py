@@ -315,6 +315,18 @@ def test_malformed_headers_are_coded_errors(tmp_path, edit, code):
     assert f"error[{code}]" in result.stderr and "Traceback" not in result.stderr, result.stderr
 
 
+@pytest.mark.parametrize("table, code", [("[1, 2]", "E824"), ("[" * 100000 + "]" * 100000, "E825")])
+def test_inspect_reads_the_alias_table_as_the_loaders_do(tmp_path, table, code):
+    """inspect once crashed (AttributeError, RecursionError) on tables the loaders refuse."""
+    from spachc.export.inspect import describe
+
+    spec, model = random_model("conv4")
+    path = tmp_path / "w.safetensors"
+    save_weights(model, spec, path)
+    rewrite_header(path, lambda h: h["__metadata__"].update({meta.ALIASES: table}))
+    assert code_of(lambda: describe(path)) == code
+
+
 def test_a_deeply_nested_header_is_a_coded_error(tmp_path):
     path = tmp_path / "deep.safetensors"
     text = ("[" * 200000 + "]" * 200000).encode()

@@ -5,15 +5,14 @@ Both readers return plain dicts (the `--json` output); the command renders them.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
 from ..diagnostics import SpecError, UserError
 from ..lang.frontend import parse
 from ..model_io.header import SafetensorsFileError, read_header
-
-from ..model_io.metadata import ALIASES, SPEC as SPEC_KEY, SPEC_HASH as HASH_KEY  # noqa: E402
+from ..model_io.metadata import ALIASES, SPEC as SPEC_KEY, SPEC_HASH as HASH_KEY
+from ..model_io.weights_header import WeightsError, aliases
 
 
 class InspectError(UserError):
@@ -44,7 +43,11 @@ def describe_safetensors(path: str | Path) -> dict:
     except SafetensorsFileError as exc:
         raise InspectError(str(exc), code=exc.code) from None
     metadata = dict(header.metadata)
-    aliases = json.loads(metadata.pop(ALIASES, "{}") or "{}")
+    try:  # the loaders' own reader of the alias table, so a bad one is the same coded error
+        shared = aliases(metadata, path)
+    except WeightsError as exc:
+        raise InspectError(str(exc), code=exc.code) from None
+    metadata.pop(ALIASES, None)
     spec = embedded_spec(path, metadata)
     metadata.pop(SPEC_KEY, None)
     tensors = [{"name": t.name, "dtype": t.dtype, "shape": list(t.shape), "numel": t.numel}
@@ -52,7 +55,7 @@ def describe_safetensors(path: str | Path) -> dict:
     return {
         "format": "safetensors", "path": str(path), "bytes": header.file_size, "spec": spec,
         "metadata": metadata, "tensors": tensors, "stored_elements": sum(t["numel"] for t in tensors),
-        "shared": aliases,
+        "shared": shared,
     }
 
 
