@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--threads", type=int, help="torch threads (CPU)")
     parser.add_argument("--plain-grad", action="store_true",
-                        help="CPU fp32 training: the plain aten linears instead of the fused ones (spachc/nn/fused_grad.py)")
+                        help="CPU fp32 training: the plain aten linears, not the fused ones (spachc/nn/fused_grad.py)")
     args = parser.parse_args()
     if args.plain_grad:
         from spachc.nn import fused
@@ -142,7 +142,8 @@ def main() -> None:
         f"{op} {c['calls']:.0f} ({c['mb']:.1f} MB)" for op, c in copies.items()))
     if args.json:
         args.json.write_text(json.dumps({"spec": spec.name, "mode": args.mode, "batch": args.batch, "amp": args.amp,
-                                         "compile": args.compile, "plain_grad": args.plain_grad, "device": str(device), "total_ms": total,
+                                         "compile": args.compile, "plain_grad": args.plain_grad, "device": str(device),
+                                         "total_ms": total,
                                          "by_category_ms": by_category, "copies_per_step": copies,
                                          "top": sorted(rows, key=lambda r: -r[1])[:args.top]}, indent=2) + "\n")
 
