@@ -10,9 +10,9 @@ grad_bias = Σg; the residual's gradient is g itself). Same fp32 arithmetic, few
 
 GELU stays a separate autograd op in training: its backward needs the pre-activation, which a
 GELU epilogue would not keep. spachc/nn/fused.py decides where this runs (`fusable_with_grad`).
-What it buys is small: per step ~20-150 MB less written (the bias copies), and on a 2-core
-AMD EPYC 1.02-1.04x the CPU time of the plain training step on conv_ms_xxs, mlp_ms_xxs and
-hybrid_s, nothing measurable on trans_ms_xxs (benchmarks/grad_kernels.py; RESULTS section 18).
+What it buys is small: per step 20-156 MB less written (the bias copies, batch 2), and on a
+2-core AMD EPYC a training step 1.03-1.04x faster on hybrid_s; on the xxs zoo models the change
+is within run-to-run noise (benchmarks/grad_kernels.py; benchmarks/RESULTS.md section 18).
 """
 
 from __future__ import annotations
