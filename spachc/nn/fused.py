@@ -18,9 +18,14 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils._python_dispatch import _get_current_dispatch_mode
 
 from .fused_grad import FusedLinear
+
+try:  # private, but stable since torch 2.0; without it no dispatch mode is detected
+    from torch.utils._python_dispatch import _get_current_dispatch_mode
+except ImportError:  # pragma: no cover
+    def _get_current_dispatch_mode():
+        return None
 
 _MKLDNN = getattr(torch.ops, "mkldnn", None)
 AVAILABLE = (
