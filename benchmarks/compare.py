@@ -15,6 +15,9 @@ depth costs the same small elementwise mask in both implementations). The traini
 side's own: spachc's AdamW is the fused kernel `spachc train` uses (spachc.train.optimizer.fused_adamw),
 the reference's torch's default, op by op on CPU (`--same-optimizer`: op by op for both). With
 `--compile`, the compiled step's compilation time and its break-even step count are printed.
+`--plain-grad` also times spachc's training step with its linears on aten's plain ops (the
+bias copied into the output, the residual added after the GEMM) instead of the fused oneDNN
+linears with a backward (spachc/nn/fused_grad.py): same weights, same function.
 """
 
 from __future__ import annotations
@@ -111,6 +114,19 @@ def before_layout(model: torch.nn.Module) -> torch.nn.Module:
     return before
 
 
+def plain_grad(step):
+    """`step` with spachc's training forward on the plain aten linears (fused.GRAD_KERNELS off)."""
+    from spachc.nn import fused
+
+    def wrapped():
+        fused.GRAD_KERNELS = False
+        try:
+            step()
+        finally:
+            fused.GRAD_KERNELS = True
+    return wrapped
+
+
 def eval_step(model, images):
     model.eval()
 
@@ -191,6 +207,10 @@ def compare_model(name: str, args) -> dict:
             check_same_function(impls["spachc_before_layout"], model, images)
         if args.compile:
             impls["spachc_compiled"] = torch.compile(model)
+        if args.plain_grad and mode == "train":
+            import copy
+
+            impls["spachc_plain_grad"] = copy.deepcopy(model)
         if mode == "eval":
             steps = {k: eval_step(m, images) for k, m in impls.items()}
         else:
@@ -199,6 +219,8 @@ def compare_model(name: str, args) -> dict:
             steps = {k: train_step(m, images, labels, fused=k != "reference" and not args.same_optimizer
                                    and fused_adamw(torch.device("cpu"), m))
                      for k, m in impls.items()}
+            if "spachc_plain_grad" in steps:
+                steps["spachc_plain_grad"] = plain_grad(steps["spachc_plain_grad"])
         steps["matmul"], matmul_flop = matmul_step()
         load_before = os.getloadavg()[0]
         first: dict[str, float] = {}
@@ -264,6 +286,8 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true", help="also time torch.compile(spachc model)")
     parser.add_argument("--before-layout", action="store_true",
                         help="also time spachc with the stem and attention layouts as they were before the layout work (same weights)")
+    parser.add_argument("--plain-grad", action="store_true",
+                        help="train: also time spachc with plain aten linears in its training step (same weights)")
     parser.add_argument("--same-optimizer", action="store_true",
                         help="train: op-by-op AdamW for spachc too (default: the fused kernel `spachc train` uses)")
     parser.add_argument("--json", type=Path, help="write all figures here")

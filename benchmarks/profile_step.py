@@ -85,7 +85,13 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--threads", type=int, help="torch threads (CPU)")
+    parser.add_argument("--plain-grad", action="store_true",
+                        help="CPU fp32 training: the plain aten linears, not the fused ones (spachc/nn/fused_grad.py)")
     args = parser.parse_args()
+    if args.plain_grad:
+        from spachc.nn import fused
+
+        fused.GRAD_KERNELS = False
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -123,7 +129,8 @@ def main() -> None:
     by_category: dict[str, float] = {}
     for name, ms, _ in rows:
         by_category[category(name)] = by_category.get(category(name), 0.0) + ms
-    print(f"{spec.name} {args.mode} batch {args.batch} amp {args.amp} compile {args.compile} on {device}: "
+    print(f"{spec.name} {args.mode} batch {args.batch} amp {args.amp} compile {args.compile} "
+          f"{'plain linears ' if args.plain_grad else ''}on {device}: "
           f"{total:.2f} ms of {'device' if on_device else 'CPU op'} time per step")
     for label, ms in sorted(by_category.items(), key=lambda kv: -kv[1]):
         print(f"  {label:16s} {ms:8.2f} ms  {100 * ms / max(total, 1e-9):5.1f}%")
@@ -135,7 +142,8 @@ def main() -> None:
         f"{op} {c['calls']:.0f} ({c['mb']:.1f} MB)" for op, c in copies.items()))
     if args.json:
         args.json.write_text(json.dumps({"spec": spec.name, "mode": args.mode, "batch": args.batch, "amp": args.amp,
-                                         "compile": args.compile, "device": str(device), "total_ms": total,
+                                         "compile": args.compile, "plain_grad": args.plain_grad, "device": str(device),
+                                         "total_ms": total,
                                          "by_category_ms": by_category, "copies_per_step": copies,
                                          "top": sorted(rows, key=lambda r: -r[1])[:args.top]}, indent=2) + "\n")
 

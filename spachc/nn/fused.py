@@ -1,13 +1,15 @@
-"""Fused CPU inference kernels: a linear layer with its GELU or its residual add in the epilogue.
+"""Fused CPU kernels: a linear layer with its bias, GELU or residual add in the GEMM's epilogue.
 
 On CPU, `aten::linear` runs the GEMM, then a separate pass for the bias copy, then another
 for the activation or the residual add; oneDNN's (mkldnn) pointwise-fused linear does it in
 one pass over the output. Same arithmetic (fp32 GEMM, exact erf GELU, one fp32 add); only
 the memory traffic changes. torch.compile's inductor uses the same kernels on CPU.
 
-The fused kernels have no autograd, so they are used only where no graph is recorded
-(`torch.no_grad`/`inference_mode`), for fp32 or stored-bf16 weights on CPU, outside autocast, and never while
-torch.compile, torch.export or ONNX export trace the model (those see the plain ops).
+The fused kernels have no autograd: `fusable` holds where no graph is recorded
+(`torch.no_grad`/`inference_mode`), for fp32 or stored-bf16 weights on CPU, outside autocast, and
+never while torch.compile, torch.export or ONNX export trace the model (those see the plain ops).
+In fp32 CPU training (`fusable_with_grad`) the linear layers keep their bias and residual
+epilogues through spachc/nn/fused_grad.py's backward, and GELU runs as its own autograd op.
 Everywhere else the plain ops run, computing the same function.
 """
 
@@ -16,6 +18,14 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .fused_grad import FusedLinear
+
+try:  # private, but stable since torch 2.0; without it no dispatch mode is detected
+    from torch.utils._python_dispatch import _get_current_dispatch_mode
+except ImportError:  # pragma: no cover
+    def _get_current_dispatch_mode():
+        return None
 
 _MKLDNN = getattr(torch.ops, "mkldnn", None)
 AVAILABLE = (
@@ -31,8 +41,10 @@ FUSED_DTYPES = (torch.float32, torch.bfloat16)
 
 
 def _tracing() -> bool:
+    """Whether something is watching the ops: a compiler or exporter tracing the model, or a
+    dispatch mode (torch's FlopCounterMode, fake tensors) that knows the aten ops, not oneDNN's."""
     return (torch.compiler.is_compiling() or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
-            or torch.compiler.is_exporting())
+            or torch.compiler.is_exporting() or _get_current_dispatch_mode() is not None)
 
 
 def fusable(x: torch.Tensor) -> bool:
@@ -47,14 +59,39 @@ def fusable(x: torch.Tensor) -> bool:
     )
 
 
+# Off: training takes the plain aten linears. Benchmarks (compare.py --plain-grad, grad_kernels.py,
+# profile_step.py --plain-grad) and tests switch it to time or check those in the same process.
+GRAD_KERNELS = True
+
+
+def fusable_with_grad(x: torch.Tensor) -> bool:
+    """True where a training forward (autograd on) may run the fused linears, fp32 CPU only."""
+    return (
+        GRAD_KERNELS
+        and AVAILABLE
+        and torch.is_grad_enabled()
+        and x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and not torch.is_autocast_enabled("cpu")
+        and not _tracing()
+    )
+
+
+def fused_kernels(x: torch.Tensor) -> bool:
+    """Where `linear`, `linear_gelu` and `linear_add` may take `fused=True`: with or without autograd."""
+    return fusable(x) or fusable_with_grad(x)
+
+
 def linear_gelu(x: torch.Tensor, layer: nn.Linear, fused: bool) -> torch.Tensor:
     """gelu(layer(x)), exact (erf) GELU."""
-    if fused:
+    if fused and not torch.is_grad_enabled():
         return torch.ops.mkldnn._linear_pointwise(x, layer.weight, layer.bias, "gelu", [], "none")
-    return F.gelu(layer(x))
+    return F.gelu(linear(x, layer, fused))
 
 
 def linear(x: torch.Tensor, layer: nn.Linear, fused: bool) -> torch.Tensor:
+    if fused and torch.is_grad_enabled():
+        return FusedLinear.apply(x, layer.weight, layer.bias, None)
     if fused:
         return torch.ops.mkldnn._linear_pointwise(x, layer.weight, layer.bias, "none", [], "")
     return layer(x)
@@ -62,6 +99,8 @@ def linear(x: torch.Tensor, layer: nn.Linear, fused: bool) -> torch.Tensor:
 
 def linear_add(x: torch.Tensor, layer: nn.Linear, residual: torch.Tensor, fused: bool) -> torch.Tensor:
     """residual + layer(x)."""
+    if fused and torch.is_grad_enabled():
+        return FusedLinear.apply(x, layer.weight, layer.bias, residual)
     if fused:
         return torch.ops.mkldnn._linear_pointwise.binary(x, residual, layer.weight, layer.bias, "add")
     return residual + layer(x)

@@ -7,10 +7,9 @@ as `B×C×h×w` with channels-last strides, so no block copies its input to chan
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .fused import fusable, linear_add, linear_gelu
+from .fused import fused_kernels, linear, linear_add, linear_gelu
 
 LN_EPS = 1e-6
 
@@ -65,7 +64,8 @@ class ChannelMLP(nn.Module):
         self.fc2 = nn.Linear(hidden, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(F.gelu(self.fc1(x)))
+        fused = fused_kernels(x)
+        return linear(linear_gelu(x, self.fc1, fused), self.fc2, fused)
 
     def add_to(self, residual: torch.Tensor, x: torch.Tensor, fused: bool) -> torch.Tensor:
         """residual + self(x), with GELU and the add inside the GEMMs where `fused`."""
@@ -107,7 +107,7 @@ class MixingBlock(nn.Module):
         self.drop_path = DropPath(drop_path)
 
     def forward(self, x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
-        if not self.drop_path.active and fusable(x):
+        if not self.drop_path.active and fused_kernels(x):
             return self._forward_fused(x, grid)
         y = x
         if self.mixer is not None:
@@ -120,9 +120,16 @@ class MixingBlock(nn.Module):
         return y + self.drop_path(self.mlp(self.mlp_norm(y)))
 
     def _forward_fused(self, x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
-        """The same function for CPU fp32 inference: the CPE sum accumulates in place in the
-        conv's fresh output, and the MLP's GELU and residual add run inside its GEMMs."""
-        y = self.pos(x, grid).add_(x) if self.pos is not None else x
+        """The same function on CPU (fp32; bf16 in inference) without drop path: the MLP's
+        biases and residual add run inside its GEMMs (in inference its GELU too), the layer
+        scale in the residual add (addcmul). In inference the CPE sum accumulates in place in the
+        conv's fresh output; not under autograd, where an in-place add to that token view would
+        make the backward copy the gradient back into the conv's layout."""
+        if self.pos is None:
+            y = x
+        else:
+            y = self.pos(x, grid)
+            y = y.add_(x) if not torch.is_grad_enabled() else x + y
         if self.mixer is not None:
             mixed = self.mixer(self.mixer_norm(x), grid)
             if self.layer_scale is not None:

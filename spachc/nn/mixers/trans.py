@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..fused import fusable, linear
+from ..fused import fused_kernels, linear
 
 
 class Attention(nn.Module):
@@ -20,7 +20,7 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
         b, n, c = x.shape
-        fused = fusable(x)
+        fused = fused_kernels(x)
         # Output features are laid out (three, heads, head_dim), as in the reference.
         qkv = linear(x, self.qkv, fused).view(b, n, 3, self.heads, c // self.heads)
         # Unbound along its own axis, not after a permute: SDPA's CPU backward gives each of
