@@ -133,7 +133,12 @@ class Trainer:
         if options.init is not None:  # --init: trained weights where they fit (spachc/train/init.py)
             options.init.apply(self.model)
             self.init_record = options.init.record()
-        freeze(self.model, recipe.freeze, spec)
+        frozen = freeze(self.model, recipe.freeze, spec)
+        if frozen:  # say what --freeze took, in tensors and parameters, before the first step
+            sizes = {name: p.numel() for name, p in self.model.named_parameters()}
+            fixed = sum(sizes[name] for name in frozen)
+            self.progress.say(f"--freeze {recipe.freeze}: {len(frozen)} tensors frozen ({fixed:,} of "
+                              f"{sum(sizes.values()):,} parameters); {sum(sizes.values()) - fixed:,} parameters train")
         if recipe.drop_path is not None:
             set_drop_path(self.model, recipe.drop_path)
         if options.channels_last:

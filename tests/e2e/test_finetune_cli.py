@@ -204,6 +204,10 @@ def test_linear_probe_trains_only_the_head(work, spec, folder, digits_run):
     trained, probe = load_tensors(digits_run / "best.safetensors"), load_tensors(out / "last.safetensors")
     assert all(torch.equal(probe[k], trained[k]) for k in probe if not k.startswith("head."))
     assert probe["head.weight"].abs().sum() > 0
+    total = sum(t.numel() for t in probe.values())
+    head = probe["head.weight"].numel() + probe["head.bias"].numel()
+    said = f"--freeze backbone: {len(probe) - 2} tensors frozen ({total - head:,} of {total:,} parameters); {head:,}"
+    assert said in proc.stdout, proc.stdout
 
 
 # --- mistakes: one coded error each, with a hint that runs -----------------------------------------
