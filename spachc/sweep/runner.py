@@ -38,21 +38,24 @@ def _duration(seconds: float) -> str:
 
 @dataclass
 class SweepProgress:
-    """Progress over the whole study, printed between runs: runs done/left over all shards, and
-    this worker's ETA from the mean time of the runs it trained from the start."""
+    """Progress printed between runs: runs done/left over all shards, and this worker's ETA from
+    the mean time of the runs it trained from the start. `scope` names what `all_units` is: the
+    whole study, or under successive halving the rung being trained (later rungs are not yet
+    known, so a study-wide count would be wrong)."""
 
     study: Study
     all_units: list[Unit]
     mine: list[Unit]
     say: Callable[[str], None] = print
     whole_runs: list[float] = field(default_factory=list)
+    scope: str = "study"
 
     def report(self) -> None:
         done = sum(finished(self.study, u) for u in self.all_units)
         mine_left = [u for u in self.mine if not finished(self.study, u)]
         eta = (f", ETA {_duration(len(mine_left) * sum(self.whole_runs) / len(self.whole_runs))}"
                if self.whole_runs and mine_left else "")
-        self.say(f"study: {done}/{len(self.all_units)} runs done, {len(self.all_units) - done} left; "
+        self.say(f"{self.scope}: {done}/{len(self.all_units)} runs done, {len(self.all_units) - done} left; "
                  f"this worker: {len(mine_left)} of {len(self.mine)} left{eta}")
 
 
@@ -94,13 +97,15 @@ def run_study(study: Study, settings: Settings, options: SweepOptions) -> dict:
         say(f"{sid} ({name}): cannot train with this study's data and recipe: {failure.line()}; skipped")
     try:
         if not settings.budgets:
-            _train_units(study, units(study, settings.seeds), refused, dataset, settings, options, world, say, counts)
+            _train_units(study, units(study, settings.seeds), refused, dataset, settings, options, world, say, counts,
+                         "study")
             return counts
         for rung, epochs in enumerate(settings.budgets):
             every = rung_units(study, settings, rung)
             say(f"rung {rung + 1} of {len(settings.budgets)}: {len(every) // len(settings.seeds)} sample(s) "
                 f"x {len(settings.seeds)} seed(s), {epochs} epochs each")
-            _train_units(study, every, refused, dataset, settings, options, world, say, counts)
+            _train_units(study, every, refused, dataset, settings, options, world, say, counts,
+                         f"rung {rung + 1} of {len(settings.budgets)}")
             if options.max_runs is not None and counts["trained"] >= options.max_runs:
                 break
             _wait_for(study, every, say, options.poll_seconds)
@@ -121,9 +126,9 @@ def _wait_for(study: Study, rung: list[Unit], say, poll_seconds: float) -> None:
         time.sleep(poll_seconds)
 
 
-def _train_units(study, every, refused, dataset, settings, options, world, say, counts) -> None:
+def _train_units(study, every, refused, dataset, settings, options, world, say, counts, scope) -> None:
     mine = shard_of(tuple(every), *options.shard)
-    progress = SweepProgress(study, every, mine, say)
+    progress = SweepProgress(study, every, mine, say, scope=scope)
     for unit in every:  # every worker finds the same refusals; each records them (same bytes)
         failure = refused.get(unit.sample.id)
         if failure is not None and world.is_main and unit_state(study, unit) in ("new", "started"):

@@ -31,6 +31,9 @@ def halved(tmp_path_factory):
     proc = sweep("run", str(study), *RUN, *HALVING)
     assert proc.returncode == 0, proc.stderr
     assert "sweep: trained 5 run(s)" in proc.stdout
+    # progress counts the rung being trained, not the study's first rung as if it were all of it
+    assert "rung 1 of 2: 3/3 runs done, 0 left" in proc.stdout and "rung 2 of 2: 2/2 runs done, 0 left" in proc.stdout
+    assert "study: " not in proc.stdout
     return study
 
 
