@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import spachc  # noqa: E402
 from compare import randomise, train_step  # noqa: E402
 from spachc.nn import fused  # noqa: E402
-from spachc.runtime.device import fused_adamw  # noqa: E402
+from spachc.train.optimizer import fused_adamw  # noqa: E402
 
 
 def cpu_seconds() -> float:

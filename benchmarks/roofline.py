@@ -39,8 +39,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import spachc  # noqa: E402
 from compare import eval_step, randomise, train_step  # noqa: E402
-from reference_spach import reference_from_spachc  # noqa: E402
-from spachc.runtime.device import fused_adamw  # noqa: E402
+from support.reference_spach import reference_from_spachc  # noqa: E402
+from spachc.train.optimizer import fused_adamw  # noqa: E402
 
 COMPUTE = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "mkldnn::_linear_pointwise",
            "aten::mkldnn_convolution", "aten::convolution_backward",
