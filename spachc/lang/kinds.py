@@ -4,7 +4,7 @@ A kind is the spatial function f in a SPACH block `y = x + γ·f(LN1(x)) + CPE(x
 no f: its only spatial mixing is the CPE). The grammar does not list kinds: the parser reads
 any word registered here as a kind. The resolver, rules, printer, counts, limits, graph and
 diff all read this table; the torch half of each entry (the module, and the reference
-checkpoint layout where one exists) is registered by name in spachc/nn/mixers.py.
+checkpoint layout where one exists) is registered by name in spachc/nn/mixers/__init__.py.
 
 Adding a kind: write its layer in spachc/nn/, add one `Kind` here and one factory there.
 """

@@ -37,7 +37,7 @@ from ..model_io.tensors import save_weights
 from .distributed import World, sum_across
 from .plot import curves_png
 
-STATE_FILE = RUN_STATE  # declared with the other model arguments (spachc/folder.py)
+STATE_FILE = RUN_STATE  # declared with the other model arguments (spachc/model_io/kinds.py)
 STATE_FORMAT = "spachc-train-state"
 STATE_VERSION = 1
 
