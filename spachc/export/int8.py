@@ -11,6 +11,13 @@ Why these choices: onnxruntime's own quantization tools (no new dependency) with
   100% (max |Δlogit| 0.48 -> 0.21), for a few per cent of the MACs;
 - the QDQ format (QuantizeLinear/DequantizeLinear pairs around float ops): a standard graph
   any runtime may fuse into int8 kernels (onnxruntime's CPU provider does for Conv/MatMul).
+- weights in a 7-bit range (`reduce_range`), so the file computes the same numbers on every
+  x86 CPU: without VNNI (AVX2 only, e.g. AMD EPYC Zen 2) onnxruntime multiplies uint8 by int8
+  with `vpmaddubsw`, whose int16 pair sums saturate on full-range weights. On such a CPU a
+  digits model's max |Δlogit| against fp32 was 12% of its largest logit with full-range weights
+  and 2.3% with 7-bit ones (agreement 98.9% -> 99.7%; benchmarks/RESULTS.md, section 21). On
+  VNNI/AMX CPUs nothing saturates and the 7-bit range only halves the weights' resolution,
+  which per-channel scales keep small.
 Calibration images come from the DATA's training split, verification images from its
 validation split, so the gate never scores the images the ranges were fitted to. Both go
 through the evaluation transform of that data (resize, centre crop, its normalisation).
@@ -175,6 +182,7 @@ def quantize(fp32_path: Path, int8_path: Path, calibration: np.ndarray, batch: i
                         per_channel=True, activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax, op_types_to_quantize=list(QUANTIZED_OPS),
                         nodes_to_exclude=[layers[0], layers[-1]] if len(layers) > 2 else [],
+                        reduce_range=True,  # 7-bit weights: no int16 saturation on CPUs without VNNI
                         extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
 
 

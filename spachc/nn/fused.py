@@ -35,9 +35,23 @@ AVAILABLE = (
 )
 
 
-# fp32 (exact: the same arithmetic as the plain ops) and bf16 (the stored-bf16 inference of
-# spachc/nn/precision.py, where oneDNN runs the GEMM on AMX and the epilogue in fp32).
-FUSED_DTYPES = (torch.float32, torch.bfloat16)
+
+
+def _bf16_kernels() -> bool:
+    """Whether oneDNN has bf16 GEMM kernels on this CPU (avx512_bf16/AMX, or AVX-512 with its
+    emulation): on an AVX2-only CPU (AMD EPYC Zen 2) it has none, and `_linear_pointwise` on
+    bf16 tensors raises "could not create a primitive descriptor" instead of running."""
+    probe = getattr(_MKLDNN, "_is_mkldnn_bf16_supported", None)
+    try:
+        return bool(probe()) if probe is not None else False
+    except RuntimeError:  # pragma: no cover
+        return False
+
+
+# fp32 (exact: the same arithmetic as the plain ops) and, where oneDNN has bf16 kernels, bf16
+# (the stored-bf16 inference of spachc/nn/precision.py: the GEMM on AMX or avx512_bf16, the
+# epilogue in fp32). Elsewhere bf16 runs the plain aten ops, which compute it on any CPU.
+FUSED_DTYPES = (torch.float32, torch.bfloat16) if AVAILABLE and _bf16_kernels() else (torch.float32,)
 
 
 def _tracing() -> bool:

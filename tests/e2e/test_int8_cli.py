@@ -53,6 +53,9 @@ def test_int8_file_is_quantized_per_channel_and_agrees_with_fp32(exported, train
                       if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)) and name not in skipped)
     # (the exporter stores linear weights transposed and renamed: compare shapes, as multisets)
     assert sorted(tuple(sorted(v.shape)) for v in int8_weights.values()) == expected
+    # 7-bit weights (reduce_range), the widest whose uint8 x int8 pair sums cannot saturate int16
+    # on CPUs without VNNI; a channel's largest weight takes the whole range
+    assert max(int(np.abs(v).max()) for v in int8_weights.values()) == 64
     # Per channel: each int8 weight's DequantizeLinear has one scale per output channel.
     for node in graph.graph.node:
         if node.op_type == "DequantizeLinear" and node.input[0] in int8_weights:

@@ -46,3 +46,31 @@ def spachc_macs(name: str) -> int:
 
     path = REPO / "benchmarks" / f"{name}.spach"
     return spachc.summary(spachc.load(str(path) if path.exists() else name)).macs
+
+
+def test_stored_bf16_inference_runs_on_every_cpu_and_stays_near_fp32():
+    """bf16 is a precision the user names, so it must run wherever torch runs: where oneDNN has
+    no bf16 GEMM (AVX2-only CPUs such as AMD EPYC Zen 2) the fused oneDNN linears must not be
+    chosen (they raise there), and the plain aten ops compute bf16 instead."""
+    import spachc
+    from spachc.nn import fused
+    from spachc.nn.precision import for_inference
+
+    onednn_bf16 = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    assert (torch.bfloat16 in fused.FUSED_DTYPES) == (fused.AVAILABLE and onednn_bf16)
+    with torch.inference_mode():
+        assert fused.fusable(torch.ones(2, dtype=torch.bfloat16)) == (fused.AVAILABLE and onednn_bf16)
+    spec = spachc.parse("model t\ninput 32\nclasses 5\nstem conv1 patch 4\ndefaults heads 2\n"
+                        "stage conv x1 dim 32 -> down -> stage mlp x1, trans x1\n")
+    torch.manual_seed(0)
+    model = spachc.build(spec).eval()
+    torch.nn.init.normal_(model.head.weight, std=0.5)  # the classifier starts at zero
+    images = torch.randn(4, 3, 32, 32)
+    with torch.inference_mode():
+        expected = model(images)
+        low, used = for_inference(model, "bf16")
+        got = low(images)
+    assert used == "bf16" and got.dtype == torch.float32
+    assert next(p for n, p in low.named_parameters() if n.startswith("net.stages")).dtype == torch.bfloat16
+    # bf16 keeps 8 bits of mantissa: a few per cent of the logits' scale, never more
+    assert 0 < (got - expected).abs().max() < 0.05 * expected.abs().max() + 0.05
