@@ -35,8 +35,6 @@ AVAILABLE = (
 )
 
 
-
-
 def _bf16_kernels() -> bool:
     """Whether oneDNN has bf16 GEMM kernels on this CPU (avx512_bf16/AMX, or AVX-512 with its
     emulation): on an AVX2-only CPU (AMD EPYC Zen 2) it has none, and `_linear_pointwise` on
