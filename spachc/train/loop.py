@@ -213,7 +213,7 @@ class Trainer:
                     self._stop(signals)  # ended by the stop signal itself: a clean stop at this step boundary
                 self.data_wait_s += time.perf_counter() - fetch
                 self.skipped += unreadable
-                if images is None:  # not one image of the batch could be read: nothing to learn from
+                if self._no_batch(images is None):  # not one image of a batch could be read: nothing to learn from
                     self.step_in_epoch += 1
                     fetch = time.perf_counter()
                     continue
@@ -287,16 +287,18 @@ class Trainer:
         if self.ema is not None:
             ema = evaluate(self.ema, self.val, self.device, self.world, self.amp, self.opt.channels_last)
         skipped = sorted(set(self.skipped) | set(result.skipped))  # distinct files (repeated augmentation reads twice)
-        train = sum_across(self.world, [self.partial["loss_sum"], self.partial["count"], float(len(skipped))],
-                           self.device)
+        if self.world.distributed:  # ... on several ranks too: the union, not a sum of the ranks' counts
+            skipped = sorted({line for text in gather_strings(self.world, "\n".join(skipped))
+                              for line in text.split("\n") if line})
+        train = sum_across(self.world, [self.partial["loss_sum"], self.partial["count"]], self.device)
         self.epoch += 1
         row = {"epoch": self.epoch, "step": self.epoch * self.steps_per_epoch,
                # the last group holds the head, at the schedule's lr whatever --layer-decay scales
                "train_loss": train[0] / max(train[1], 1.0), "lr": self.optimizer.param_groups[-1]["lr"],
                "val_top1": result.top1, "val_top5": result.top5, "val_loss": result.loss,
                "val_images": result.images}
-        if train[2]:
-            row["skipped_images"] = int(train[2])
+        if skipped:
+            row["skipped_images"] = len(skipped)
         if self.ema is not None:
             row.update(val_top1_ema=ema.top1, val_top5_ema=ema.top5, val_loss_ema=ema.loss)
         self.history.append(row)
@@ -361,6 +363,15 @@ class Trainer:
                                            worker_init_fn=worker_init if workers else None,
                                            collate_fn=collate_train,
                                            pin_memory=self.device.type == "cuda")
+
+    def _no_batch(self, empty: bool) -> bool:
+        """Whether this step is skipped for want of images. Under torchrun every rank skips it if
+        any rank's batch was all unreadable: a rank that skipped alone would leave the others
+        waiting in DDP's gradient all-reduce for ever. Deterministic (the same files fail on
+        resume), so exact resume holds."""
+        if not self.world.distributed:
+            return empty
+        return sum_across(self.world, [float(empty)], self.device)[0] > 0
 
     def _agree(self, bad: bool, stop: bool) -> tuple[bool, bool]:
         if not self.world.distributed:
