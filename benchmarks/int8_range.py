@@ -26,27 +26,7 @@ import spachc  # noqa: E402
 from spachc.export import int8  # noqa: E402
 from spachc.model_io.tensors import save_weights  # noqa: E402
 from spachc.runtime.bench import device_name  # noqa: E402
-from support.trained_digits import SPEC_TEXT, split_tensors  # noqa: E402
-
-
-def trained(folder: Path):
-    spec_path = folder / "digits_lowp.spach"
-    spec_path.write_text(SPEC_TEXT)
-    spec = spachc.load(str(spec_path))
-    torch.manual_seed(0)
-    model = spachc.build(spec)
-    images, labels = split_tensors(spec, "train")
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.05)
-    generator = torch.Generator().manual_seed(0)
-    model.train()
-    for _ in range(6):
-        order = torch.randperm(len(labels), generator=generator)
-        for start in range(0, len(order), 64):
-            batch = order[start:start + 64]
-            optimizer.zero_grad()
-            torch.nn.functional.cross_entropy(model(images[batch]), labels[batch]).backward()
-            optimizer.step()
-    return spec, model.eval()
+from support.trained_digits import train_digits  # noqa: E402
 
 
 def main() -> None:
@@ -56,7 +36,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.out or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        spec, model = trained(folder)
+        spec, _, model = train_digits(folder)
         weights, fp32 = folder / "digits.safetensors", folder / "digits.onnx"
         save_weights(model, spec, weights)
         spachc.export(str(weights), onnx=fp32)

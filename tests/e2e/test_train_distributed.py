@@ -16,6 +16,18 @@ RENDEZVOUS_TROUBLE = ("Address already in use", "RendezvousConnectionError", "Re
                       "Connection refused", "DistStoreError")
 
 
+def torchrun(cmd: list[str], out):
+    """Run `cmd`, a torchrun whose `--out` is `out`: (the process, the run folder it wrote). If the
+    two processes could not meet (a port taken between torchrun's choice and its use: the
+    machine's networking, not training), once more in a fresh folder; any other failure stands."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env(), cwd=REPO)
+    if proc.returncode != 0 and any(sign in proc.stderr for sign in RENDEZVOUS_TROUBLE):
+        out = out.with_name(out.name + "_again")
+        cmd = [*cmd[:cmd.index("--out") + 1], str(out), *cmd[cmd.index("--out") + 2:]]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env(), cwd=REPO)
+    return proc, out
+
+
 def test_two_process_torchrun_keeps_ranks_in_sync(tmp_path):
     folder = write_image_folder(tmp_path / "data")
     spec = write_spec(tmp_path)
@@ -23,13 +35,7 @@ def test_two_process_torchrun_keeps_ranks_in_sync(tmp_path):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "spachc", "train", str(spec), "--data", str(folder), "--out", str(out), "--device", "cpu",
            "--epochs", "2", "--workers", "0", *SMALL_RUN]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env(), cwd=REPO)
-    if proc.returncode != 0 and any(sign in proc.stderr for sign in RENDEZVOUS_TROUBLE):
-        # The two processes could not meet (a port taken between torchrun's choice and its use):
-        # the machine's networking, not training. Once more, in a fresh folder; any other failure fails.
-        out = tmp_path / "run_again"
-        cmd[cmd.index("--out") + 1] = str(out)
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env(), cwd=REPO)
+    proc, out = torchrun(cmd, out)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads((out / "result.json").read_text())
     ranks = result["weights_sha256_per_rank"]
@@ -58,11 +64,7 @@ def test_a_rank_whose_batch_is_all_unreadable_does_not_leave_the_other_waiting(t
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "spachc", "train", str(spec), "--data", str(folder), "--out", str(out), "--device", "cpu",
            "--epochs", "1", "--workers", "0", "--batch-size", "1", "--warmup-epochs", "0", "--log-every", "100"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env(), cwd=REPO)
-    if proc.returncode != 0 and any(sign in proc.stderr for sign in RENDEZVOUS_TROUBLE):
-        out = tmp_path / "run_again"
-        cmd[cmd.index("--out") + 1] = str(out)
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env(), cwd=REPO)
+    proc, out = torchrun(cmd, out)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     ranks = json.loads((out / "result.json").read_text())["weights_sha256_per_rank"]
     assert len(ranks) == 2 and ranks[0] == ranks[1]

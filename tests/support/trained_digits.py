@@ -31,10 +31,9 @@ def split_tensors(spec, split: str):
     return torch.stack(images), torch.tensor(labels)
 
 
-@pytest.fixture(scope="session")
-def trained_digits(tmp_path_factory):
-    """(spec, trained fp32 model in eval mode, val images, val labels, path of its .spach)."""
-    folder = tmp_path_factory.mktemp("digits_lowp")
+def train_digits(folder):
+    """(spec, path of its .spach in `folder`, the model trained 6 epochs on the digits, in eval
+    mode). Also what benchmarks/int8_range.py measures."""
     spec_path = folder / "digits_lowp.spach"
     spec_path.write_text(SPEC_TEXT)
     spec = spachc.load(str(spec_path))
@@ -51,5 +50,12 @@ def trained_digits(tmp_path_factory):
             optimizer.zero_grad()
             F.cross_entropy(model(images[batch]), labels[batch]).backward()
             optimizer.step()
+    return spec, spec_path, model.eval()
+
+
+@pytest.fixture(scope="session")
+def trained_digits(tmp_path_factory):
+    """(spec, trained fp32 model in eval mode, val images, val labels, path of its .spach)."""
+    spec, spec_path, model = train_digits(tmp_path_factory.mktemp("digits_lowp"))
     val_images, val_labels = split_tensors(spec, "val")
-    return spec, model.eval(), val_images, val_labels, spec_path
+    return spec, model, val_images, val_labels, spec_path
