@@ -15,66 +15,17 @@ import math
 
 import pytest
 import torch
+from support.timm_specs import SPECS, images, made, spec  # noqa: F401  (spec: a fixture)
 from torch import nn
 
 import spachc
 from spachc.lang.kinds import KIND_NAMES
 from spachc.nn.contract import ContractError
 
-SPECS = {
-    # several stages, patch stem, every kind that is not grid-tied
-    "multi": """\
-model multi
-input 32
-classes 7
-stem conv1 patch 4
-defaults heads 2
-drop_path 0.1
-stage conv x1, pool x1 dim 12
--> down -> stage shift x1, sepconv x1 dim 24
--> down -> stage trans x2 dim 32
-""",
-    # the grid-tied kinds, the conv4 stem, a shared mixer
-    "tied": """\
-model tied
-input 32
-classes 3
-stem conv4 patch 4 hidden 8
-drop_path 0.1
-stage conv x1, smlp x2 dim 8 shared
--> down -> stage mlp x1 dim 16
-""",
-    # one stage (isotropic, like ViT): its feature units are blocks
-    "iso": """\
-model iso
-input 32
-classes 4
-stem conv1 patch 8
-defaults heads 2
-drop_path 0.1
-stage conv x1, trans x1, mlp x1 dim 16
-""",
-}
-
 
 def test_the_specs_cover_every_kind():
     kinds = {k for text in SPECS.values() for s in spachc.parse(text).stages for k in s.kinds}
     assert kinds == set(KIND_NAMES)
-
-
-@pytest.fixture(params=sorted(SPECS), scope="module")
-def spec(request):
-    return spachc.parse(SPECS[request.param], source=request.param)
-
-
-def made(spec, seed=0, **kwargs):
-    torch.manual_seed(seed)
-    return spachc.build(spec, **kwargs)
-
-
-def images(spec, batch=1, seed=1):
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(batch, spec.channels, *spec.input, generator=g)
 
 
 def tokens_of(spec) -> int:
