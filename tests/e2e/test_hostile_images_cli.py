@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 import subprocess
-import zlib
 
-import numpy as np
 import pytest
-from PIL import Image
 from support.cli import env, spachc_cmd
+from support.hostile import images, png_declaring  # noqa: F401  (images: a fixture)
 from support.paths import REPO
 from support.training import SMALL_RUN, train, write_image_folder, write_spec
 
@@ -62,32 +59,6 @@ def hostile_weights(path, **cfg) -> str:
 
 def predict(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(spachc_cmd("predict", *args), capture_output=True, env=env(), cwd=REPO, timeout=300)
-
-
-def png_declaring(path, width: int, height: int) -> None:
-    """A small valid PNG whose header then claims another size (CRC fixed): a decompression bomb."""
-    Image.new("L", (8, 8)).save(path)
-    data = bytearray(path.read_bytes())
-    ihdr = data.index(b"IHDR")
-    data[ihdr + 4:ihdr + 12] = struct.pack(">II", width, height)
-    data[ihdr + 17:ihdr + 21] = struct.pack(">I", zlib.crc32(bytes(data[ihdr:ihdr + 17])))
-    path.write_bytes(bytes(data))
-
-
-@pytest.fixture(scope="module")
-def images(tmp_path_factory):
-    root = tmp_path_factory.mktemp("images")
-    folder = root / "pics"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        Image.fromarray(rng.integers(0, 255, (20, 20), dtype=np.uint8)).save(folder / f"good{i}.png")
-    whole = (folder / "good0.png").read_bytes()
-    (folder / "truncated.png").write_bytes(whole[:len(whole) // 2])
-    (folder / "text.png").write_text("not an image")
-    png_declaring(folder / "bomb.png", 50_000, 50_000)
-    Image.new("L", (2_000_000, 1)).save(folder / "strip.png")  # 2 KB on disk
-    return root, folder
 
 
 def test_predict_a_folder_reports_each_bad_file_and_classifies_the_good_ones(images):

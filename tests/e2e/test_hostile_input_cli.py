@@ -6,34 +6,12 @@ from __future__ import annotations
 
 import pytest
 from support.cli import run_cli
-
-
-def _cases(tmp_path):
-    empty = tmp_path / "empty.spach"
-    empty.write_text("")
-    comments = tmp_path / "comments.spach"
-    comments.write_text("# nothing but a comment\n\n")
-    binary = tmp_path / "junk.spach"
-    binary.write_bytes(bytes(range(256)) * 4)
-    latin1 = tmp_path / "latin1.spach"
-    latin1.write_bytes("model caf\u00e9\ninput 32\n".encode("latin-1"))
-    huge = tmp_path / "huge.spach"
-    huge.write_text("# padding\n" * 1_100_000)
-    folder = tmp_path / "folder.spach"
-    folder.mkdir()
-    return {
-        "empty": (empty, "E002", "the spec is empty"),
-        "comments only": (comments, "E002", "the spec is empty"),
-        "binary": (binary, "E005", "binary file"),
-        "not utf-8": (latin1, "E001", "not valid UTF-8 (byte 0xe9)"),
-        "10 MB": (huge, "E003", "spec is 11,000,000 bytes; the limit is 1,000,000"),
-        "directory": (folder, "E004", "is a directory"),
-    }
+from support.hostile import spec_cases
 
 
 @pytest.mark.parametrize("command", ["check", "build", "fmt"])
 def test_commands_answer_with_the_code_and_no_traceback(tmp_path, command):
-    for path, code, _ in _cases(tmp_path).values():
+    for path, code, _ in spec_cases(tmp_path).values():
         result = run_cli(command, str(path))
         assert result.returncode == 1, (command, path, result.stderr)
         assert f"error[{code}]" in result.stderr and "Traceback" not in result.stderr

@@ -6,41 +6,14 @@ scaled, not saturated; mutated PNGs are decoded or get a code, never another exc
 from __future__ import annotations
 
 import random
-import struct
-import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
+from support.hostile import images, png_declaring  # noqa: F401  (images: a fixture)
 from support.image_fuzzing import mutate
 
 from spachc.datasets.preprocess import ImageReadError, ImageRefused, read_image, to_mode
-
-
-def png_declaring(path, width: int, height: int) -> None:
-    """A small valid PNG whose header then claims another size (CRC fixed): a decompression bomb."""
-    Image.new("L", (8, 8)).save(path)
-    data = bytearray(path.read_bytes())
-    ihdr = data.index(b"IHDR")
-    data[ihdr + 4:ihdr + 12] = struct.pack(">II", width, height)
-    data[ihdr + 17:ihdr + 21] = struct.pack(">I", zlib.crc32(bytes(data[ihdr:ihdr + 17])))
-    path.write_bytes(bytes(data))
-
-
-@pytest.fixture(scope="module")
-def images(tmp_path_factory):
-    root = tmp_path_factory.mktemp("images")
-    folder = root / "pics"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        Image.fromarray(rng.integers(0, 255, (20, 20), dtype=np.uint8)).save(folder / f"good{i}.png")
-    whole = (folder / "good0.png").read_bytes()
-    (folder / "truncated.png").write_bytes(whole[:len(whole) // 2])
-    (folder / "text.png").write_text("not an image")
-    png_declaring(folder / "bomb.png", 50_000, 50_000)
-    Image.new("L", (2_000_000, 1)).save(folder / "strip.png")  # 2 KB on disk
-    return root, folder
 
 
 def test_declared_size_limits_hold_before_decoding(images):
