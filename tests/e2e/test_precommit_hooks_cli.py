@@ -3,15 +3,13 @@ pre-commit runs it (entry + the matching file names)."""
 
 from __future__ import annotations
 
-import re
 import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-from support.paths import REPO
+from support.hooks import hooks, read_hooks  # noqa: F401  (hooks: a fixture)
 
 GOOD = """\
 model tiny
@@ -23,29 +21,6 @@ stage conv x1 dim 16
 """
 UNFORMATTED = "# keep me\nstage conv x1 dim 16   ->down-> stage trans x1 heads 2\nstem patch 4 classes 10 input 32 model tiny\n"
 BAD = GOOD.replace("heads 2", "heads 3")  # 3 does not divide 32
-
-
-def read_hooks(text: str) -> list[dict[str, str]]:
-    """The flat subset of YAML the hooks file uses: a list of `key: scalar` mappings.
-    (PyYAML is not a dependency; anything richer in the file fails here, loudly.)"""
-    hooks: list[dict[str, str]] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        match = re.fullmatch(r"(- |  )([a-z_]+): (.+)", line)
-        assert match, f".pre-commit-hooks.yaml:{number}: not a flat `key: value` line: {line!r}"
-        item, key, value = match.groups()
-        if item == "- ":
-            hooks.append({})
-        if value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        hooks[-1][key] = value
-    return hooks
-
-
-@pytest.fixture(scope="module")
-def hooks() -> dict[str, dict[str, str]]:
-    return {h["id"]: h for h in read_hooks((REPO / ".pre-commit-hooks.yaml").read_text())}
 
 
 def _run_hook(hook: dict[str, str], files: list[Path]) -> subprocess.CompletedProcess:

@@ -7,36 +7,19 @@ from __future__ import annotations
 
 import json
 import struct
-from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
 from support.exporting import logits, random_model, spec_of
 from support.paths import FIXTURES
+from support.weights_files import code_of, rewrite_header
 
 import spachc
 from spachc.diagnostics import DiagnosticError
 from spachc.model_io import integrity, kinds
 from spachc.model_io import metadata as meta
 from spachc.model_io.tensors import read_metadata, save_weights, tensors_digest
-
-
-def code_of(call) -> str:
-    with pytest.raises(DiagnosticError) as caught:
-        call()
-    return caught.value.diagnostics[0].code
-
-
-def rewrite_header(path: Path, edit) -> None:
-    """Apply `edit` to the parsed JSON header and write the file back (data untouched)."""
-    data = path.read_bytes()
-    (length,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + length])
-    edit(header)
-    text = json.dumps(header).encode()
-    text += b" " * (-len(text) % 8)
-    path.write_bytes(struct.pack("<Q", len(text)) + text + data[8 + length:])
 
 
 # --- create_model and its aliases ------------------------------------------------------------
